@@ -1,0 +1,258 @@
+"""Tracked deployments in DynamoDB, with a version attribute for optimistic concurrency.
+
+Every write that follows a read is conditional on the version read, so overlapping poller runs cannot
+both claim or both store the same transition: the loser gets ConflictError and leaves the item alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ggwatch.adapters.aws_errors import error_code, error_message
+from ggwatch.adapters.dynamodb_items import (
+    DEPLOYMENT_PREFIX,
+    POLLER_PREFIX,
+    deployment_key,
+    from_item,
+    observation_attributes,
+    pending_attribute,
+    to_attribute_values,
+    tracked_deployment,
+)
+from ggwatch.adapters.sdk_config import API_CONFIG
+from ggwatch.domain.models import (
+    DeploymentKind,
+    Observation,
+    PendingTransition,
+    TrackedDeployment,
+    is_terminal,
+)
+from ggwatch.exceptions import ConflictError, CorruptItemError, RepositoryError
+from ggwatch.ports import ActiveItem
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import UpdateItemInputTypeDef
+
+ACTIVE_INDEX = "active-index"
+
+
+class DynamoDeploymentRepository:
+    """Reads and writes `DEPLOYMENT#` items and the poller's `POLLER#` bookkeeping."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb", config=API_CONFIG)
+
+    def active(self, kind: DeploymentKind) -> Iterator[ActiveItem]:
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=ACTIVE_INDEX,
+            KeyConditionExpression="activeKind = :kind",
+            ExpressionAttributeValues={":kind": {"S": kind.value}},
+        )
+        with _translated():
+            for page in pages:
+                yield from (_active_item(item) for item in page.get("Items", []))
+
+    def all(self) -> Iterator[ActiveItem]:
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression="begins_with(pk, :prefix)",
+            ExpressionAttributeValues={":prefix": {"S": DEPLOYMENT_PREFIX}},
+        )
+        with _translated():
+            for page in pages:
+                yield from (_active_item(item) for item in page.get("Items", []))
+
+    def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None:
+        with _translated():
+            answer = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": deployment_key(kind, deployment_id)}},
+                ConsistentRead=True,
+            )
+        item = answer.get("Item")
+        return tracked_deployment(item) if item else None
+
+    def track(
+        self,
+        kind: DeploymentKind,
+        deployment_id: str,
+        *,
+        tracked_by: str,
+        now: datetime,
+        deployment_arn: str | None = None,
+    ) -> bool:
+        """Create the item, or re-activate one that was untracked before it finished."""
+        values: dict[str, Any] = {
+            ":kind": kind.value,
+            ":id": deployment_id,
+            ":now": now.isoformat(),
+            ":by": tracked_by,
+            ":zero": 0,
+            ":one": 1,
+        }
+        arn_clause = ""
+        if deployment_arn:
+            values[":arn"] = deployment_arn
+            arn_clause = ", deploymentArn = if_not_exists(deploymentArn, :arn)"
+        return self._update_if(
+            deployment_key(kind, deployment_id),
+            "SET deploymentKind = :kind, deploymentId = :id, activeKind = :kind,"
+            " trackedAt = if_not_exists(trackedAt, :now), trackedBy = if_not_exists(trackedBy, :by),"
+            f" version = if_not_exists(version, :zero) + :one{arn_clause}"
+            " REMOVE untrackedAt, expiresAt",
+            "attribute_not_exists(pk) OR (attribute_exists(untrackedAt) AND attribute_not_exists(activeKind))",
+            values,
+        )
+
+    def untrack(self, kind: DeploymentKind, deployment_id: str, *, now: datetime, expires_at: int) -> bool:
+        """Stop polling; the item stays readable until its TTL."""
+        return self._update_if(
+            deployment_key(kind, deployment_id),
+            "SET untrackedAt = :now, expiresAt = :expires, version = version + :one REMOVE activeKind",
+            "attribute_exists(activeKind)",
+            {":now": now.isoformat(), ":expires": expires_at, ":one": 1},
+        )
+
+    def claim(self, stored: TrackedDeployment, pending: PendingTransition) -> TrackedDeployment:
+        self._update_versioned(
+            stored, "SET pending = :pending, version = :next", {":pending": pending_attribute(pending)}
+        )
+        return stored.model_copy(update={"version": stored.version + 1, "pending": pending})
+
+    def commit(
+        self,
+        stored: TrackedDeployment,
+        observation: Observation,
+        *,
+        now: datetime,
+        expires_at: int | None,
+        transition_id: str | None = None,
+    ) -> TrackedDeployment:
+        attributes = observation_attributes(observation)
+        attributes["lastChangedAt"] = now.isoformat()
+        if transition_id:
+            attributes["lastTransitionId"] = transition_id
+        if observation.deployment_arn:
+            attributes["deploymentArn"] = observation.deployment_arn
+        terminal = is_terminal(observation.status)
+        if terminal and expires_at is not None:
+            attributes["expiresAt"] = expires_at
+        to_set = {name: value for name, value in attributes.items() if value is not None}
+        to_remove = [name for name, value in attributes.items() if value is None] + ["pending"]
+        if terminal:
+            to_remove.append("activeKind")
+        names = {f"#{name}": name for name in [*to_set, *to_remove]}
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in to_set) + ", version = :next"
+        expression += " REMOVE " + ", ".join(f"#{name}" for name in to_remove)
+        self._update_versioned(
+            stored, expression, {f":{name}": value for name, value in to_set.items()}, names
+        )
+        updates: dict[str, Any] = {
+            "version": stored.version + 1,
+            "pending": None,
+            "active": stored.active and not terminal,
+            "status": observation.status,
+            "metrics": observation.metrics,
+            "error_message": observation.error_message,
+            "error_details": observation.error_details,
+            "created_at": observation.created_at,
+            "tags": observation.tags,
+            "last_changed_at": now,
+            "deployment_arn": observation.deployment_arn or stored.deployment_arn,
+        }
+        if transition_id:
+            updates["last_transition_id"] = transition_id
+        return stored.model_copy(update=updates)
+
+    def cursor(self, kind: DeploymentKind) -> str | None:
+        with _translated():
+            answer = self._client.get_item(
+                TableName=self._table, Key={"pk": {"S": f"{POLLER_PREFIX}cursor#{kind.value}"}}
+            )
+        after = from_item(answer.get("Item", {})).get("after")
+        return after if isinstance(after, str) else None
+
+    def set_cursor(self, kind: DeploymentKind, key: str | None) -> None:
+        request: UpdateItemInputTypeDef = {
+            "TableName": self._table,
+            "Key": {"pk": {"S": f"{POLLER_PREFIX}cursor#{kind.value}"}},
+            "UpdateExpression": "REMOVE after",
+        }
+        if key is not None:
+            request["UpdateExpression"] = "SET after = :key"
+            request["ExpressionAttributeValues"] = {":key": {"S": key}}
+        with _translated():
+            self._client.update_item(**request)
+
+    def _update_versioned(
+        self,
+        stored: TrackedDeployment,
+        expression: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        all_values = {**values, ":expected": stored.version, ":next": stored.version + 1}
+        if not self._update_if(
+            deployment_key(stored.kind, stored.deployment_id),
+            expression,
+            "version = :expected",
+            all_values,
+            names,
+        ):
+            raise ConflictError(f"{stored.deployment_id} changed since version {stored.version} was read")
+
+    def _update_if(
+        self,
+        key: str,
+        expression: str,
+        condition: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
+    ) -> bool:
+        """One conditional UpdateItem; False when the condition did not hold."""
+        request: UpdateItemInputTypeDef = {
+            "TableName": self._table,
+            "Key": {"pk": {"S": key}},
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": to_attribute_values(values),
+        }
+        if names:
+            request["ExpressionAttributeNames"] = dict(names)
+        try:
+            self._client.update_item(**request)
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
+        except BotoCoreError as error:
+            raise RepositoryError(f"DynamoDB call failed: {error}") from error
+        return True
+
+
+def _active_item(item: Mapping[str, Any]) -> ActiveItem:
+    key = str(item.get("pk", {}).get("S", "?"))
+    try:
+        return ActiveItem(key=key, deployment=tracked_deployment(item))
+    except CorruptItemError as error:
+        return ActiveItem(key=key, deployment=None, problem=str(error))
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Turn SDK failures of a read into RepositoryError."""
+    try:
+        yield
+    except ClientError as error:
+        raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
+    except BotoCoreError as error:
+        raise RepositoryError(f"DynamoDB call failed: {error}") from error

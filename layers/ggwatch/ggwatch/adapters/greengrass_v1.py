@@ -1,0 +1,91 @@
+"""Greengrass V1 bulk deployments as a deployment source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ggwatch.adapters.aws_errors import error_code, error_message, is_throttling
+from ggwatch.adapters.sdk_config import API_CONFIG
+from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics, Observation
+from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
+from ggwatch.ports import DeploymentSummary
+
+if TYPE_CHECKING:
+    from mypy_boto3_greengrass import GreengrassClient
+
+
+class GreengrassV1BulkSource:
+    """Asks GetBulkDeploymentStatus and ListBulkDeployments, and speaks ggwatch's errors."""
+
+    def __init__(self, client: GreengrassClient | None = None) -> None:
+        self._client = client or boto3.client("greengrass", config=API_CONFIG)
+
+    @property
+    def kind(self) -> DeploymentKind:
+        return DeploymentKind.GREENGRASS_V1_BULK
+
+    @property
+    def region(self) -> str | None:
+        return self._client.meta.region_name
+
+    def get_status(self, deployment_id: str) -> Observation:
+        try:
+            answer = self._client.get_bulk_deployment_status(BulkDeploymentId=deployment_id)
+        except ClientError as error:
+            raise _translate(error, deployment_id) from error
+        except BotoCoreError as error:
+            raise SourceUnavailableError(f"GetBulkDeploymentStatus failed: {error}") from error
+        return observation_from_answer(deployment_id, answer)
+
+    def list_deployments(self) -> Iterator[DeploymentSummary]:
+        try:
+            for page in self._client.get_paginator("list_bulk_deployments").paginate():
+                for entry in page.get("BulkDeployments", []):
+                    if "BulkDeploymentId" in entry:
+                        yield DeploymentSummary(
+                            kind=self.kind,
+                            deployment_id=entry["BulkDeploymentId"],
+                            deployment_arn=entry.get("BulkDeploymentArn"),
+                            created_at=entry.get("CreatedAt"),
+                        )
+        except ClientError as error:
+            raise _translate(error, None) from error
+        except BotoCoreError as error:
+            raise SourceUnavailableError(f"ListBulkDeployments failed: {error}") from error
+
+
+def observation_from_answer(deployment_id: str, answer: Mapping[str, Any]) -> Observation:
+    """Translate a GetBulkDeploymentStatus answer; an answer without a status is a source failure."""
+    status = answer.get("BulkDeploymentStatus")
+    if not isinstance(status, str) or not status:
+        raise SourceUnavailableError(f"GetBulkDeploymentStatus for {deployment_id} returned no status")
+    metrics = answer.get("BulkDeploymentMetrics") or {}
+    return Observation(
+        kind=DeploymentKind.GREENGRASS_V1_BULK,
+        deployment_id=deployment_id,
+        status=status,
+        metrics=Metrics(
+            records_processed=int(metrics.get("RecordsProcessed") or 0),
+            invalid_input_records=int(metrics.get("InvalidInputRecords") or 0),
+            retry_attempts=int(metrics.get("RetryAttempts") or 0),
+        ),
+        error_message=answer.get("ErrorMessage") or None,
+        error_details=tuple(
+            ErrorDetail(code=d.get("DetailedErrorCode"), message=d.get("DetailedErrorMessage"))
+            for d in answer.get("ErrorDetails") or []
+        ),
+        created_at=answer.get("CreatedAt"),
+        tags=dict(answer.get("tags") or {}),
+    )
+
+
+def _translate(error: ClientError, deployment_id: str | None) -> Exception:
+    if is_throttling(error):
+        return SourceThrottledError(f"Greengrass throttled the request: {error_message(error)}")
+    if error_code(error) == "BadRequestException" and deployment_id is not None:
+        return DeploymentNotFoundError(error_message(error))
+    return SourceUnavailableError(f"Greengrass answered {error_code(error)}: {error_message(error)}")

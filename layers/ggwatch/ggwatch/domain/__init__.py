@@ -1,0 +1,1 @@
+"""Pure domain: deployment observations, stored state, transition rules, the notification schema."""

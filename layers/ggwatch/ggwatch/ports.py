@@ -1,0 +1,109 @@
+"""The small interfaces between the services and the outside world; adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
+from ggwatch.domain.notification import Notification
+
+
+@dataclass(frozen=True)
+class DeploymentSummary:
+    """A deployment as a source lists it, enough to decide whether to track it."""
+
+    kind: DeploymentKind
+    deployment_id: str
+    deployment_arn: str | None
+    created_at: str | None
+
+
+class DeploymentSource(Protocol):
+    """Where deployments of one kind live (Greengrass V1 bulk deployments; V2 fleets later)."""
+
+    @property
+    def kind(self) -> DeploymentKind: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+    def get_status(self, deployment_id: str) -> Observation:
+        """The deployment's current state; raises DeploymentNotFoundError, SourceThrottledError or
+        SourceUnavailableError."""
+        ...
+
+    def list_deployments(self) -> Iterator[DeploymentSummary]:
+        """Every deployment the source knows, newest first where the source orders them."""
+        ...
+
+
+@dataclass(frozen=True)
+class ActiveItem:
+    """One entry read from the active index: a tracked deployment, or why it could not be read."""
+
+    key: str
+    deployment: TrackedDeployment | None
+    problem: str | None = None
+
+
+class DeploymentRepository(Protocol):
+    """Stored state of tracked deployments, with optimistic concurrency on `version`."""
+
+    def active(self, kind: DeploymentKind) -> Iterator[ActiveItem]:
+        """Active deployments of one kind, in key order."""
+        ...
+
+    def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None: ...
+
+    def all(self) -> Iterator[ActiveItem]:
+        """Every tracked deployment, active or finished (for operators; a full read)."""
+        ...
+
+    def track(
+        self,
+        kind: DeploymentKind,
+        deployment_id: str,
+        *,
+        tracked_by: str,
+        now: datetime,
+        deployment_arn: str | None = None,
+    ) -> bool:
+        """Start tracking; False when it was tracked already (nothing changes then)."""
+        ...
+
+    def untrack(self, kind: DeploymentKind, deployment_id: str, *, now: datetime, expires_at: int) -> bool:
+        """Stop polling it (the item expires at `expires_at`); False when it was not tracked or active."""
+        ...
+
+    def claim(self, stored: TrackedDeployment, pending: PendingTransition) -> TrackedDeployment:
+        """Record a transition about to be published; raises ConflictError if the item moved on."""
+        ...
+
+    def commit(
+        self,
+        stored: TrackedDeployment,
+        observation: Observation,
+        *,
+        now: datetime,
+        expires_at: int | None,
+        transition_id: str | None = None,
+    ) -> TrackedDeployment:
+        """Store an observation (and clear any pending transition); raises ConflictError on a race."""
+        ...
+
+    def cursor(self, kind: DeploymentKind) -> str | None:
+        """Where the last run that hit its deadline stopped, so the next starts with those not reached."""
+        ...
+
+    def set_cursor(self, kind: DeploymentKind, key: str | None) -> None: ...
+
+
+class NotificationPublisher(Protocol):
+    """The hub every channel subscribes to."""
+
+    def publish(self, notification: Notification) -> str:
+        """Publish one notification; returns the message ID or raises PublishError."""
+        ...

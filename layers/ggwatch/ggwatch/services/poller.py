@@ -1,0 +1,251 @@
+"""One polling pass: ask each source about each active deployment, publish transitions, store state.
+
+The order of steps is what makes delivery safe. A transition is first *claimed* (stored as pending with
+a conditional write), then published, then *committed*. A crash or an SNS failure in between leaves the
+claim, which a later run publishes again with the same transitionId; a run that loses the conditional
+write to an overlapping run does nothing, so overlapping runs notify once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ggwatch.domain.models import (
+    DeploymentKind,
+    Observation,
+    PendingTransition,
+    TrackedDeployment,
+    is_terminal,
+)
+from ggwatch.domain.notification import Notification
+from ggwatch.domain.transitions import (
+    assess,
+    bounded,
+    build_notification,
+    observation_from_notification,
+    tracking_failure,
+)
+from ggwatch.exceptions import (
+    ConflictError,
+    DeploymentNotFoundError,
+    PublishError,
+    SourceThrottledError,
+    SourceUnavailableError,
+)
+from ggwatch.observability import logger, metrics
+from ggwatch.ports import ActiveItem, DeploymentRepository, DeploymentSource, NotificationPublisher
+
+Result = Literal["unchanged", "stored", "notified", "skipped", "failed", "corrupt"]
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What happened to one deployment in one run."""
+
+    key: str
+    deployment_id: str | None
+    result: Result
+    notifications: tuple[Notification, ...] = ()
+    detail: str | None = None
+
+
+@dataclass
+class PollReport:
+    """A run's outcomes, in the order the deployments were visited."""
+
+    outcomes: list[PollOutcome] = field(default_factory=list)
+    stopped_at_deadline: bool = False
+
+    @property
+    def notifications(self) -> list[Notification]:
+        return [n for outcome in self.outcomes for n in outcome.notifications]
+
+    def count(self, result: Result) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.result == result)
+
+
+@dataclass(frozen=True)
+class PollerPolicy:
+    """The poller's tunables (see PollerSettings)."""
+
+    retention_days: int = 30
+    claim_lease: timedelta = timedelta(seconds=120)
+    safety_margin_ms: int = 8000
+    dry_run: bool = False
+    """Detect and report, but neither publish nor store (the CLI's `poll --dry-run`)."""
+
+
+class Poller:
+    """Detects and publishes transitions of every active tracked deployment."""
+
+    def __init__(
+        self,
+        repository: DeploymentRepository,
+        sources: Sequence[DeploymentSource],
+        publisher: NotificationPublisher,
+        policy: PollerPolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._repository = repository
+        self._sources: Mapping[DeploymentKind, DeploymentSource] = {s.kind: s for s in sources}
+        self._publisher = publisher
+        self._policy = policy or PollerPolicy()
+        self._clock = clock
+
+    def run(self, remaining_ms: Callable[[], int] = lambda: 2**31) -> PollReport:
+        """Poll every kind; stop starting new deployments when the time left drops below the margin."""
+        report = PollReport()
+        for kind, source in self._sources.items():
+            if not self._poll_kind(kind, source, remaining_ms, report):
+                break
+        return report
+
+    def _poll_kind(
+        self,
+        kind: DeploymentKind,
+        source: DeploymentSource,
+        remaining_ms: Callable[[], int],
+        report: PollReport,
+    ) -> bool:
+        items = list(self._repository.active(kind))
+        cursor = self._repository.cursor(kind) if not self._policy.dry_run else None
+        for item in _starting_at(items, cursor):
+            if remaining_ms() < self._policy.safety_margin_ms:
+                report.stopped_at_deadline = True
+                metrics.add_metric(name="DeadlineReached", unit=MetricUnit.Count, value=1)
+                logger.warning("deadline near: stopping before the next deployment", next_key=item.key)
+                if not self._policy.dry_run:
+                    self._repository.set_cursor(kind, item.key)
+                return False
+            report.outcomes.append(self._poll_item(item, source))
+        if cursor is not None:
+            self._repository.set_cursor(kind, None)
+        return True
+
+    def _poll_item(self, item: ActiveItem, source: DeploymentSource) -> PollOutcome:
+        if item.deployment is None:
+            metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
+            logger.error("skipping garbled tracked deployment item", key=item.key, problem=item.problem)
+            return PollOutcome(item.key, None, "corrupt", detail=item.problem)
+        stored = item.deployment
+        try:
+            return self._poll(stored, source, item.key)
+        except ConflictError as error:
+            metrics.add_metric(name="ConcurrentUpdatesSkipped", unit=MetricUnit.Count, value=1)
+            logger.info("another run changed the deployment first", deployment_id=stored.deployment_id)
+            return PollOutcome(item.key, stored.deployment_id, "skipped", detail=str(error))
+        except Exception as error:  # one deployment's failure must never stop the others
+            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            logger.exception("polling a deployment failed", deployment_id=stored.deployment_id)
+            return PollOutcome(item.key, stored.deployment_id, "failed", detail=str(error))
+
+    def _poll(self, stored: TrackedDeployment, source: DeploymentSource, key: str) -> PollOutcome:
+        republished: tuple[Notification, ...] = ()
+        if stored.pending is not None and not self._policy.dry_run:
+            if self._clock() - stored.pending.claimed_at < self._policy.claim_lease:
+                return PollOutcome(key, stored.deployment_id, "skipped", detail="claimed by another run")
+            stored, notification = self._finish_claim(stored, stored.pending)
+            republished = (notification,)
+            if is_terminal(stored.status):
+                return PollOutcome(key, stored.deployment_id, "notified", republished)
+
+        observation = self._observe(stored, source)
+        if observation is None:
+            if republished:
+                return PollOutcome(key, stored.deployment_id, "notified", republished)
+            return PollOutcome(key, stored.deployment_id, "failed", detail="source unavailable")
+        assessment = assess(stored, observation)
+        if not assessment.state_changed:
+            result: Result = "notified" if republished else "unchanged"
+            return PollOutcome(key, stored.deployment_id, result, republished)
+        now = self._clock()
+        if not assessment.notify:
+            if not self._policy.dry_run:
+                self._repository.commit(stored, observation, now=now, expires_at=self._expiry(now))
+            return PollOutcome(
+                key, stored.deployment_id, "notified" if republished else "stored", republished
+            )
+
+        notification = build_notification(
+            stored, observation, assessment.changes, observed_at=now, region=source.region
+        )
+        if self._policy.dry_run:
+            return PollOutcome(key, stored.deployment_id, "notified", (*republished, notification))
+        pending = PendingTransition(
+            transition_id=notification.transition_id, message=notification.to_json(), claimed_at=now
+        )
+        stored = self._repository.claim(stored, pending)
+        self._finish_claim(stored, pending, observation)
+        return PollOutcome(key, stored.deployment_id, "notified", (*republished, notification))
+
+    def _observe(self, stored: TrackedDeployment, source: DeploymentSource) -> Observation | None:
+        """The source's answer, ggwatch's tracking failure for an unknown ID, or None to retry later."""
+        try:
+            return bounded(source.get_status(stored.deployment_id))
+        except DeploymentNotFoundError as error:
+            logger.error(
+                "the source does not know this deployment: notifying once and no longer polling it",
+                deployment_id=stored.deployment_id,
+                reason=str(error),
+            )
+            metrics.add_metric(name="UnknownDeployments", unit=MetricUnit.Count, value=1)
+            return bounded(tracking_failure(stored, str(error)))
+        except SourceThrottledError as error:
+            metrics.add_metric(name="SourceThrottled", unit=MetricUnit.Count, value=1)
+            logger.warning(
+                "throttled: will retry on the next run", deployment_id=stored.deployment_id, error=str(error)
+            )
+        except SourceUnavailableError as error:
+            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            logger.error(
+                "source failed: will retry on the next run",
+                deployment_id=stored.deployment_id,
+                error=str(error),
+            )
+        return None
+
+    def _finish_claim(
+        self, stored: TrackedDeployment, pending: PendingTransition, observation: Observation | None = None
+    ) -> tuple[TrackedDeployment, Notification]:
+        """Publish a claimed transition, then store the state it describes and clear the claim."""
+        notification = Notification.model_validate_json(pending.message)
+        try:
+            self._publisher.publish(notification)
+        except PublishError:
+            metrics.add_metric(name="PublishFailures", unit=MetricUnit.Count, value=1)
+            raise
+        metrics.add_metric(name="TransitionsPublished", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "transition published",
+            deployment_id=notification.deployment_id,
+            transition_id=notification.transition_id,
+            previous_status=notification.previous_status,
+            status=notification.status,
+            changes=list(notification.changes),
+        )
+        now = self._clock()
+        committed = self._repository.commit(
+            stored,
+            observation or observation_from_notification(notification),
+            now=now,
+            expires_at=self._expiry(now),
+            transition_id=notification.transition_id,
+        )
+        return committed, notification
+
+    def _expiry(self, now: datetime) -> int:
+        return int((now + timedelta(days=self._policy.retention_days)).timestamp())
+
+
+def _starting_at(items: list[ActiveItem], cursor: str | None) -> list[ActiveItem]:
+    """Items from the cursor on, then the rest: deployments a cut-short run did not reach go first."""
+    if cursor is None:
+        return items
+    items = sorted(items, key=lambda item: item.key)
+    start = next((i for i, item in enumerate(items) if item.key >= cursor), 0)
+    return items[start:] + items[:start]

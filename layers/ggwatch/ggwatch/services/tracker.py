@@ -1,0 +1,54 @@
+"""Tracking and untracking deployments: the only way items enter the deployments table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ggwatch.domain.commands import IgnoredEvent, TrackRequest
+from ggwatch.observability import logger
+from ggwatch.ports import DeploymentRepository
+
+
+class Tracker:
+    """Applies track/untrack requests; repeating a request changes nothing."""
+
+    def __init__(
+        self,
+        repository: DeploymentRepository,
+        retention_days: int = 30,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._repository = repository
+        self._retention = timedelta(days=retention_days)
+        self._clock = clock
+
+    def apply(self, request: TrackRequest | IgnoredEvent) -> dict[str, Any]:
+        """Carry out one request and say what changed."""
+        if isinstance(request, IgnoredEvent):
+            logger.info("event ignored", reason=request.reason)
+            return {"ignored": True, "reason": request.reason}
+        now = self._clock()
+        if request.action == "track":
+            changed = self._repository.track(
+                request.kind,
+                request.deployment_id,
+                tracked_by=request.source,
+                now=now,
+                deployment_arn=request.deployment_arn,
+            )
+        else:
+            changed = self._repository.untrack(
+                request.kind,
+                request.deployment_id,
+                now=now,
+                expires_at=int((now + self._retention).timestamp()),
+            )
+        logger.info(
+            "tracking request applied" if changed else "tracking request changed nothing",
+            deployment_id=request.deployment_id,
+            action=request.action,
+            source=request.source,
+        )
+        return {"deploymentId": request.deployment_id, "action": request.action, "changed": changed}

@@ -1,0 +1,57 @@
+"""Each handler's configuration, validated once at cold start; errors name the setting at fault."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ggwatch.exceptions import GgwatchError
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class ConfigurationError(GgwatchError):
+    """A required setting is missing or invalid."""
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Read and validate the settings; raise ConfigurationError naming every bad variable."""
+        try:
+            return cls.model_validate(dict(os.environ if environ is None else environ))
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            raise ConfigurationError(f"invalid {cls.__name__} configuration: {problems}") from None
+
+
+class TrackerSettings(_Settings):
+    TABLE_NAME: NonEmpty
+    RETENTION_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
+    """Days an untracked deployment's item is kept before DynamoDB's TTL deletes it."""
+
+
+class PollerSettings(_Settings):
+    TABLE_NAME: NonEmpty
+    TOPIC_ARN: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")]
+    RETENTION_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
+    """Days a finished deployment's item is kept before DynamoDB's TTL deletes it."""
+    SAFETY_MARGIN_MS: Annotated[int, Field(ge=1000)] = 8000
+    """Time left at which the poller stops starting new deployments, so it ends before its timeout."""
+    CLAIM_LEASE_SECONDS: Annotated[int, Field(ge=1)] = 120
+    """How long a claimed-but-unconfirmed transition belongs to the run that claimed it."""
+
+
+class SlackNotifierSettings(_Settings):
+    SLACK_WEBHOOKS_SECRET_ARN: NonEmpty
+    TABLE_NAME: NonEmpty
+    SECRET_CACHE_SECONDS: Annotated[int, Field(ge=0)] = 300
+    DELIVERY_RECORD_DAYS: Annotated[int, Field(ge=1)] = 7
+    """How long a record of a delivered message is kept to drop duplicates."""

@@ -1,0 +1,171 @@
+"""In-memory implementations of the ports that record what they were given, for fast service tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from ggwatch.domain.models import (
+    DeploymentKind,
+    Observation,
+    PendingTransition,
+    TrackedDeployment,
+    is_terminal,
+)
+from ggwatch.domain.notification import Notification
+from ggwatch.exceptions import ConflictError, PublishError
+from ggwatch.ports import ActiveItem, DeploymentSummary
+
+
+class InMemoryRepository:
+    """Versioned storage with the same conflict rules as the DynamoDB adapter."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, TrackedDeployment] = {}
+        self.corrupt: dict[str, str] = {}
+        self.cursors: dict[DeploymentKind, str | None] = {}
+        self.writes = 0
+
+    @staticmethod
+    def key(kind: DeploymentKind, deployment_id: str) -> str:
+        return f"DEPLOYMENT#{kind.value}#{deployment_id}"
+
+    def active(self, kind: DeploymentKind) -> Iterator[ActiveItem]:
+        keys = sorted([*self.items, *self.corrupt])
+        for key in keys:
+            if key in self.corrupt:
+                yield ActiveItem(key=key, deployment=None, problem=self.corrupt[key])
+            elif self.items[key].active and self.items[key].kind == kind:
+                yield ActiveItem(key=key, deployment=self.items[key])
+
+    def all(self) -> Iterator[ActiveItem]:
+        return iter([ActiveItem(key=k, deployment=v) for k, v in sorted(self.items.items())])
+
+    def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None:
+        return self.items.get(self.key(kind, deployment_id))
+
+    def track(
+        self,
+        kind: DeploymentKind,
+        deployment_id: str,
+        *,
+        tracked_by: str,
+        now: datetime,
+        deployment_arn: str | None = None,
+    ) -> bool:
+        key = self.key(kind, deployment_id)
+        if key in self.items:
+            return False
+        self.items[key] = TrackedDeployment(
+            kind=kind,
+            deployment_id=deployment_id,
+            tracked_at=now,
+            tracked_by=tracked_by,
+            deployment_arn=deployment_arn,
+            version=1,
+        )
+        self.writes += 1
+        return True
+
+    def untrack(self, kind: DeploymentKind, deployment_id: str, *, now: datetime, expires_at: int) -> bool:
+        current = self.get(kind, deployment_id)
+        if current is None or not current.active:
+            return False
+        self._store(current, active=False)
+        return True
+
+    def claim(self, stored: TrackedDeployment, pending: PendingTransition) -> TrackedDeployment:
+        return self._store(stored, pending=pending)
+
+    def commit(
+        self,
+        stored: TrackedDeployment,
+        observation: Observation,
+        *,
+        now: datetime,
+        expires_at: int | None,
+        transition_id: str | None = None,
+    ) -> TrackedDeployment:
+        return self._store(
+            stored,
+            pending=None,
+            active=stored.active and not is_terminal(observation.status),
+            status=observation.status,
+            metrics=observation.metrics,
+            error_message=observation.error_message,
+            error_details=observation.error_details,
+            created_at=observation.created_at,
+            tags=observation.tags,
+            last_changed_at=now,
+            last_transition_id=transition_id or stored.last_transition_id,
+        )
+
+    def cursor(self, kind: DeploymentKind) -> str | None:
+        return self.cursors.get(kind)
+
+    def set_cursor(self, kind: DeploymentKind, key: str | None) -> None:
+        self.cursors[kind] = key
+
+    def _store(self, stored: TrackedDeployment, **updates: Any) -> TrackedDeployment:
+        key = self.key(stored.kind, stored.deployment_id)
+        current = self.items.get(key)
+        if current is None or current.version != stored.version:
+            raise ConflictError(f"{stored.deployment_id} moved on")
+        new = current.model_copy(update={**updates, "version": current.version + 1})
+        self.items[key] = new
+        self.writes += 1
+        return new
+
+
+class ScriptedSource:
+    """A deployment source whose answers (or exceptions) tests set per deployment."""
+
+    def __init__(self, region: str | None = "us-east-1") -> None:
+        self.answers: dict[str, Observation | Exception] = {}
+        self.calls: list[str] = []
+        self._region = region
+
+    @property
+    def kind(self) -> DeploymentKind:
+        return DeploymentKind.GREENGRASS_V1_BULK
+
+    @property
+    def region(self) -> str | None:
+        return self._region
+
+    def set(self, deployment_id: str, status: str | Exception, **fields: Any) -> None:
+        if isinstance(status, Exception):
+            self.answers[deployment_id] = status
+        else:
+            self.answers[deployment_id] = Observation.model_validate(
+                {"kind": self.kind, "deployment_id": deployment_id, "status": status, **fields}
+            )
+
+    def get_status(self, deployment_id: str) -> Observation:
+        self.calls.append(deployment_id)
+        answer = self.answers[deployment_id]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def list_deployments(self) -> Iterator[DeploymentSummary]:
+        return iter([])
+
+
+class RecordingPublisher:
+    """Keeps every published notification; `fail_next` makes the next publishes raise PublishError."""
+
+    def __init__(self) -> None:
+        self.published: list[Notification] = []
+        self.fail_next = 0
+        self.before_publish: Callable[[Notification], None] | None = None
+
+    def publish(self, notification: Notification) -> str:
+        if self.before_publish is not None:
+            self.before_publish(notification)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise PublishError("SNS answered InternalError: injected")
+        self.published.append(notification)
+        return f"msg-{len(self.published)}"

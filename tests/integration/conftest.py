@@ -1,0 +1,85 @@
+"""Fixtures for tests that run the real handlers against moto and the Greengrass fake over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer
+from tests.conftest import REGION
+
+
+@pytest.fixture
+def greengrass(monkeypatch: pytest.MonkeyPatch) -> Iterator[BulkDeploymentFake]:
+    """The Greengrass fake, reached by boto3 through AWS_ENDPOINT_URL_GREENGRASS like any endpoint."""
+    with GreengrassFakeServer() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_GREENGRASS", server.endpoint_url)
+        yield server.fake
+
+
+@dataclass
+class Delivered:
+    """One message as an SQS subscriber of the topic received it."""
+
+    body: dict[str, Any]
+    attributes: dict[str, str]
+
+
+@dataclass
+class TopicWithSubscriber:
+    topic_arn: str
+    queue_url: str
+
+    def drain(self) -> list[Delivered]:
+        """Every message delivered to the subscriber queue since the last drain."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        delivered: list[Delivered] = []
+        while True:
+            answer = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            messages = answer.get("Messages", [])
+            if not messages:
+                return delivered
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                delivered.append(
+                    Delivered(
+                        body=json.loads(envelope["Message"]),
+                        attributes={k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
+                    )
+                )
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def topic(moto_aws: None) -> TopicWithSubscriber:
+    """The notifications topic with an SQS queue subscribed, to read what was published."""
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    topic_arn = sns.create_topic(Name="ggwatch-notifications")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return TopicWithSubscriber(topic_arn, queue_url)
+
+
+@pytest.fixture
+def app_environment(
+    monkeypatch: pytest.MonkeyPatch, deployments_table: str, topic: TopicWithSubscriber
+) -> Callable[[], None]:
+    """Set the handlers' environment and forget any settings a previous test cached."""
+    monkeypatch.setenv("TABLE_NAME", deployments_table)
+    monkeypatch.setenv("TOPIC_ARN", topic.topic_arn)
+
+    def reset() -> None:
+        from tests.handlers import load_handler
+
+        load_handler("poller").poller.cache_clear()
+        load_handler("tracker").tracker.cache_clear()
+
+    reset()
+    return reset

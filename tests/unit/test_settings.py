@@ -1,0 +1,35 @@
+"""Configuration is validated once and a bad setting is named in the error."""
+
+import pytest
+
+from ggwatch.settings import ConfigurationError, PollerSettings, SlackNotifierSettings, TrackerSettings
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:ggwatch-notifications"
+
+
+def test_poller_settings_read_from_the_environment_with_defaults() -> None:
+    settings = PollerSettings.from_env({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC})
+    assert (settings.TABLE_NAME, settings.TOPIC_ARN, settings.RETENTION_DAYS) == ("t", TOPIC, 30)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"TOPIC_ARN": TOPIC}, "TABLE_NAME"),
+        ({"TABLE_NAME": "", "TOPIC_ARN": TOPIC}, "TABLE_NAME"),
+        ({"TABLE_NAME": "t"}, "TOPIC_ARN"),
+        ({"TABLE_NAME": "t", "TOPIC_ARN": "not-an-arn"}, "TOPIC_ARN"),
+        ({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
+        ({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "RETENTION_DAYS": "soon"}, "RETENTION_DAYS"),
+    ],
+)
+def test_bad_poller_settings_name_the_variable(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named):
+        PollerSettings.from_env(environ)
+
+
+def test_tracker_and_slack_settings_require_their_variables() -> None:
+    with pytest.raises(ConfigurationError, match="TABLE_NAME"):
+        TrackerSettings.from_env({})
+    with pytest.raises(ConfigurationError, match="SLACK_WEBHOOKS_SECRET_ARN"):
+        SlackNotifierSettings.from_env({"TABLE_NAME": "t"})
