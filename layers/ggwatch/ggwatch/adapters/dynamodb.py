@@ -178,17 +178,17 @@ class DynamoDeploymentRepository:
             answer = self._client.get_item(
                 TableName=self._table, Key={"pk": {"S": f"{POLLER_PREFIX}cursor#{kind.value}"}}
             )
-        after = from_item(answer.get("Item", {})).get("after")
+        after = from_item(answer.get("Item", {})).get("nextKey")
         return after if isinstance(after, str) else None
 
     def set_cursor(self, kind: DeploymentKind, key: str | None) -> None:
         request: UpdateItemInputTypeDef = {
             "TableName": self._table,
             "Key": {"pk": {"S": f"{POLLER_PREFIX}cursor#{kind.value}"}},
-            "UpdateExpression": "REMOVE after",
+            "UpdateExpression": "REMOVE nextKey",
         }
         if key is not None:
-            request["UpdateExpression"] = "SET after = :key"
+            request["UpdateExpression"] = "SET nextKey = :key"
             request["ExpressionAttributeValues"] = {":key": {"S": key}}
         with _translated():
             self._client.update_item(**request)

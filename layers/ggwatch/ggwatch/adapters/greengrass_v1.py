@@ -37,7 +37,8 @@ class GreengrassV1BulkSource:
             answer = self._client.get_bulk_deployment_status(BulkDeploymentId=deployment_id)
         except ClientError as error:
             raise _translate(error, deployment_id) from error
-        except BotoCoreError as error:
+        except (BotoCoreError, ValueError) as error:
+            # ValueError: botocore could not parse a garbled answer (a string where the model has an int).
             raise SourceUnavailableError(f"GetBulkDeploymentStatus failed: {error}") from error
         return observation_from_answer(deployment_id, answer)
 
@@ -54,7 +55,7 @@ class GreengrassV1BulkSource:
                         )
         except ClientError as error:
             raise _translate(error, None) from error
-        except BotoCoreError as error:
+        except (BotoCoreError, ValueError) as error:
             raise SourceUnavailableError(f"ListBulkDeployments failed: {error}") from error
 
 

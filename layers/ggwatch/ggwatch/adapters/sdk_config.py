@@ -3,7 +3,7 @@
 from botocore.config import Config
 
 API_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
+    retries={"mode": "standard", "total_max_attempts": 4},
     connect_timeout=3,
     read_timeout=5,
 )

@@ -1,0 +1,52 @@
+"""Run the fake by hand for the live demo: ``python -m ggwatch_local.greengrass --port 4010 --deployments 5``.
+
+Seeds N self-running deployments (one of each named life, round-robin or seeded-random) and keeps
+serving until Ctrl-C. Deployments started through the API get lives from the same chooser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from .lives import assign_lives, demo_lives, round_robin, seeded_random
+from .server import GreengrassFakeServer
+from .state import BulkDeploymentFake
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ggwatch_local.greengrass", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4010)
+    parser.add_argument("--deployments", type=int, default=5, help="deployments to seed at start-up")
+    parser.add_argument("--step-seconds", type=float, default=5.0, help="how long each step of a life lasts")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="pick lives seeded-randomly instead of round-robin"
+    )
+    args = parser.parse_args(argv)
+
+    pool = demo_lives(step_seconds=args.step_seconds)
+    chooser = round_robin(pool) if args.seed is None else seeded_random(pool, args.seed)
+    # The demo seeds several live deployments at once, so AWS's one-active-start rule is relaxed.
+    fake = BulkDeploymentFake(
+        chooser=chooser, stopping_duration=args.step_seconds, allow_concurrent_starts=True
+    )
+    for life in assign_lives(args.deployments, chooser):
+        fake.add(life=life)
+
+    with GreengrassFakeServer(fake, host=args.host, port=args.port) as server:
+        lines = [f"Greengrass bulk-deployment fake on {server.endpoint_url}"]
+        lines.append(f"  export AWS_ENDPOINT_URL_GREENGRASS={server.endpoint_url}")
+        lines += [f"  {v.deployment_id}  {' -> '.join(s.status for s in v.life)}" for v in fake.deployments()]
+        print("\n".join(lines), flush=True)
+        done = threading.Event()
+        # Explicit handlers: a demo script that backgrounds us would otherwise inherit an ignored SIGINT.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: done.set())
+        done.wait()
+        print("stopping", flush=True)
+
+
+if __name__ == "__main__":
+    main()
