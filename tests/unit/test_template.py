@@ -1,0 +1,588 @@
+"""template.yaml declares what the design promises: least privilege, durable state, wiring, alarms.
+
+These tests read the SAM template itself (not a deployed stack); `sam validate --lint`, cfn-lint and
+checkov check it against AWS's schemas.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ggwatch_local.template import (
+    TEMPLATE_PATH,
+    dynamodb_table_definition,
+    function_properties,
+    load_template,
+    resource,
+    resources_of_type,
+    ttl_attribute,
+)
+
+Template = dict[str, Any]
+Grant = tuple[str, str, str]
+
+FUNCTIONS = {
+    "PollerFunction": "poller",
+    "TrackerFunction": "tracker",
+    "SlackNotifierFunction": "slack_notifier",
+}
+TABLE_ARN = {"Fn::GetAtt": ["DeploymentsTable", "Arn"]}
+ACTIVE_INDEX_ARN = {"Fn::Sub": "${DeploymentsTable.Arn}/index/active-index"}
+BULK_DEPLOYMENTS_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:greengrass:${AWS::Region}:${AWS::AccountId}:/greengrass/bulk/deployments/*"
+}
+NOTIFICATIONS_TOPIC_ARN = {
+    "Fn::Sub": [
+        "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${topicName}",
+        {"topicName": {"Fn::GetAtt": ["NotificationsTopic", "TopicName"]}},
+    ]
+}
+SLACK_SECRET_ARN = {"Fn::Sub": ["${secretArn}", {"secretArn": {"Ref": "SlackWebhooksSecretArn"}}]}
+CLOUDWATCH_LOG_RETENTION_VALUES = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+]  # fmt: skip
+ALARM_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return load_template()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def leading_keys(*prefixes: str) -> dict[str, Any]:
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(prefixes)}}
+
+
+def grants(actions: list[str], resource_arn: Any, condition: dict[str, Any] | None = None) -> set[Grant]:
+    """One (action, resource, condition) triple per action, JSON-encoded so they compare as sets."""
+    return {
+        (action, json.dumps(resource_arn, sort_keys=True), json.dumps(condition, sort_keys=True))
+        for action in actions
+    }
+
+
+# SAM policy templates the functions may use, expanded as SAM expands them
+# (samtranslator/policy_templates_data/policy_templates.json). Any other template fails the tests.
+POLICY_TEMPLATES: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
+    "SNSPublishMessagePolicy": lambda p: [
+        {
+            "Effect": "Allow",
+            "Action": ["sns:Publish"],
+            "Resource": {
+                "Fn::Sub": [
+                    "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${topicName}",
+                    {"topicName": p["TopicName"]},
+                ]
+            },
+        }
+    ],
+    "AWSSecretsManagerGetSecretValuePolicy": lambda p: [
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": {"Fn::Sub": ["${secretArn}", {"secretArn": p["SecretArn"]}]},
+        }
+    ],
+}
+
+
+def statements_of(template: Template, function: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in function_properties(template, function).get("Policies", []):
+        assert isinstance(policy, dict), (
+            f"{function}: managed policy {policy!r} is not scoped to our resources"
+        )
+        if "Statement" in policy:
+            statements.extend(policy["Statement"])
+            continue
+        ((name, parameters),) = policy.items()
+        assert name in POLICY_TEMPLATES, f"{function}: unreviewed SAM policy template {name}"
+        statements.extend(POLICY_TEMPLATES[name](parameters))
+    return statements
+
+
+def granted(template: Template, function: str) -> set[Grant]:
+    result: set[Grant] = set()
+    for statement in statements_of(template, function):
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        result |= grants(
+            [actions] if isinstance(actions, str) else actions,
+            statement["Resource"],
+            statement.get("Condition"),
+        )
+    return result
+
+
+def fullmatch(pattern: str, value: str) -> bool:
+    """CloudFormation AllowedPattern semantics: the whole value must match."""
+    return re.fullmatch(pattern, value) is not None
+
+
+def event_of(template: Template, function: str, event_type: str) -> dict[str, Any]:
+    events = function_properties(template, function)["Events"]
+    (properties,) = [e["Properties"] for e in events.values() if e["Type"] == event_type]
+    assert isinstance(properties, dict)
+    return properties
+
+
+# ---------------------------------------------------------------- loader
+
+
+def test_loader_expands_short_tags_and_keeps_dates_as_strings(tmp_path: Path) -> None:
+    source = tmp_path / "t.yaml"
+    source.write_text(
+        "AWSTemplateFormatVersion: 2010-09-09\n"
+        "Resources:\n"
+        "  A:\n"
+        "    Type: X\n"
+        "    Properties:\n"
+        "      Arn: !GetAtt B.Arn\n"
+        "      Name: !Sub ${AWS::StackName}-a\n"
+        "      Pick: !If [C, !Ref D, !Ref AWS::NoValue]\n"
+        "      Parts: !Split [',', !ImportValue E]\n",
+        encoding="utf-8",
+    )
+    loaded = load_template(source)
+    assert loaded["AWSTemplateFormatVersion"] == "2010-09-09"
+    assert loaded["Resources"]["A"]["Properties"] == {
+        "Arn": {"Fn::GetAtt": ["B", "Arn"]},
+        "Name": {"Fn::Sub": "${AWS::StackName}-a"},
+        "Pick": {"Fn::If": ["C", {"Ref": "D"}, {"Ref": "AWS::NoValue"}]},
+        "Parts": {"Fn::Split": [",", {"Fn::ImportValue": "E"}]},
+    }
+
+
+def test_loader_finds_the_repository_template() -> None:
+    assert TEMPLATE_PATH.name == "template.yaml"
+    assert TEMPLATE_PATH.is_file()
+
+
+# ---------------------------------------------------------------- functions
+
+
+def test_template_is_described_and_uses_the_sam_transform(template: Template) -> None:
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert len(template["Description"]) > 40
+
+
+def test_the_template_declares_exactly_the_three_functions(template: Template) -> None:
+    assert set(resources_of_type(template, "AWS::Serverless::Function")) == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize(("function", "directory"), FUNCTIONS.items())
+def test_every_function_runs_python313_on_arm64_with_tracing_and_the_layer(
+    template: Template, function: str, directory: str
+) -> None:
+    properties = function_properties(template, function)
+    assert properties["Runtime"] == "python3.13"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Tracing"] == "Active"
+    assert properties["Layers"] == [{"Ref": "GgwatchLayer"}]
+    assert properties["CodeUri"] == f"functions/{directory}/"
+    assert properties["Handler"] == "app.lambda_handler"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_gets_the_powertools_settings(template: Template, function: str) -> None:
+    variables = function_properties(template, function)["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "ggwatch"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "ggwatch"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert variables["LOG_LEVEL"] == "INFO"
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        (
+            "PollerFunction",
+            {
+                "TABLE_NAME": {"Ref": "DeploymentsTable"},
+                "TOPIC_ARN": {"Ref": "NotificationsTopic"},
+                "RETENTION_DAYS": {"Ref": "RetentionDays"},
+            },
+        ),
+        (
+            "TrackerFunction",
+            {"TABLE_NAME": {"Ref": "DeploymentsTable"}, "RETENTION_DAYS": {"Ref": "RetentionDays"}},
+        ),
+        (
+            "SlackNotifierFunction",
+            {
+                "SLACK_WEBHOOKS_SECRET_ARN": {"Ref": "SlackWebhooksSecretArn"},
+                "TABLE_NAME": {"Ref": "DeploymentsTable"},
+            },
+        ),
+    ],
+)
+def test_each_function_is_told_exactly_the_resources_it_uses(
+    template: Template, function: str, expected: dict[str, Any]
+) -> None:
+    own = resource(template, function)["Properties"]["Environment"]["Variables"]
+    assert own == expected
+
+
+def test_timeouts_fit_the_triggers(template: Template) -> None:
+    poller = function_properties(template, "PollerFunction")
+    assert poller["Timeout"] < 60, "a poll must end before the next 1-minute run"
+    assert poller["MemorySize"] == 256
+    assert function_properties(template, "TrackerFunction")["Timeout"] == 10
+    assert function_properties(template, "SlackNotifierFunction")["Timeout"] == 30
+
+
+def test_no_function_reserves_concurrency(template: Template) -> None:
+    for function in FUNCTIONS:
+        assert "ReservedConcurrentExecutions" not in function_properties(template, function)
+
+
+def test_the_layer_is_built_for_python313_on_arm64(template: Template) -> None:
+    layer = resource(template, "GgwatchLayer")
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["ContentUri"] == "layers/ggwatch/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+def test_the_poller_may_only_query_the_active_index_touch_its_items_read_greengrass_and_publish(
+    template: Template,
+) -> None:
+    assert granted(template, "PollerFunction") == (
+        grants(["dynamodb:Query"], ACTIVE_INDEX_ARN)
+        | grants(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            TABLE_ARN,
+            leading_keys("DEPLOYMENT#*", "POLLER#*"),
+        )
+        | grants(["greengrass:GetBulkDeploymentStatus"], BULK_DEPLOYMENTS_ARN)
+        | grants(["sns:Publish"], NOTIFICATIONS_TOPIC_ARN)
+    )
+
+
+def test_the_tracker_may_only_touch_deployment_items(template: Template) -> None:
+    assert granted(template, "TrackerFunction") == grants(
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        TABLE_ARN,
+        leading_keys("DEPLOYMENT#*"),
+    )
+
+
+def test_the_slack_notifier_may_only_read_its_secret_and_touch_delivery_items(template: Template) -> None:
+    assert granted(template, "SlackNotifierFunction") == (
+        grants(["secretsmanager:GetSecretValue"], SLACK_SECRET_ARN)
+        | grants(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            TABLE_ARN,
+            leading_keys("DELIVERY#*"),
+        )
+    )
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_statement_grants_a_wildcard_resource_or_action(template: Template, function: str) -> None:
+    for statement in statements_of(template, function):
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        assert "*" not in resources
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_sam_generates_each_role_so_the_policies_above_are_complete(
+    template: Template, function: str
+) -> None:
+    properties = function_properties(template, function)
+    assert "Role" not in properties
+    assert "PermissionsBoundary" not in properties
+
+
+def test_the_greengrass_grant_uses_the_bulk_deployment_resource_format(template: Template) -> None:
+    # Service authorization reference, resource type bulkDeployment:
+    # arn:${Partition}:greengrass:${Region}:${Account}:/greengrass/bulk/deployments/${BulkDeploymentId}
+    (arn,) = [
+        s["Resource"]["Fn::Sub"]
+        for s in statements_of(template, "PollerFunction")
+        if s["Action"] == "greengrass:GetBulkDeploymentStatus"
+    ]
+    assert arn.endswith(":/greengrass/bulk/deployments/*")
+    assert arn.startswith("arn:${AWS::Partition}:greengrass:${AWS::Region}:${AWS::AccountId}:")
+
+
+# ---------------------------------------------------------------- state
+
+
+def test_the_table_has_one_string_key_and_a_sparse_active_index(template: Template) -> None:
+    definition = dynamodb_table_definition(template)
+    assert definition["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert sorted(definition["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
+        {"AttributeName": "activeKind", "AttributeType": "S"},
+        {"AttributeName": "pk", "AttributeType": "S"},
+    ]
+    assert definition["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "active-index",
+            "KeySchema": [
+                {"AttributeName": "activeKind", "KeyType": "HASH"},
+                {"AttributeName": "pk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert definition["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_the_table_expires_items_recovers_to_a_point_in_time_and_is_encrypted(template: Template) -> None:
+    properties = resource(template, "DeploymentsTable")["Properties"]
+    assert ttl_attribute(template) == "expiresAt"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert "ProvisionedThroughput" not in properties
+
+
+def test_the_topic_is_encrypted_with_the_aws_managed_key(template: Template) -> None:
+    assert resource(template, "NotificationsTopic")["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+
+
+def test_every_queue_is_encrypted_and_keeps_dead_letters_for_14_days(template: Template) -> None:
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    assert set(queues) == {"PollerScheduleDLQ", "TrackerEventsDLQ", "SlackNotifierDLQ"}
+    for queue in queues.values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        assert queue["Properties"]["MessageRetentionPeriod"] == 1_209_600
+
+
+# ---------------------------------------------------------------- logs
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_logs_to_its_own_log_group_with_retention(template: Template, function: str) -> None:
+    log_group = function_properties(template, function)["LoggingConfig"]["LogGroup"]
+    assert set(log_group) == {"Ref"}
+    group = resource(template, log_group["Ref"])
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert group.get("Condition") == resource(template, function).get("Condition")
+
+
+def test_log_retention_accepts_only_values_cloudwatch_accepts(template: Template) -> None:
+    parameter = template["Parameters"]["LogRetentionDays"]
+    assert parameter["Default"] == 30
+    assert parameter["AllowedValues"] == CLOUDWATCH_LOG_RETENTION_VALUES
+
+
+# ---------------------------------------------------------------- triggers
+
+
+def test_the_poller_runs_on_the_polling_schedule_without_retries_and_with_a_dlq(template: Template) -> None:
+    schedule = event_of(template, "PollerFunction", "ScheduleV2")
+    assert schedule["ScheduleExpression"] == {"Ref": "PollingSchedule"}
+    assert schedule["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    assert schedule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]}}
+    assert schedule["OmitName"] is True
+    assert json.loads(schedule["Input"])["scheduledTime"] == "<aws.scheduler.scheduled-time>"
+    invoke = function_properties(template, "PollerFunction")["EventInvokeConfig"]
+    assert invoke["MaximumRetryAttempts"] == 0, "Lambda must not replay a failed poll either"
+
+
+@pytest.mark.parametrize(
+    ("expression", "allowed"),
+    [
+        ("rate(1 minute)", True),
+        ("rate(5 minutes)", True),
+        ("rate(2 hours)", True),
+        ("cron(0/2 * * * ? *)", True),
+        ("rate(0 minutes)", False),
+        ("every minute", False),
+        ("", False),
+    ],
+)
+def test_the_polling_schedule_accepts_rate_and_cron_expressions(
+    template: Template, expression: str, allowed: bool
+) -> None:
+    parameter = template["Parameters"]["PollingSchedule"]
+    assert parameter["Default"] == "rate(1 minute)"
+    assert fullmatch(parameter["AllowedPattern"], expression) is allowed
+
+
+def test_the_tracker_hears_successful_and_failed_start_bulk_deployment_calls(template: Template) -> None:
+    rule = event_of(template, "TrackerFunction", "EventBridgeRule")
+    assert rule["Pattern"] == {
+        "source": ["aws.greengrass"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {"eventSource": ["greengrass.amazonaws.com"], "eventName": ["StartBulkDeployment"]},
+    }
+    assert rule["RetryPolicy"] == {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
+    assert rule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["TrackerEventsDLQ", "Arn"]}}
+
+
+def test_only_the_trackers_rule_may_send_to_its_dlq(template: Template) -> None:
+    events = resource(template, "TrackerFunction")["Properties"]["Events"]
+    (rule_name,) = [name for name, e in events.items() if e["Type"] == "EventBridgeRule"]
+    policy = resource(template, "TrackerEventsDLQPolicy")["Properties"]
+    assert policy["Queues"] == [{"Ref": "TrackerEventsDLQ"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["TrackerEventsDLQ", "Arn"]}
+    # SAM names the rule it generates <Function><EventName>.
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [f"TrackerFunction{rule_name}", "Arn"]}}
+    }
+
+
+def test_the_slack_notifier_subscribes_to_the_topic_and_dead_letters_after_two_retries(
+    template: Template,
+) -> None:
+    assert event_of(template, "SlackNotifierFunction", "SNS") == {"Topic": {"Ref": "NotificationsTopic"}}
+    invoke = function_properties(template, "SlackNotifierFunction")["EventInvokeConfig"]
+    assert invoke["MaximumRetryAttempts"] == 2
+    assert invoke["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["SlackNotifierDLQ", "Arn"]},
+    }
+
+
+# ---------------------------------------------------------------- optional Slack
+
+
+def test_slack_is_optional_and_off_by_default(template: Template) -> None:
+    assert template["Conditions"]["HasSlack"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SlackWebhooksSecretArn"}, ""]}]
+    }
+    assert template["Parameters"]["SlackWebhooksSecretArn"]["Default"] == ""
+    slack_only = {
+        "SlackNotifierFunction",
+        "SlackNotifierLogGroup",
+        "SlackNotifierDLQ",
+        "SlackNotifierDLQAlarm",
+    }
+    conditional = {
+        name for name, body in template["Resources"].items() if body.get("Condition") == "HasSlack"
+    }
+    assert conditional == slack_only
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [
+        ("", True),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:ggwatch/slack-AbC123", True),
+        ("arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:slack-AbC123", True),
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:ggwatch/slack", False),
+        ("arn:aws:ssm:us-east-1:123456789012:parameter/slack-AbC123", False),
+        ("https://hooks.slack.com/services/T000/B000/XXXX", False),
+    ],
+)
+def test_the_slack_secret_must_be_empty_or_a_full_secret_arn(
+    template: Template, value: str, allowed: bool
+) -> None:
+    assert fullmatch(template["Parameters"]["SlackWebhooksSecretArn"]["AllowedPattern"], value) is allowed
+
+
+# ---------------------------------------------------------------- alarms
+
+
+def alarms(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        name: body["Properties"]
+        for name, body in resources_of_type(template, "AWS::CloudWatch::Alarm").items()
+    }
+
+
+def test_every_alarm_notifies_the_optional_alarm_topic_and_ignores_missing_data(template: Template) -> None:
+    assert template["Conditions"]["HasAlarmTopic"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
+    }
+    for name, alarm in alarms(template).items():
+        assert alarm["AlarmActions"] == ALARM_ACTIONS, name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+        assert alarm["AlarmDescription"], name
+
+
+def test_the_poller_alarms_on_any_error(template: Template) -> None:
+    alarm = alarms(template)["PollerErrorsAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "PollerFunction"}}]
+    assert (alarm["Period"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        300,
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+
+
+@pytest.mark.parametrize(
+    ("alarm_name", "queue"),
+    [
+        ("PollerScheduleDLQAlarm", "PollerScheduleDLQ"),
+        ("TrackerEventsDLQAlarm", "TrackerEventsDLQ"),
+        ("SlackNotifierDLQAlarm", "SlackNotifierDLQ"),
+    ],
+)
+def test_every_dlq_alarms_on_its_first_message(template: Template, alarm_name: str, queue: str) -> None:
+    alarm = alarms(template)[alarm_name]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+@pytest.mark.parametrize(
+    ("alarm_name", "metric"), [("SourceThrottledAlarm", "SourceThrottled"), ("PollErrorsAlarm", "PollErrors")]
+)
+def test_custom_metric_alarms_watch_the_powertools_metrics(
+    template: Template, alarm_name: str, metric: str
+) -> None:
+    alarm = alarms(template)[alarm_name]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("ggwatch", metric, "Sum")
+    # Powertools adds the service name as the "service" dimension of every metric.
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "ggwatch"}]
+    assert alarm["Period"] == 300
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_throttling_alarms_at_five_in_five_minutes(template: Template) -> None:
+    assert alarms(template)["SourceThrottledAlarm"]["Threshold"] == 5
+
+
+# ---------------------------------------------------------------- outputs and suppressions
+
+
+def test_every_output_is_described_and_slack_outputs_are_conditional(template: Template) -> None:
+    outputs = template["Outputs"]
+    assert set(outputs) == {
+        "TopicArn",
+        "TableName",
+        "PollerFunctionName",
+        "TrackerFunctionName",
+        "SlackNotifierFunctionName",
+        "SlackNotifierDLQUrl",
+        "PollerScheduleDLQUrl",
+        "TrackerEventsDLQUrl",
+        "LayerArn",
+    }
+    for name, output in outputs.items():
+        assert output["Description"], name
+    assert {name for name, o in outputs.items() if o.get("Condition") == "HasSlack"} == {
+        "SlackNotifierFunctionName",
+        "SlackNotifierDLQUrl",
+    }
+
+
+def test_every_checkov_suppression_says_why(template: Template) -> None:
+    for name, body in template["Resources"].items():
+        for skip in body.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name
+            assert len(skip.get("comment", "")) > 40, f"{name}: {skip['id']} needs a reason"

@@ -1,0 +1,220 @@
+"""Read template.yaml, the single source of truth for ggwatch's resources.
+
+Tests and the local stack build their DynamoDB table from the template's own definition, so a
+key, index or TTL change in the template cannot drift away from what the code is tested against.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
+"""The repository's template.yaml (tools/ggwatch_local/template.py -> repository root)."""
+
+DEFAULT_TABLE = "DeploymentsTable"
+
+_SHORT_TAGS = frozenset(
+    {
+        "And",
+        "Base64",
+        "Cidr",
+        "Condition",
+        "Equals",
+        "FindInMap",
+        "GetAtt",
+        "GetAZs",
+        "If",
+        "ImportValue",
+        "Join",
+        "Length",
+        "Not",
+        "Or",
+        "Ref",
+        "Select",
+        "Split",
+        "Sub",
+        "ToJsonString",
+        "Transform",
+    }
+)
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_INTRINSIC_KEYS = frozenset({"Ref", "Condition"})
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """A SafeLoader that reads CloudFormation's short tags as their long forms.
+
+    `!Ref X` becomes `{"Ref": "X"}`, `!GetAtt A.B` becomes `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s`
+    becomes `{"Fn::Sub": "s"}` and so on. Dates stay strings (`AWSTemplateFormatVersion:
+    2010-09-09` is not a `datetime.date`), as CloudFormation reads them.
+    """
+
+
+def _construct_short_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if tag_suffix not in _SHORT_TAGS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"unknown CloudFormation tag !{tag_suffix}", node.start_mark
+        )
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:  # pragma: no cover - PyYAML has no other node kinds
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}", node.start_mark)
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    key = tag_suffix if tag_suffix in _INTRINSIC_KEYS else f"Fn::{tag_suffix}"
+    return {key: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _construct_short_tag)
+CloudFormationLoader.yaml_implicit_resolvers = {
+    first_char: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first_char, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_template(path: str | Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template as plain data, short tags expanded to their long forms."""
+    with Path(path).open(encoding="utf-8") as stream:
+        template = yaml.load(stream, Loader=CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise ValueError(f"{path} is not a CloudFormation template (no Resources mapping)")
+    return template
+
+
+def resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """One resource by logical id; KeyError names the id when it is missing."""
+    found = template["Resources"].get(logical_id)
+    if not isinstance(found, dict):
+        raise KeyError(f"template has no resource {logical_id!r}")
+    return found
+
+
+def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """Every resource of one type, by logical id, in template order."""
+    return {
+        logical_id: body
+        for logical_id, body in template["Resources"].items()
+        if isinstance(body, dict) and body.get("Type") == resource_type
+    }
+
+
+def function_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """A serverless function's properties with `Globals.Function` applied as SAM applies them.
+
+    Maps merge key by key (the function wins), lists are concatenated (globals first) and any
+    other value, including an intrinsic function, is replaced by the function's own.
+    """
+    body = resource(template, logical_id)
+    if body.get("Type") != "AWS::Serverless::Function":
+        raise ValueError(f"{logical_id} is a {body.get('Type')}, not an AWS::Serverless::Function")
+    globals_ = template.get("Globals", {}).get("Function", {})
+    merged = _merge_globals(globals_, body.get("Properties", {}))
+    assert isinstance(merged, dict)
+    return merged
+
+
+def _merge_globals(global_value: Any, local_value: Any) -> Any:
+    if isinstance(global_value, dict) and isinstance(local_value, dict):
+        if _is_intrinsic(global_value) or _is_intrinsic(local_value):
+            return local_value
+        merged = dict(global_value)
+        for key, value in local_value.items():
+            merged[key] = _merge_globals(global_value[key], value) if key in global_value else value
+        return merged
+    if isinstance(global_value, list) and isinstance(local_value, list):
+        return [*global_value, *local_value]
+    return local_value
+
+
+def _is_intrinsic(value: dict[str, Any]) -> bool:
+    if len(value) != 1:
+        return False
+    key = next(iter(value))
+    return key in _INTRINSIC_KEYS or key.startswith("Fn::")
+
+
+def dynamodb_table_definition(template: dict[str, Any], logical_id: str = DEFAULT_TABLE) -> dict[str, Any]:
+    """Keyword arguments for boto3 `create_table` (all but TableName) from an AWS::DynamoDB::Table.
+
+    Only what shapes the data is copied: attributes, keys, secondary indexes and billing mode.
+    Encryption and point-in-time recovery are deployment concerns that local stacks and moto ignore;
+    TTL is a separate call (see `ttl_attribute`).
+    """
+    body = resource(template, logical_id)
+    if body.get("Type") != "AWS::DynamoDB::Table":
+        raise ValueError(f"{logical_id} is a {body.get('Type')}, not an AWS::DynamoDB::Table")
+    properties = body.get("Properties", {})
+    definition: dict[str, Any] = {
+        "AttributeDefinitions": _literal(properties["AttributeDefinitions"], "AttributeDefinitions"),
+        "KeySchema": _literal(properties["KeySchema"], "KeySchema"),
+        "BillingMode": _literal(properties.get("BillingMode", "PROVISIONED"), "BillingMode"),
+    }
+    if "ProvisionedThroughput" in properties:
+        definition["ProvisionedThroughput"] = _literal(
+            properties["ProvisionedThroughput"], "ProvisionedThroughput"
+        )
+    for indexes in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if indexes in properties:
+            definition[indexes] = [
+                {key: _literal(index[key], f"{indexes}.{key}") for key in _INDEX_KEYS if key in index}
+                for index in properties[indexes]
+            ]
+    return definition
+
+
+_INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
+
+
+def ttl_attribute(template: dict[str, Any], logical_id: str = DEFAULT_TABLE) -> str | None:
+    """The table's TTL attribute name, or None when TTL is not enabled."""
+    specification = resource(template, logical_id).get("Properties", {}).get("TimeToLiveSpecification")
+    if not specification or specification.get("Enabled") is not True:
+        return None
+    name = _literal(specification["AttributeName"], "TimeToLiveSpecification.AttributeName")
+    assert isinstance(name, str)
+    return name
+
+
+def sns_topic_logical_ids(template: dict[str, Any]) -> list[str]:
+    """Logical ids of the SNS topics the template declares (a local stack creates one of each)."""
+    return list(resources_of_type(template, "AWS::SNS::Topic"))
+
+
+def create_table_from_template(
+    client: DynamoDBClient,
+    table_name: str,
+    template: dict[str, Any] | None = None,
+    logical_id: str = DEFAULT_TABLE,
+) -> str:
+    """Create the template's table under `table_name`, TTL included, and return the name."""
+    template = load_template() if template is None else template
+    client.create_table(TableName=table_name, **dynamodb_table_definition(template, logical_id))
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1})
+    attribute = ttl_attribute(template, logical_id)
+    if attribute is not None:
+        client.update_time_to_live(
+            TableName=table_name, TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True}
+        )
+    return table_name
+
+
+def _literal(value: Any, where: str) -> Any:
+    """The value itself, refusing intrinsic functions: a local table cannot resolve them."""
+    if isinstance(value, dict):
+        if _is_intrinsic(value):
+            raise ValueError(f"{where} uses {next(iter(value))}; only literal values can build a table")
+        return {key: _literal(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_literal(item, where) for item in value]
+    return value
