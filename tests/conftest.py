@@ -27,6 +27,16 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_DEV", "false")
 
 
+@pytest.fixture(autouse=True)
+def fresh_metrics() -> Iterator[None]:
+    """Metrics are module-level in powertools: start and end every test with none pending."""
+    from ggwatch.observability import metrics
+
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
+
+
 @dataclass
 class LambdaContext:
     """Just enough of Lambda's context object for powertools and the poller's deadline."""

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.domain.commands import parse_tracker_event
 from ggwatch.exceptions import InvalidEventError

@@ -62,7 +62,9 @@ def topic(moto_aws: None) -> TopicWithSubscriber:
     sqs = boto3.client("sqs", region_name=REGION)
     topic_arn = sns.create_topic(Name="ggwatch-notifications")["TopicArn"]
     queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return TopicWithSubscriber(topic_arn, queue_url)
 

@@ -36,7 +36,10 @@ def test_whole_life_initializing_running_completed(
     greengrass: BulkDeploymentFake, topic: TopicWithSubscriber, lambda_context: LambdaContext
 ) -> None:
     # Given a tracked deployment that will go Initializing → Running → Completed
-    greengrass.add("bd-1", [Step("Initializing"), Step("Running", records_processed=4), Step("Completed", records_processed=9)])
+    greengrass.add(
+        "bd-1",
+        [Step("Initializing"), Step("Running", records_processed=4), Step("Completed", records_processed=9)],
+    )
     track("bd-1", lambda_context)
     # When the poller runs at each stage (twice at each, to prove there is no repeat)
     seen = []
@@ -85,8 +88,13 @@ def test_skipped_state_is_reported_as_one_transition(
 def test_failed_deployment_carries_error_message_and_details(
     greengrass: BulkDeploymentFake, topic: TopicWithSubscriber, lambda_context: LambdaContext
 ) -> None:
-    details = [ErrorDetail("GroupNotFound", "group g-1 has no version v-9"), ErrorDetail("AccessDenied", "role <x>")]
-    greengrass.add("bd-1", [Step("Running"), Step("Failed", error_message="2 groups failed", error_details=details)])
+    details = [
+        ErrorDetail("GroupNotFound", "group g-1 has no version v-9"),
+        ErrorDetail("AccessDenied", "role <x>"),
+    ]
+    greengrass.add(
+        "bd-1", [Step("Running"), Step("Failed", error_message="2 groups failed", error_details=details)]
+    )
     track("bd-1", lambda_context)
     poll(lambda_context)
     greengrass.advance("bd-1")
@@ -213,7 +221,9 @@ def test_invalid_tracker_event_fails_with_a_named_problem(lambda_context: Lambda
     from ggwatch.exceptions import InvalidEventError
 
     with pytest.raises(InvalidEventError, match="action"):
-        load_handler("tracker").lambda_handler({"bulkDeploymentId": "bd-1", "action": "explode"}, lambda_context)
+        load_handler("tracker").lambda_handler(
+            {"bulkDeploymentId": "bd-1", "action": "explode"}, lambda_context
+        )
 
 
 def test_missing_configuration_names_the_variable(

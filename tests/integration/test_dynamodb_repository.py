@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 import pytest
@@ -30,7 +31,12 @@ def test_track_is_idempotent_and_keeps_the_arn(repository: DynamoDeploymentRepos
     assert not repository.track(KIND, "bd-1", tracked_by="manual", now=NOW)
     stored = repository.get(KIND, "bd-1")
     assert stored is not None
-    assert (stored.version, stored.tracked_by, stored.deployment_arn, stored.active) == (1, "cloudtrail", "arn:1", True)
+    assert (stored.version, stored.tracked_by, stored.deployment_arn, stored.active) == (
+        1,
+        "cloudtrail",
+        "arn:1",
+        True,
+    )
 
 
 def test_untracked_deployment_can_be_tracked_again_but_a_finished_one_is_not_revived(
@@ -56,7 +62,9 @@ def test_claim_and_commit_conflict_when_the_item_moved_on(repository: DynamoDepl
         repository.claim(stored, pending)
     with pytest.raises(ConflictError):
         repository.commit(stored, observation("Running"), now=NOW, expires_at=None)
-    committed = repository.commit(claimed, observation("Running"), now=NOW, expires_at=None, transition_id="t1")
+    committed = repository.commit(
+        claimed, observation("Running"), now=NOW, expires_at=None, transition_id="t1"
+    )
     assert repository.get(KIND, "bd-1") == committed
     assert committed.pending is None and committed.last_transition_id == "t1"
 
@@ -96,9 +104,12 @@ def test_cursor_is_stored_and_cleared(repository: DynamoDeploymentRepository) ->
     ],
 )
 def test_garbled_items_are_reported_not_raised(
-    repository: DynamoDeploymentRepository, deployments_table: str, attributes: dict[str, object], problem: str
+    repository: DynamoDeploymentRepository,
+    deployments_table: str,
+    attributes: dict[str, object],
+    problem: str,
 ) -> None:
-    item = {
+    item: dict[str, Any] = {
         "pk": {"S": "DEPLOYMENT#greengrass-v1-bulk#bad"},
         "activeKind": {"S": KIND.value},
         "deploymentKind": {"S": KIND.value},
@@ -107,10 +118,10 @@ def test_garbled_items_are_reported_not_raised(
         "trackedAt": {"S": NOW.isoformat()},
     }
     if attributes:
-        item.update(attributes)  # type: ignore[arg-type]
+        item.update(attributes)
     else:
         del item["deploymentId"]
-    boto3.client("dynamodb", region_name=REGION).put_item(TableName=deployments_table, Item=item)  # type: ignore[arg-type]
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=deployments_table, Item=item)
     [entry] = list(repository.active(KIND))
     assert entry.deployment is None
     assert entry.problem is not None and problem in entry.problem

@@ -15,6 +15,8 @@ import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
+from mypy_boto3_greengrass import GreengrassClient
+
 from ggwatch_local.greengrass import (
     TRUNCATED_BODY,
     BulkDeploymentFake,
@@ -27,7 +29,6 @@ from ggwatch_local.greengrass import (
     round_robin,
     seeded_random,
 )
-from mypy_boto3_greengrass import GreengrassClient
 
 ROLE = "arn:aws:iam::123456789012:role/GreengrassBulkDeploymentRole"
 URI = "s3://ggwatch-test/bulk/input.jsonl"

@@ -9,7 +9,8 @@ from botocore.config import Config
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.domain.models import ErrorDetail, Metrics
 from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
-from ggwatch_local.greengrass import BulkDeploymentFake, ErrorDetail as WireErrorDetail, Fault, Step
+from ggwatch_local.greengrass import BulkDeploymentFake, Fault, Step
+from ggwatch_local.greengrass import ErrorDetail as WireErrorDetail
 from ggwatch_local.greengrass.model import TRUNCATED_BODY
 
 FAST_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 2})
@@ -20,18 +21,31 @@ def source(greengrass: BulkDeploymentFake) -> GreengrassV1BulkSource:
     return GreengrassV1BulkSource()
 
 
-def test_every_field_of_the_answer_is_read(greengrass: BulkDeploymentFake, source: GreengrassV1BulkSource) -> None:
+def test_every_field_of_the_answer_is_read(
+    greengrass: BulkDeploymentFake, source: GreengrassV1BulkSource
+) -> None:
     greengrass.add(
         "bd-1",
-        [Step("Failed", records_processed=7, invalid_input_records=2, retry_attempts=3, error_message="boom",
-              error_details=[WireErrorDetail("E1", "first"), WireErrorDetail("E2", "second")])],
+        [
+            Step(
+                "Failed",
+                records_processed=7,
+                invalid_input_records=2,
+                retry_attempts=3,
+                error_message="boom",
+                error_details=[WireErrorDetail("E1", "first"), WireErrorDetail("E2", "second")],
+            )
+        ],
         tags={"team": "iot"},
     )
     observation = source.get_status("bd-1")
     assert observation.status == "Failed"
     assert observation.metrics == Metrics(records_processed=7, invalid_input_records=2, retry_attempts=3)
     assert observation.error_message == "boom"
-    assert observation.error_details == (ErrorDetail(code="E1", message="first"), ErrorDetail(code="E2", message="second"))
+    assert observation.error_details == (
+        ErrorDetail(code="E1", message="first"),
+        ErrorDetail(code="E2", message="second"),
+    )
     assert observation.tags == {"team": "iot"}
     assert observation.created_at is not None
     assert source.region == "us-east-1"
@@ -60,10 +74,17 @@ def test_a_short_throttling_burst_is_absorbed_by_sdk_retries(
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault.server_error(), Fault.malformed_body(), Fault.malformed_body(TRUNCATED_BODY), Fault.drop_connection()],
+    [
+        Fault.server_error(),
+        Fault.malformed_body(),
+        Fault.malformed_body(TRUNCATED_BODY),
+        Fault.drop_connection(),
+    ],
     ids=["500", "wrongly-typed", "truncated", "dropped"],
 )
-def test_server_errors_and_garbled_answers_are_source_unavailable(greengrass: BulkDeploymentFake, fault: Fault) -> None:
+def test_server_errors_and_garbled_answers_are_source_unavailable(
+    greengrass: BulkDeploymentFake, fault: Fault
+) -> None:
     greengrass.add("bd-1", [Step("Running")])
     greengrass.inject(fault, operation="GetBulkDeploymentStatus", times=5)
     client = boto3.client("greengrass", config=FAST_RETRIES)
@@ -71,7 +92,9 @@ def test_server_errors_and_garbled_answers_are_source_unavailable(greengrass: Bu
         GreengrassV1BulkSource(client).get_status("bd-1")
 
 
-def test_list_deployments_pages_through_everything(greengrass: BulkDeploymentFake, source: GreengrassV1BulkSource) -> None:
+def test_list_deployments_pages_through_everything(
+    greengrass: BulkDeploymentFake, source: GreengrassV1BulkSource
+) -> None:
     ids = {greengrass.add(f"bd-{i}", [Step("Running")]) for i in range(23)}
     listed = list(source.list_deployments())
     assert {d.deployment_id for d in listed} == ids

@@ -26,7 +26,9 @@ def test_published_body_and_attributes_reach_a_subscriber(topic: TopicWithSubscr
 def test_filter_policy_subscribers_receive_only_what_they_asked_for(topic: TopicWithSubscriber) -> None:
     sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="failures-only")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     sns.subscribe(
         TopicArn=topic.topic_arn,
         Protocol="sqs",
@@ -42,7 +44,9 @@ def test_filter_policy_subscribers_receive_only_what_they_asked_for(topic: Topic
 
 
 def test_oversized_error_text_is_truncated_and_still_published(topic: TopicWithSubscriber) -> None:
-    SnsNotificationPublisher(topic.topic_arn).publish(notification(status="Failed", error_message="x" * 300_000))
+    SnsNotificationPublisher(topic.topic_arn).publish(
+        notification(status="Failed", error_message="x" * 300_000)
+    )
     [delivered] = topic.drain()
     assert delivered.body["truncated"] is True
     assert delivered.body["errorMessage"].endswith("[truncated by ggwatch]")

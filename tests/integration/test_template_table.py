@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from ggwatch_local.template import (
     create_table_from_template,
     dynamodb_table_definition,
     load_template,
     ttl_attribute,
 )
-from moto import mock_aws
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

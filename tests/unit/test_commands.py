@@ -13,15 +13,21 @@ def cloudtrail(response: object = None, **detail: object) -> dict[str, object]:
     return {
         "source": "aws.greengrass",
         "detail-type": "AWS API Call via CloudTrail",
-        "detail": {"eventSource": "greengrass.amazonaws.com", "eventName": "StartBulkDeployment",
-                   "responseElements": response, **detail},
+        "detail": {
+            "eventSource": "greengrass.amazonaws.com",
+            "eventName": "StartBulkDeployment",
+            "responseElements": response,
+            **detail,
+        },
     }
 
 
 @pytest.mark.parametrize("field", ["bulkDeploymentId", "BulkDeploymentId"])
 def test_cloudtrail_start_is_tracked_with_either_spelling(field: str) -> None:
     request = parse_tracker_event(cloudtrail({field: "bd-1", "bulkDeploymentArn": "arn:aws:greengrass:x"}))
-    assert request == TrackRequest(deployment_id="bd-1", deployment_arn="arn:aws:greengrass:x", source="cloudtrail")
+    assert request == TrackRequest(
+        deployment_id="bd-1", deployment_arn="arn:aws:greengrass:x", source="cloudtrail"
+    )
 
 
 def test_failed_start_call_is_ignored() -> None:
@@ -57,7 +63,9 @@ def test_invalid_events_get_an_error_naming_the_problem(event: object, named: st
         parse_tracker_event(event)
 
 
-@pytest.mark.parametrize("name", ["tracker_cloudtrail_start.json", "tracker_track.json", "tracker_untrack.json"])
+@pytest.mark.parametrize(
+    "name", ["tracker_cloudtrail_start.json", "tracker_track.json", "tracker_untrack.json"]
+)
 def test_sample_events_parse_as_requests(name: str) -> None:
     event = json.loads((Path(__file__).parents[2] / "events" / name).read_text())
     assert isinstance(parse_tracker_event(event), TrackRequest)

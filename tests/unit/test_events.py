@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ggwatch.domain.commands import IgnoredEvent, TrackRequest, parse_tracker_event
 from ggwatch.domain.notification import SCHEMA_VERSION, Notification
 from ggwatch_local.template import function_properties, load_template

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -23,14 +24,17 @@ class Clock:
         return self.now
 
 
+World = tuple[InMemoryRepository, ScriptedSource, RecordingPublisher, Clock]
+
+
 @pytest.fixture
-def world() -> tuple[InMemoryRepository, ScriptedSource, RecordingPublisher, Clock]:
+def world() -> World:
     return InMemoryRepository(), ScriptedSource(), RecordingPublisher(), Clock()
 
 
-def make_poller(world, **policy: object) -> Poller:  # type: ignore[no-untyped-def]
+def make_poller(world: World, **policy: Any) -> Poller:
     repository, source, publisher, clock = world
-    return Poller(repository, [source], publisher, PollerPolicy(**policy), clock=clock)  # type: ignore[arg-type]
+    return Poller(repository, [source], publisher, PollerPolicy(**policy), clock=clock)
 
 
 def track(repository: InMemoryRepository, *ids: str) -> None:
@@ -42,7 +46,7 @@ def transitions(publisher: RecordingPublisher) -> list[tuple[str, str | None, st
     return [(n.deployment_id, n.previous_status, n.status) for n in publisher.published]
 
 
-def test_whole_life_is_notified_once_per_transition(world) -> None:  # type: ignore[no-untyped-def]
+def test_whole_life_is_notified_once_per_transition(world: World) -> None:
     repository, source, publisher, _ = world
     track(repository, "bd-1")
     poller = make_poller(world)
@@ -58,7 +62,7 @@ def test_whole_life_is_notified_once_per_transition(world) -> None:  # type: ign
     assert stored is not None and not stored.active and stored.pending is None
 
 
-def test_terminal_deployment_is_no_longer_polled(world) -> None:  # type: ignore[no-untyped-def]
+def test_terminal_deployment_is_no_longer_polled(world: World) -> None:
     repository, source, _, _ = world
     track(repository, "bd-1")
     source.set("bd-1", "Completed")
@@ -68,7 +72,7 @@ def test_terminal_deployment_is_no_longer_polled(world) -> None:  # type: ignore
     assert source.calls == ["bd-1"]
 
 
-def test_nothing_is_written_when_nothing_changed(world) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_is_written_when_nothing_changed(world: World) -> None:
     repository, source, _, _ = world
     track(repository, "bd-1")
     source.set("bd-1", "Running", metrics=Metrics(records_processed=1))
@@ -79,7 +83,7 @@ def test_nothing_is_written_when_nothing_changed(world) -> None:  # type: ignore
     assert repository.writes == writes
 
 
-def test_metrics_only_change_is_stored_without_notification(world) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_only_change_is_stored_without_notification(world: World) -> None:
     repository, source, publisher, _ = world
     track(repository, "bd-1")
     poller = make_poller(world)
@@ -93,7 +97,7 @@ def test_metrics_only_change_is_stored_without_notification(world) -> None:  # t
     assert stored is not None and stored.metrics.records_processed == 7
 
 
-def test_error_details_change_under_same_status_is_notified(world) -> None:  # type: ignore[no-untyped-def]
+def test_error_details_change_under_same_status_is_notified(world: World) -> None:
     repository, source, publisher, _ = world
     track(repository, "bd-1")
     poller = make_poller(world)
@@ -104,7 +108,7 @@ def test_error_details_change_under_same_status_is_notified(world) -> None:  # t
     assert [n.changes for n in publisher.published] == [("status",), ("errors",)]
 
 
-def test_publish_failure_keeps_the_claim_and_a_later_run_publishes_it(world) -> None:  # type: ignore[no-untyped-def]
+def test_publish_failure_keeps_the_claim_and_a_later_run_publishes_it(world: World) -> None:
     repository, source, publisher, clock = world
     track(repository, "bd-1")
     poller = make_poller(world, claim_lease=timedelta(seconds=60))
@@ -125,7 +129,7 @@ def test_publish_failure_keeps_the_claim_and_a_later_run_publishes_it(world) -> 
     assert len(publisher.published) == 1
 
 
-def test_republished_claim_is_stored_before_the_next_status_is_compared(world) -> None:  # type: ignore[no-untyped-def]
+def test_republished_claim_is_stored_before_the_next_status_is_compared(world: World) -> None:
     repository, source, publisher, clock = world
     track(repository, "bd-1")
     poller = make_poller(world, claim_lease=timedelta(seconds=60))
@@ -138,7 +142,7 @@ def test_republished_claim_is_stored_before_the_next_status_is_compared(world) -
     assert transitions(publisher) == [("bd-1", None, "Initializing"), ("bd-1", "Initializing", "Running")]
 
 
-def test_unknown_id_is_notified_once_and_no_longer_polled(world) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_id_is_notified_once_and_no_longer_polled(world: World) -> None:
     repository, source, publisher, _ = world
     track(repository, "bd-1", "bd-2")
     source.set("bd-1", DeploymentNotFoundError("BulkDeployment bd-1 does not exist"))
@@ -154,8 +158,10 @@ def test_unknown_id_is_notified_once_and_no_longer_polled(world) -> None:  # typ
     assert transitions(publisher)[-1] == ("bd-2", None, "Running")
 
 
-@pytest.mark.parametrize("error", [SourceThrottledError("slow down"), SourceUnavailableError("500"), RuntimeError("bug")])
-def test_one_failing_deployment_never_stops_the_others(world, error: Exception) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "error", [SourceThrottledError("slow down"), SourceUnavailableError("500"), RuntimeError("bug")]
+)
+def test_one_failing_deployment_never_stops_the_others(world: World, error: Exception) -> None:
     repository, source, publisher, _ = world
     track(repository, "bd-1", "bd-2", "bd-3")
     source.set("bd-1", "Running")
@@ -168,7 +174,7 @@ def test_one_failing_deployment_never_stops_the_others(world, error: Exception) 
     assert stored is not None and stored.active and stored.status is None
 
 
-def test_garbled_item_is_reported_and_others_still_polled(world) -> None:  # type: ignore[no-untyped-def]
+def test_garbled_item_is_reported_and_others_still_polled(world: World) -> None:
     repository, source, publisher, _ = world
     track(repository, "bd-1")
     repository.corrupt["DEPLOYMENT#greengrass-v1-bulk#bad"] = "lacks attribute 'version'"
@@ -178,7 +184,7 @@ def test_garbled_item_is_reported_and_others_still_polled(world) -> None:  # typ
     assert transitions(publisher) == [("bd-1", None, "Running")]
 
 
-def test_deadline_stops_new_work_and_the_next_run_starts_with_those_not_reached(world) -> None:  # type: ignore[no-untyped-def]
+def test_deadline_stops_new_work_and_the_next_run_starts_with_those_not_reached(world: World) -> None:
     repository, source, publisher, _ = world
     track(repository, "a", "b", "c", "d")
     for deployment_id in "abcd":
@@ -195,7 +201,7 @@ def test_deadline_stops_new_work_and_the_next_run_starts_with_those_not_reached(
     assert sorted(n.deployment_id for n in publisher.published) == ["a", "b", "c", "d"]
 
 
-def test_overlapping_run_that_loses_the_claim_publishes_nothing(world) -> None:  # type: ignore[no-untyped-def]
+def test_overlapping_run_that_loses_the_claim_publishes_nothing(world: World) -> None:
     repository, source, publisher, _ = world
     track(repository, "bd-1")
     source.set("bd-1", "Running")
@@ -211,7 +217,7 @@ def test_overlapping_run_that_loses_the_claim_publishes_nothing(world) -> None: 
     assert len(publisher.published) == 1
 
 
-def test_dry_run_reports_transitions_but_publishes_and_stores_nothing(world) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_reports_transitions_but_publishes_and_stores_nothing(world: World) -> None:
     repository, source, publisher, _ = world
     track(repository, "bd-1")
     source.set("bd-1", "Running")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ggwatch_local.template import (
     TEMPLATE_PATH,
     dynamodb_table_definition,

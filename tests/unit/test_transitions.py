@@ -95,7 +95,11 @@ def test_notification_carries_every_schema_field() -> None:
         tags={"team": "iot"},
     )
     body = build_notification(
-        stored(status="Running", deployment_arn="arn:x"), observation, ("status", "errors"), observed_at=NOW, region="us-east-1"
+        stored(status="Running", deployment_arn="arn:x"),
+        observation,
+        ("status", "errors"),
+        observed_at=NOW,
+        region="us-east-1",
     ).model_dump(by_alias=True, mode="json")
     assert body == {
         "schemaVersion": "1",
@@ -130,7 +134,9 @@ def test_unknown_future_status_is_carried_through_and_not_terminal() -> None:
 
 def test_tracking_failure_is_a_terminal_event_of_its_own_kind() -> None:
     failure = tracking_failure(stored(status="Running"), "Bulk deployment bd-1 not found")
-    notification = build_notification(stored(status="Running"), failure, ("status", "errors"), observed_at=NOW, region=None)
+    notification = build_notification(
+        stored(status="Running"), failure, ("status", "errors"), observed_at=NOW, region=None
+    )
     assert failure.status == TRACKING_FAILED
     assert notification.event_type == "DeploymentTrackingFailed"
     assert notification.terminal
@@ -138,7 +144,9 @@ def test_tracking_failure_is_a_terminal_event_of_its_own_kind() -> None:
 
 
 def test_observation_round_trips_through_its_notification() -> None:
-    observation = observed("Failed", error_message="x", error_details=(ErrorDetail(code="c", message=None),), tags={"a": "b"})
+    observation = observed(
+        "Failed", error_message="x", error_details=(ErrorDetail(code="c", message=None),), tags={"a": "b"}
+    )
     notification = build_notification(stored(), observation, ("status",), observed_at=NOW, region=None)
     assert observation_from_notification(notification) == observation
 

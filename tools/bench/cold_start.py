@@ -28,14 +28,20 @@ def import_ms(handler: str) -> float:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "ggwatch"), "PYTHONDONTWRITEBYTECODE": "0"}
     path = ROOT / "functions" / handler / "app.py"
     samples = [
-        float(subprocess.run([sys.executable, "-c", PROBE, str(path)], env=env, check=True, capture_output=True, text=True).stdout)
+        float(
+            subprocess.run(
+                [sys.executable, "-c", PROBE, str(path)], env=env, check=True, capture_output=True, text=True
+            ).stdout
+        )
         for _ in range(RUNS)
     ]
     return statistics.median(samples)
 
 
 def tree_kib(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts) / 1024
+    return (
+        sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts) / 1024
+    )
 
 
 def main() -> None:
