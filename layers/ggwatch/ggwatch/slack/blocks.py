@@ -1,0 +1,252 @@
+"""What a Slack message about one transition says and looks like (pure: Notification in, payload out).
+
+Layout: the header and the change sit in top-level blocks, so they are always shown and feed desktop
+notifications; the details sit in one secondary attachment, whose only job is the coloured bar that
+tells the outcome at a glance. `text` is the plain fallback that mobile notifications show.
+
+Every string that came from AWS goes through `escape`. Every limit Slack enforces (header 150, section
+3000, 10 fields of 2000, 50 blocks, and the total size of all blocks, which Slack rejects with
+`msg_blocks_too_long` somewhere above 13,000 characters) is respected by cutting text with a visible
+marker, so an oversized notification is still posted, never rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ggwatch.domain.models import TRACKING_FAILED, DeploymentKind, V1BulkStatus
+from ggwatch.domain.notification import Notification, NotificationErrorDetail
+from ggwatch.slack.escape import TRUNCATED, code, code_block, escape, length, truncate
+
+MAX_HEADER_CHARS = 150
+MAX_SECTION_CHARS = 3000
+MAX_FIELDS = 10
+MAX_FIELD_CHARS = 2000
+MAX_BLOCKS = 50
+MAX_MESSAGE_CHARS = 12_000
+"""All text in all blocks together; kept below what Slack accepts, which it does not document."""
+MAX_FALLBACK_CHARS = 300
+_MAX_TAGS_CHARS = 1500
+_MAX_DETAIL_LINE_CHARS = 600
+
+
+@dataclass(frozen=True)
+class StatusStyle:
+    emoji: str
+    color: str
+
+
+STATUS_STYLES: dict[str, StatusStyle] = {
+    V1BulkStatus.INITIALIZING: StatusStyle("⏳", "#439FE0"),
+    V1BulkStatus.RUNNING: StatusStyle("🔄", "#439FE0"),
+    V1BulkStatus.COMPLETED: StatusStyle("✅", "#2EB67D"),
+    V1BulkStatus.STOPPING: StatusStyle("🛑", "#ECB22E"),
+    V1BulkStatus.STOPPED: StatusStyle("⏹️", "#ECB22E"),
+    V1BulkStatus.FAILED: StatusStyle("❌", "#E01E5A"),
+    TRACKING_FAILED: StatusStyle("⚠️", "#E8912D"),
+}
+UNKNOWN_STATUS_STYLE = StatusStyle("❔", "#868686")
+"""For statuses the API may add later: shown verbatim, in neutral grey."""
+
+KIND_LABELS: dict[str, str] = {DeploymentKind.GREENGRASS_V1_BULK: "Greengrass V1 bulk deployment"}
+
+
+def style_of(status: str) -> StatusStyle:
+    return STATUS_STYLES.get(status, UNKNOWN_STATUS_STYLE)
+
+
+def render(notification: Notification) -> dict[str, Any]:
+    """The webhook payload: fallback text, the always-visible blocks, and the coloured details."""
+    budget = _Budget(MAX_MESSAGE_CHARS)
+    header = _header(notification, budget)
+    summary = _section(_summary(notification), budget)
+    context = _context(notification, budget)
+    facts = _facts(notification, budget)
+    optional = [_error_message(notification, budget), _tags(notification, budget)]
+    error_message, tags = optional
+    room = MAX_BLOCKS - 4 - sum(block is not None for block in optional)
+    details = _error_details(notification.error_details, budget, room)
+    secondary = [facts, error_message, *details, tags, context]
+    fallback = fallback_text(notification)
+    return {
+        "text": fallback,
+        "blocks": [header, summary],
+        "attachments": [
+            {
+                "color": style_of(notification.status).color,
+                "fallback": fallback,
+                "blocks": [block for block in secondary if block is not None],
+            }
+        ],
+    }
+
+
+def fallback_text(notification: Notification) -> str:
+    """One line for notifications and clients that show no blocks, e.g. `✅ Greengrass V1 bulk …`."""
+    where = f" in {notification.region}" if notification.region else ""
+    line = (
+        f"{style_of(notification.status).emoji} {_kind_label(notification.deployment_kind)} "
+        f"{notification.deployment_id}{where}: {_change_words(notification)}"
+    )
+    return truncate(escape(line), MAX_FALLBACK_CHARS)
+
+
+class _Budget:
+    """What is left of the message-wide text allowance; each block takes at most what remains."""
+
+    def __init__(self, chars: int) -> None:
+        self.remaining = chars
+
+    def allow(self, limit: int) -> int:
+        return max(min(limit, self.remaining), 0)
+
+    def spend(self, text: str) -> str:
+        self.remaining -= length(text)
+        return text
+
+
+def _header(notification: Notification, budget: _Budget) -> dict[str, Any]:
+    text = f"{style_of(notification.status).emoji} {notification.status} · {notification.deployment_id}"
+    return {
+        "type": "header",
+        "text": {
+            "type": "plain_text",
+            "text": budget.spend(truncate(escape(text), MAX_HEADER_CHARS)),
+            "emoji": True,
+        },
+    }
+
+
+def _summary(notification: Notification) -> str:
+    lines = [f"*{escape(_change_words(notification))}*"]
+    region = f" in {code(notification.region, _SHORT)}" if notification.region else ""
+    kind = escape(_kind_label(notification.deployment_kind))
+    lines.append(f"{kind} {code(notification.deployment_id, _ID)}{region}")
+    if notification.status == TRACKING_FAILED:
+        lines.append(
+            "The deployment source no longer knows this deployment: ggwatch has stopped tracking it."
+        )
+    return "\n".join(lines)
+
+
+def _change_words(notification: Notification) -> str:
+    if notification.previous_status is None:
+        return f"First seen: {notification.status}"
+    if notification.changes == ("errors",):
+        return f"Error details changed (still {notification.status})"
+    return f"{notification.previous_status} → {notification.status}"
+
+
+def _kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+_SHORT = 100
+_ID = 300
+"""Caps for values that are short in practice, so that the fixed part of a message stays small."""
+
+
+def _facts(notification: Notification, budget: _Budget) -> dict[str, Any]:
+    metrics = notification.metrics
+    unknown = "_unknown_"
+    facts = [
+        ("Deployment", code(notification.deployment_id, _ID)),
+        ("Kind", code(notification.deployment_kind, _SHORT)),
+        ("Region", code(notification.region, _SHORT) if notification.region else unknown),
+        ("Records processed", str(metrics.records_processed)),
+        ("Invalid input records", str(metrics.invalid_input_records)),
+        ("Retry attempts", str(metrics.retry_attempts)),
+        (
+            "Created at",
+            truncate(escape(notification.created_at), _SHORT) if notification.created_at else unknown,
+        ),
+        ("Observed at", truncate(escape(notification.observed_at), _SHORT)),
+    ]
+    fields = [{"type": "mrkdwn", "text": budget.spend(f"*{label}*\n{value}")} for label, value in facts]
+    return {"type": "section", "fields": fields[:MAX_FIELDS]}
+
+
+def _error_message(notification: Notification, budget: _Budget) -> dict[str, Any] | None:
+    if not notification.error_message:
+        return None
+    title = "*Error message*\n"
+    limit = budget.allow(MAX_SECTION_CHARS) - length(title)
+    if limit < _MIN_USEFUL:
+        return None
+    return _section(title + code_block(notification.error_message, limit), budget)
+
+
+def _tags(notification: Notification, budget: _Budget) -> dict[str, Any] | None:
+    if not notification.tags:
+        return None
+    pairs = "  ·  ".join(f"{code(k, _ID)} = {code(v, _ID)}" for k, v in sorted(notification.tags.items()))
+    limit = budget.allow(_MAX_TAGS_CHARS)
+    if limit < _MIN_USEFUL:
+        return None
+    return _section(_cut_spans(f"*Tags ({len(notification.tags)})*\n{pairs}", limit), budget)
+
+
+def _error_details(
+    details: tuple[NotificationErrorDetail, ...], budget: _Budget, max_blocks: int
+) -> list[dict[str, Any] | None]:
+    """The details as a bulleted list over as many sections as the limits allow, then a count of the rest."""
+    if not details or budget.allow(MAX_SECTION_CHARS) < _MIN_USEFUL + _OMITTED_RESERVE:
+        return []
+    available = budget.remaining - _OMITTED_RESERVE
+    chunks = [f"*Error details ({len(details)})*"]
+    used = length(chunks[0])
+    shown = 0
+    for line in map(_detail_line, details):
+        if used + 1 + length(line) > available:
+            break
+        if length(chunks[-1]) + 1 + length(line) <= MAX_SECTION_CHARS - _OMITTED_RESERVE:
+            chunks[-1] = f"{chunks[-1]}\n{line}"
+        elif len(chunks) < max_blocks:
+            chunks.append(line)
+        else:
+            break
+        used += 1 + length(line)
+        shown += 1
+    if shown < len(details):
+        chunks[-1] += f"\n_…and {len(details) - shown} more not shown_"
+    return [_section(chunk, budget) for chunk in chunks]
+
+
+_MIN_USEFUL = 64
+_OMITTED_RESERVE = 40
+"""Room kept for the `…and N more not shown` line."""
+
+
+def _detail_line(detail: NotificationErrorDetail) -> str:
+    parts = [
+        code(detail.code, _SHORT) if detail.code else "",
+        escape(detail.message) if detail.message else "",
+    ]
+    line = "• " + (" ".join(part for part in parts if part) or "_(no code or message)_")
+    return _cut_spans(line, _MAX_DETAIL_LINE_CHARS)
+
+
+def _context(notification: Notification, budget: _Budget) -> dict[str, Any]:
+    elements = [f"transition {code(notification.transition_id, _ID)}"]
+    if notification.deployment_arn:
+        elements.append(code(notification.deployment_arn, _ID))
+    if notification.truncated:
+        elements.append("_some error texts were shortened by ggwatch to fit the notification size limit_")
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": budget.spend(e)} for e in elements]}
+
+
+def _section(text: str, budget: _Budget) -> dict[str, Any]:
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": budget.spend(truncate(text, MAX_SECTION_CHARS))},
+    }
+
+
+def _cut_spans(text: str, limit: int) -> str:
+    """Truncate mrkdwn made of code spans; a span left open by the cut is closed before the marker."""
+    cut = truncate(text, limit - 1)
+    if not cut.endswith(TRUNCATED):
+        return cut
+    body = cut[: -len(TRUNCATED)]
+    return f"{body}`{TRUNCATED}" if body.count("`") % 2 else cut

@@ -1,0 +1,361 @@
+"""The Slack notifier handler end to end: moto Secrets Manager and DynamoDB, Slack on loopback."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+
+from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger, delivery_key
+from ggwatch.adapters.slack_webhook import SlackWebhookClient
+from ggwatch.domain.notification import Notification, NotificationErrorDetail, NotificationMetrics
+from ggwatch.exceptions import DeliveryError
+from ggwatch.observability import logger
+from ggwatch.settings import ConfigurationError
+from ggwatch_local.slack_receiver import Reply, SlackReceiver, server_error
+from tests.conftest import REGION
+from tests.handlers import load_handler
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+ALL_PATH = "/services/T0SECRET/B0ALL/xoxSECRETall"
+FAILURES_PATH = "/services/T0SECRET/B0FAIL/xoxSECRETfailures"
+SECRET_MARK = "SECRET"
+"""Every webhook URL in these tests contains it; no log line, metric or error may."""
+
+
+def notification(**fields: object) -> Notification:
+    values: dict[str, object] = {
+        "deployment_kind": "greengrass-v1-bulk",
+        "transition_id": "0123456789abcdef",
+        "deployment_id": "bd-1",
+        "deployment_arn": None,
+        "region": REGION,
+        "previous_status": "Running",
+        "status": "Failed",
+        "terminal": True,
+        "changes": ("status",),
+        "metrics": NotificationMetrics(records_processed=3, invalid_input_records=1, retry_attempts=0),
+        "error_message": "Deployment failed",
+        "error_details": (NotificationErrorDetail(code="InvalidInput", message="bad record"),),
+        "created_at": None,
+        "observed_at": "2026-11-28T12:00:00Z",
+        "tags": {},
+    }
+    return Notification.model_validate({**values, **fields})
+
+
+def sns_record(message: str) -> dict[str, Any]:
+    return {
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": "6f1e7a3c-0000-0000-0000-000000000000",
+            "TopicArn": f"arn:aws:sns:{REGION}:123456789012:ggwatch-notifications",
+            "Message": message,
+            "Timestamp": "2026-11-28T12:00:01.000Z",
+        },
+    }
+
+
+def sns_event(*notifications: Notification) -> dict[str, Any]:
+    return {"Records": [sns_record(n.to_json()) for n in notifications]}
+
+
+@pytest.fixture
+def receiver() -> Iterator[SlackReceiver]:
+    with SlackReceiver() as started:
+        yield started
+
+
+@pytest.fixture
+def put_secret(moto_aws: None) -> Callable[[str], str]:
+    """Store the webhooks secret (created on first use, updated after); returns its ARN."""
+    client = boto3.client("secretsmanager", region_name=REGION)
+
+    def put(value: str) -> str:
+        try:
+            return client.create_secret(Name="ggwatch/slack-webhooks", SecretString=value)["ARN"]
+        except client.exceptions.ResourceExistsException:
+            return client.put_secret_value(SecretId="ggwatch/slack-webhooks", SecretString=value)["ARN"]
+
+    return put
+
+
+@pytest.fixture
+def two_webhooks(receiver: SlackReceiver) -> str:
+    """`all` takes every status; `failures` only Failed and TrackingFailed."""
+    return json.dumps(
+        [
+            {"url": receiver.url(ALL_PATH), "name": "all"},
+            {
+                "url": receiver.url(FAILURES_PATH),
+                "name": "failures",
+                "statuses": ["Failed", "TrackingFailed"],
+            },
+        ]
+    )
+
+
+@pytest.fixture
+def handler(
+    monkeypatch: pytest.MonkeyPatch,
+    deployments_table: str,
+    put_secret: Callable[[str], str],
+    two_webhooks: str,
+) -> Iterator[ModuleType]:
+    """The real handler module with its environment set, a fresh service, and a no-op retry sleep."""
+    module = load_handler("slack_notifier")
+    monkeypatch.setenv("SLACK_WEBHOOKS_SECRET_ARN", put_secret(two_webhooks))
+    monkeypatch.setenv("TABLE_NAME", deployments_table)
+    monkeypatch.setattr(module, "SlackWebhookClient", lambda: SlackWebhookClient(sleep=lambda _: None))
+    module.slack_delivery.cache_clear()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    yield module
+    module.slack_delivery.cache_clear()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Everything the package logger writes during the test, as parsed JSON lines."""
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line]
+    handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+def metrics_emitted(stdout: str) -> dict[str, float]:
+    """Sum of each metric in the EMF lines powertools printed."""
+    totals: dict[str, float] = {}
+    for line in stdout.splitlines():
+        if '"_aws"' not in line:
+            continue
+        blob = json.loads(line)
+        for definition in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            name = definition["Name"]
+            values = blob[name] if isinstance(blob[name], list) else [blob[name]]
+            totals[name] = totals.get(name, 0) + sum(values)
+    return totals
+
+
+# ---------------------------------------------------------------- routing and de-duplication
+
+
+def test_a_notification_goes_to_every_webhook_whose_filter_accepts_its_status(
+    handler: ModuleType, receiver: SlackReceiver, lambda_context: Any
+) -> None:
+    # When a Failed and then a Running transition arrive
+    handler.lambda_handler(sns_event(notification(status="Failed")), lambda_context)
+    handler.lambda_handler(
+        sns_event(notification(status="Running", previous_status="Initializing", transition_id="t-running")),
+        lambda_context,
+    )
+
+    # Then the unfiltered webhook got both, the failures webhook only the failure
+    assert [p["text"].split(": ")[-1] for p in receiver.messages_to(ALL_PATH)] == [
+        "Running → Failed",
+        "Initializing → Running",
+    ]
+    assert [p["text"].split(": ")[-1] for p in receiver.messages_to(FAILURES_PATH)] == ["Running → Failed"]
+
+
+def test_the_same_sns_event_delivered_twice_posts_once_per_webhook(
+    handler: ModuleType, receiver: SlackReceiver, lambda_context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given SNS delivers the same event twice
+    event = sns_event(notification())
+
+    # When the handler runs for each delivery
+    handler.lambda_handler(event, lambda_context)
+    handler.lambda_handler(event, lambda_context)
+
+    # Then each webhook has the message once, and the duplicates were counted
+    assert len(receiver.messages_to(ALL_PATH)) == 1
+    assert len(receiver.messages_to(FAILURES_PATH)) == 1
+    emitted = metrics_emitted(capsys.readouterr().out)
+    assert emitted["SlackMessagesDelivered"] == 2
+    assert emitted["SlackDuplicatesDropped"] == 2
+
+
+def test_when_one_webhook_fails_the_handler_raises_and_the_retry_posts_only_to_it(
+    handler: ModuleType, receiver: SlackReceiver, lambda_context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the failures webhook answers 500 to every attempt of the first invocation
+    receiver.script(*[server_error()] * 3, path=FAILURES_PATH)
+    event = sns_event(notification())
+
+    # When the handler runs, it fails so that Lambda retries the event
+    with pytest.raises(DeliveryError, match="failures"):
+        handler.lambda_handler(event, lambda_context)
+    assert len(receiver.messages_to(ALL_PATH)) == 1
+    assert receiver.messages_to(FAILURES_PATH) == []
+
+    # When Lambda retries, Then only the failed webhook is posted to
+    assert handler.lambda_handler(event, lambda_context) == {"notifications": 1, "malformed": 0}
+    assert len(receiver.messages_to(ALL_PATH)) == 1
+    assert len(receiver.messages_to(FAILURES_PATH)) == 1
+    assert metrics_emitted(capsys.readouterr().out)["SlackDeliveryFailures"] == 1
+
+
+def test_a_status_no_webhook_wants_posts_nothing(
+    handler: ModuleType, receiver: SlackReceiver, lambda_context: Any, put_secret: Callable[[str], str]
+) -> None:
+    put_secret(json.dumps([{"url": receiver.url(FAILURES_PATH), "statuses": ["Failed"]}]))
+
+    assert (
+        handler.lambda_handler(sns_event(notification(status="Completed")), lambda_context)["notifications"]
+        == 1
+    )
+    assert receiver.requests == []
+
+
+# ---------------------------------------------------------------- malformed records
+
+
+def test_malformed_records_are_skipped_and_the_valid_one_delivered(
+    handler: ModuleType,
+    receiver: SlackReceiver,
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # Given one event with a non-SNS record, bad JSON, a schema mismatch and one valid notification
+    event = {
+        "Records": [
+            {"eventSource": "aws:sqs", "body": "{}"},
+            sns_record("{not json"),
+            sns_record(json.dumps({"schemaVersion": "1", "status": "Failed"})),
+            sns_record(notification().to_json()),
+        ]
+    }
+
+    # When the handler runs
+    result = handler.lambda_handler(event, lambda_context)
+
+    # Then the valid one was delivered, and each bad one logged once and counted
+    assert result == {"notifications": 1, "malformed": 3}
+    assert len(receiver.messages_to(ALL_PATH)) == 1
+    skipped = [line for line in log_lines() if line["message"] == "malformed notification skipped"]
+    assert [line["record"] for line in skipped] == [0, 1, 2]
+    assert "json_invalid" in skipped[1]["problem"]
+    assert "deploymentKind: missing" in skipped[2]["problem"]
+    assert metrics_emitted(capsys.readouterr().out)["MalformedNotifications"] == 3
+
+
+# ---------------------------------------------------------------- secrets stay secret
+
+
+def test_no_webhook_url_appears_in_any_log_line_metric_or_error_even_on_failures(
+    handler: ModuleType,
+    receiver: SlackReceiver,
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # Given one webhook is rate limited then failing, the other answers 404 with a body echoing its path
+    receiver.script(
+        Reply(429, "rate_limited", {"Retry-After": "1"}), server_error(), server_error(), path=ALL_PATH
+    )
+    receiver.script(Reply(404, f"no_service: {FAILURES_PATH}"), path=FAILURES_PATH)
+
+    # When the handler runs and fails
+    with pytest.raises(DeliveryError) as raised:
+        handler.lambda_handler(sns_event(notification()), lambda_context)
+
+    # Then the failures were logged (by webhook name), and no URL is anywhere
+    lines = log_lines()
+    failures = [line for line in lines if line["message"] == "slack delivery failed"]
+    assert {line["webhook"] for line in failures} == {"all", "failures"}
+    assert any(line["message"] == "slack webhook attempt failed, retrying" for line in lines)
+    captured = capsys.readouterr()
+    for text in (json.dumps(lines), captured.out, captured.err, str(raised.value), repr(raised.value)):
+        assert SECRET_MARK not in text
+        assert "127.0.0.1" not in text
+
+
+def test_an_invalid_secret_fails_with_a_configuration_error_that_hides_the_value(
+    handler: ModuleType, put_secret: Callable[[str], str], lambda_context: Any
+) -> None:
+    put_secret("http://hooks.slack.com/services/T0SECRET/B0SECRET/xoxSECRET")
+
+    with pytest.raises(ConfigurationError, match="https://") as raised:
+        handler.lambda_handler(sns_event(notification()), lambda_context)
+
+    assert SECRET_MARK not in str(raised.value)
+
+
+def test_the_secret_is_cached_between_invocations(
+    handler: ModuleType, receiver: SlackReceiver, put_secret: Callable[[str], str], lambda_context: Any
+) -> None:
+    # Given a first invocation read the secret
+    handler.lambda_handler(sns_event(notification(transition_id="t-1")), lambda_context)
+
+    # When the secret changes within the cache's max age
+    put_secret(json.dumps([{"url": receiver.url("/services/T0SECRET/B0NEW/xoxSECRETnew"), "name": "new"}]))
+    handler.lambda_handler(sns_event(notification(transition_id="t-2")), lambda_context)
+
+    # Then the cached value is still used, until the cache expires
+    assert receiver.messages_to("/services/T0SECRET/B0NEW/xoxSECRETnew") == []
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    handler.lambda_handler(sns_event(notification(transition_id="t-3")), lambda_context)
+    assert len(receiver.messages_to("/services/T0SECRET/B0NEW/xoxSECRETnew")) == 1
+
+
+# ---------------------------------------------------------------- the delivery ledger on the real table
+
+
+def test_a_delivery_record_is_kept_with_a_ttl(
+    handler: ModuleType, deployments_table: str, lambda_context: Any
+) -> None:
+    before = int(time.time())
+
+    handler.lambda_handler(sns_event(notification()), lambda_context)
+
+    item = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=deployments_table, Key={"pk": {"S": "DELIVERY#0123456789abcdef#failures"}}
+    )["Item"]
+    assert item["state"] == {"S": "delivered"}
+    assert before + 7 * 86_400 <= int(item["expiresAt"]["N"]) <= int(time.time()) + 7 * 86_400
+    assert "leaseUntil" not in item
+
+
+def test_a_claim_blocks_others_until_its_lease_expires(deployments_table: str) -> None:
+    now = [1_000_000.0]
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, lease_seconds=60, clock=lambda: now[0])
+
+    assert ledger.begin("t", "ops")
+    assert not ledger.begin("t", "ops")
+    now[0] += 61
+    assert ledger.begin("t", "ops")
+
+
+def test_a_delivered_record_is_never_released_or_reclaimed(deployments_table: str) -> None:
+    now = [1_000_000.0]
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, lease_seconds=60, clock=lambda: now[0])
+    ledger.begin("t", "ops")
+    ledger.mark_delivered("t", "ops")
+
+    ledger.release("t", "ops")
+    now[0] += 3600
+
+    assert not ledger.begin("t", "ops")
+
+
+def test_a_released_claim_can_be_taken_again_at_once(deployments_table: str) -> None:
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7)
+    ledger.begin("t", "ops")
+
+    ledger.release("t", "ops")
+
+    assert ledger.begin("t", "ops")
+    assert delivery_key("t", "ops") == "DELIVERY#t#ops"
