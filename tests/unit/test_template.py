@@ -263,7 +263,7 @@ def test_the_poller_may_only_query_the_active_index_touch_its_items_read_greengr
     assert granted(template, "PollerFunction") == (
         grants(["dynamodb:Query"], ACTIVE_INDEX_ARN)
         | grants(
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["dynamodb:GetItem", "dynamodb:UpdateItem"],
             TABLE_ARN,
             leading_keys("DEPLOYMENT#*", "POLLER#*"),
         )
@@ -274,7 +274,7 @@ def test_the_poller_may_only_query_the_active_index_touch_its_items_read_greengr
 
 def test_the_tracker_may_only_touch_deployment_items(template: Template) -> None:
     assert granted(template, "TrackerFunction") == grants(
-        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        ["dynamodb:UpdateItem"],
         TABLE_ARN,
         leading_keys("DEPLOYMENT#*"),
     )
@@ -284,7 +284,7 @@ def test_the_slack_notifier_may_only_read_its_secret_and_touch_delivery_items(te
     assert granted(template, "SlackNotifierFunction") == (
         grants(["secretsmanager:GetSecretValue"], SLACK_SECRET_ARN)
         | grants(
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             TABLE_ARN,
             leading_keys("DELIVERY#*"),
         )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
 from ggwatch.domain.notification import Notification
+from ggwatch.slack.webhooks import Webhook
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,31 @@ class NotificationPublisher(Protocol):
     def publish(self, notification: Notification) -> str:
         """Publish one notification; returns the message ID or raises PublishError."""
         ...
+
+
+class WebhookSource(Protocol):
+    """Where the Slack webhooks are configured (a Secrets Manager secret)."""
+
+    def webhooks(self) -> Sequence[Webhook]:
+        """The configured webhooks; raises ConfigurationError when the configuration is invalid."""
+        ...
+
+
+class WebhookPoster(Protocol):
+    """Posts a message to one Slack webhook."""
+
+    def post(self, webhook: Webhook, payload: Mapping[str, Any]) -> None:
+        """Post one payload; raises DeliveryError (naming the webhook, never its URL) if not accepted."""
+        ...
+
+
+class DeliveryLedger(Protocol):
+    """Records which webhook already took which transition, so retries and copies post once."""
+
+    def begin(self, transition_id: str, webhook_name: str) -> bool:
+        """Claim a delivery; False when it was delivered already or is being sent right now."""
+        ...
+
+    def mark_delivered(self, transition_id: str, webhook_name: str) -> None: ...
+
+    def release(self, transition_id: str, webhook_name: str) -> None: ...

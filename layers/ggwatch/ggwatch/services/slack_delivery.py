@@ -8,40 +8,18 @@ the message, so only the failed ones are posted to again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ggwatch.domain.notification import Notification
 from ggwatch.exceptions import DeliveryError, GgwatchError
 from ggwatch.observability import logger, metrics
+from ggwatch.ports import DeliveryLedger, WebhookPoster, WebhookSource
 from ggwatch.slack.blocks import render
 from ggwatch.slack.webhooks import Webhook
-
-
-class WebhookSource(Protocol):
-    def webhooks(self) -> Sequence[Webhook]:
-        """The configured webhooks; raises ConfigurationError when the configuration is invalid."""
-        ...
-
-
-class WebhookPoster(Protocol):
-    def post(self, webhook: Webhook, payload: Mapping[str, Any]) -> None:
-        """Post one payload; raises DeliveryError (naming the webhook, never its URL) if not accepted."""
-        ...
-
-
-class DeliveryLedger(Protocol):
-    def begin(self, transition_id: str, webhook_name: str) -> bool:
-        """Claim a delivery; False when it was delivered already or is being sent right now."""
-        ...
-
-    def mark_delivered(self, transition_id: str, webhook_name: str) -> None: ...
-
-    def release(self, transition_id: str, webhook_name: str) -> None: ...
-
 
 _Outcome = Literal["delivered", "duplicate", "failed"]
 
