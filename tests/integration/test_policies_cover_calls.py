@@ -8,7 +8,6 @@ duplicate), so a new call without a matching grant fails here instead of in prod
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -31,7 +30,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """IAM actions (`service:Operation`) of every SDK call made while the fixture is active."""
     calls: set[str] = set()
     original = BaseClient._make_api_call
@@ -41,7 +40,7 @@ def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
         return original(self, operation_name, api_params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", recording)
-    yield calls
+    return calls
 
 
 def actions_granted(function: str) -> set[str]:
@@ -106,7 +105,7 @@ def test_slack_notifier_calls_are_granted(
         monkeypatch.setenv("SLACK_WEBHOOKS_SECRET_ARN", secret_arn)
         notifier = load_handler("slack_notifier")
         notifier.slack_delivery.cache_clear()
-        parameters.clear_caches()
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
         slack.script(server_error(), server_error(), server_error(), path="/alerts")
         recorded_calls.clear()
         with pytest.raises(Exception, match="alerts"):
