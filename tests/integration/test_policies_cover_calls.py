@@ -33,7 +33,7 @@ pytestmark = [
 def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """IAM actions (`service:Operation`) of every SDK call made while the fixture is active."""
     calls: set[str] = set()
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]  # private, but the one place every call passes
 
     def recording(self: BaseClient, operation_name: str, api_params: Any) -> Any:
         calls.add(f"{self.meta.service_model.endpoint_prefix}:{operation_name}")
