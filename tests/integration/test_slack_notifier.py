@@ -21,6 +21,7 @@ from ggwatch.observability import logger
 from ggwatch.settings import ConfigurationError
 from ggwatch_local.slack_receiver import Reply, SlackReceiver, server_error
 from tests.conftest import REGION
+from tests.factories import notification_factory
 from tests.handlers import load_handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -31,25 +32,15 @@ SECRET_MARK = "SECRET"
 """Every webhook URL in these tests contains it; no log line, metric or error may."""
 
 
-def notification(**fields: object) -> Notification:
-    values: dict[str, object] = {
-        "deployment_kind": "greengrass-v1-bulk",
-        "transition_id": "0123456789abcdef",
-        "deployment_id": "bd-1",
-        "deployment_arn": None,
-        "region": REGION,
-        "previous_status": "Running",
-        "status": "Failed",
-        "terminal": True,
-        "changes": ("status",),
-        "metrics": NotificationMetrics(records_processed=3, invalid_input_records=1, retry_attempts=0),
-        "error_message": "Deployment failed",
-        "error_details": (NotificationErrorDetail(code="InvalidInput", message="bad record"),),
-        "created_at": None,
-        "observed_at": "2026-11-28T12:00:00Z",
-        "tags": {},
-    }
-    return Notification.model_validate({**values, **fields})
+notification = notification_factory(
+    transition_id="0123456789abcdef",
+    previous_status="Running",
+    status="Failed",
+    terminal=True,
+    metrics=NotificationMetrics(records_processed=3, invalid_input_records=1, retry_attempts=0),
+    error_message="Deployment failed",
+    error_details=(NotificationErrorDetail(code="InvalidInput", message="bad record"),),
+)
 
 
 def sns_record(message: str) -> dict[str, Any]:

@@ -10,8 +10,8 @@ import pytest
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.exceptions import PublishError
 from tests.conftest import REGION
+from tests.factories import notification
 from tests.integration.conftest import TopicWithSubscriber
-from tests.unit.test_notification import notification
 
 
 def test_published_body_and_attributes_reach_a_subscriber(topic: TopicWithSubscriber) -> None:

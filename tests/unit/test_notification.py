@@ -9,30 +9,9 @@ from ggwatch.domain.notification import (
     SNS_MAX_BYTES,
     Notification,
     NotificationErrorDetail,
-    NotificationMetrics,
     fit_to_size,
 )
-
-
-def notification(**fields: object) -> Notification:
-    values: dict[str, object] = {
-        "deployment_kind": "greengrass-v1-bulk",
-        "transition_id": "t" * 32,
-        "deployment_id": "bd-1",
-        "deployment_arn": None,
-        "region": "us-east-1",
-        "previous_status": None,
-        "status": "Initializing",
-        "terminal": False,
-        "changes": ("status",),
-        "metrics": NotificationMetrics(records_processed=0, invalid_input_records=0, retry_attempts=0),
-        "error_message": None,
-        "error_details": (),
-        "created_at": None,
-        "observed_at": "2026-11-28T12:00:00Z",
-        "tags": {},
-    }
-    return Notification.model_validate({**values, **fields})
+from tests.factories import notification
 
 
 def test_message_attributes_omit_a_null_previous_status() -> None:

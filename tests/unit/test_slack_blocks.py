@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ggwatch.domain.notification import Notification, NotificationErrorDetail, NotificationMetrics
+from ggwatch.domain.notification import NotificationErrorDetail, NotificationMetrics
 from ggwatch.slack.blocks import (
     MAX_BLOCKS,
     MAX_FALLBACK_CHARS,
@@ -26,29 +26,19 @@ from ggwatch.slack.blocks import (
     style_of,
 )
 from ggwatch.slack.escape import TRUNCATED, length
+from tests.factories import notification_factory
 
 HOSTILE = "<!channel> <@U0123> <#C0123> <https://evil.example|click> & `tick`"
 
 
-def notification(**fields: object) -> Notification:
-    values: dict[str, object] = {
-        "deployment_kind": "greengrass-v1-bulk",
-        "transition_id": "7f3c0d2e9a1b4c5d",
-        "deployment_id": "bd-1",
-        "deployment_arn": "arn:aws:greengrass:us-east-1:123456789012:/greengrass/bulk/deployments/bd-1",
-        "region": "us-east-1",
-        "previous_status": "Initializing",
-        "status": "Running",
-        "terminal": False,
-        "changes": ("status",),
-        "metrics": NotificationMetrics(records_processed=12, invalid_input_records=2, retry_attempts=1),
-        "error_message": None,
-        "error_details": (),
-        "created_at": "2026-11-28T11:58:00Z",
-        "observed_at": "2026-11-28T12:00:00Z",
-        "tags": {},
-    }
-    return Notification.model_validate({**values, **fields})
+notification = notification_factory(
+    transition_id="7f3c0d2e9a1b4c5d",
+    deployment_arn="arn:aws:greengrass:us-east-1:123456789012:/greengrass/bulk/deployments/bd-1",
+    previous_status="Initializing",
+    status="Running",
+    metrics=NotificationMetrics(records_processed=12, invalid_input_records=2, retry_attempts=1),
+    created_at="2026-11-28T11:58:00Z",
+)
 
 
 def all_blocks(payload: dict[str, Any]) -> list[dict[str, Any]]:

@@ -57,18 +57,23 @@ class ErrorDetail(_Frozen):
     message: str | None = None
 
 
-class Observation(_Frozen):
-    """One answer of a deployment source about one deployment, in ggwatch's own words."""
+class _DeploymentFacts(_Frozen):
+    """What both a source's answer and the stored state say about a deployment."""
 
     kind: DeploymentKind
     deployment_id: str
-    status: str
     metrics: Metrics = Field(default_factory=Metrics)
     error_message: str | None = None
     error_details: tuple[ErrorDetail, ...] = ()
     created_at: str | None = None
     deployment_arn: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Observation(_DeploymentFacts):
+    """One answer of a deployment source about one deployment, in ggwatch's own words."""
+
+    status: str
 
 
 class PendingTransition(_Frozen):
@@ -83,22 +88,15 @@ class PendingTransition(_Frozen):
     claimed_at: datetime
 
 
-class TrackedDeployment(_Frozen):
+class TrackedDeployment(_DeploymentFacts):
     """The stored state of one tracked deployment: what ggwatch last observed and notified."""
 
-    kind: DeploymentKind
-    deployment_id: str
+    status: str | None = None
+    """None until the first observation."""
     version: int = 0
     active: bool = True
     tracked_at: datetime
     tracked_by: str = "manual"
-    status: str | None = None
-    metrics: Metrics = Field(default_factory=Metrics)
-    error_message: str | None = None
-    error_details: tuple[ErrorDetail, ...] = ()
-    created_at: str | None = None
-    deployment_arn: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
     last_changed_at: datetime | None = None
     last_transition_id: str | None = None
     pending: PendingTransition | None = None
