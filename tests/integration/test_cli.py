@@ -1,0 +1,492 @@
+"""The `ggwatch` CLI, run in-process through `main(argv)`, against moto and the Greengrass fake over HTTP.
+
+Every expected failure must be one `ggwatch: error: ...` line on stderr with exit code 2 (usage or
+configuration) or 1 (operational), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
+from ggwatch.domain.models import DeploymentKind
+from ggwatch_cli.commands.local import READY
+from ggwatch_cli.main import main
+from ggwatch_local.greengrass import BulkDeploymentFake, Fault, Step
+from tests.conftest import REGION
+from tests.integration.conftest import TopicWithSubscriber
+
+KIND = DeploymentKind.GREENGRASS_V1_BULK
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def assert_one_error_line(self, code: int, *fragments: str) -> None:
+        """Exit code `code`, nothing on stdout, one `ggwatch: error:` line holding every fragment."""
+        assert self.code == code, (self.code, self.out, self.err)
+        assert "Traceback" not in self.err
+        assert self.err.startswith("ggwatch: error: ")
+        assert self.err.count("\n") == 1, self.err
+        for fragment in fragments:
+            assert fragment in self.err
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run `ggwatch ARGS...` in-process and return its exit code and output."""
+
+    def run(*argv: str) -> Result:
+        capsys.readouterr()
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, deployments_table: str, topic: TopicWithSubscriber) -> str:
+    """The CLI's own variables point at the moto table and topic; returns the table name."""
+    monkeypatch.setenv("GGWATCH_TABLE_NAME", deployments_table)
+    monkeypatch.setenv("GGWATCH_TOPIC_ARN", topic.topic_arn)
+    return deployments_table
+
+
+@pytest.fixture
+def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK still retries (4 attempts), without sleeping between attempts."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+def stored(table: str, deployment_id: str) -> Any:
+    return DynamoDeploymentRepository(table, boto3.client("dynamodb", region_name=REGION)).get(
+        KIND, deployment_id
+    )
+
+
+# -- track / untrack ------------------------------------------------------------------------------
+def test_track_and_untrack_are_idempotent(cli: Cli, configured: str) -> None:
+    assert cli("track", "bd-1", "bd-2").lines == ["bd-1: tracked", "bd-2: tracked"]
+    again = cli("track", "bd-1")
+    assert (again.code, again.lines) == (0, ["bd-1: already tracked"])
+    assert stored(configured, "bd-1").active
+
+    assert cli("untrack", "bd-1").lines == ["bd-1: untracked"]
+    again = cli("untrack", "bd-1", "never-tracked")
+    assert (again.code, again.lines) == (0, ["bd-1: not tracked", "never-tracked: not tracked"])
+    assert not stored(configured, "bd-1").active
+    assert cli("track", "bd-1").lines == ["bd-1: tracked"]
+
+
+def test_an_invalid_id_is_a_usage_error_and_nothing_is_tracked(cli: Cli, configured: str) -> None:
+    result = cli("track", "bd-1", "bad/id")
+    result.assert_one_error_line(2, "invalid deployment ID 'bad/id'")
+    assert stored(configured, "bd-1") is None
+
+
+def test_tracking_a_finished_deployment_says_it_is_finished(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    greengrass.add("bd-1", [Step("Completed", records_processed=3)])
+    cli("track", "bd-1")
+    cli("poll")
+    assert cli("track", "bd-1").lines == ["bd-1: already tracked (finished: Completed)"]
+
+
+# -- list -----------------------------------------------------------------------------------------
+def test_list_shows_an_aligned_table_and_json(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    # Given one running and one finished deployment, both polled
+    greengrass.add("bd-running", [Step("Running", records_processed=4, retry_attempts=1)])
+    greengrass.add("bd-done", [Step("Completed", records_processed=10)])
+    cli("track", "bd-running", "bd-done")
+    cli("poll")
+
+    # When listed for a person, the columns line up and the active deployment comes first
+    lines = cli("list").lines
+    assert lines[0].split("  ")[0] == "DEPLOYMENT ID" and lines[0].endswith("LAST CHANGE")
+    assert lines[1].split()[:6] == ["bd-running", "active", "Running", "4", "0", "1"]
+    assert lines[2].split()[:4] == ["bd-done", "finished", "Completed", "10"]
+    status_column = lines[0].index("STATUS")
+    assert lines[1][status_column:].startswith("Running") and lines[2][status_column:].startswith("Completed")
+
+    # And for a script, the same facts as JSON
+    listed = {d["deploymentId"]: d for d in cli("list", "--json").json()}
+    assert listed["bd-done"]["state"] == "finished"
+    assert listed["bd-running"]["metrics"] == {
+        "recordsProcessed": 4,
+        "invalidInputRecords": 0,
+        "retryAttempts": 1,
+    }
+    assert listed["bd-running"]["lastChangedAt"] is not None
+
+    # And --active leaves finished ones out
+    assert [d["deploymentId"] for d in cli("list", "--active", "--json").json()] == ["bd-running"]
+
+
+def test_list_of_an_empty_table(cli: Cli, configured: str) -> None:
+    assert cli("list").lines == ["no tracked deployments"]
+    assert cli("list", "--json").json() == []
+
+
+# -- status ---------------------------------------------------------------------------------------
+def test_status_shows_greengrass_beside_the_stored_state(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    greengrass.add("bd-1", [Step("Initializing"), Step("Running", records_processed=5)])
+    cli("track", "bd-1")
+    cli("poll")
+    greengrass.advance("bd-1")
+
+    result = cli("status", "bd-1")
+    assert result.code == 0
+    assert result.lines[2].split() == ["status", "Running", "Initializing"]
+    assert "the next poll publishes the change" in result.lines[-1]
+
+    body = cli("status", "bd-1", "--json").json()
+    assert body["greengrass"]["status"] == "Running"
+    assert body["greengrass"]["metrics"]["recordsProcessed"] == 5
+    assert body["stored"]["status"] == "Initializing"
+
+
+def test_status_of_an_untracked_deployment(cli: Cli, configured: str, greengrass: BulkDeploymentFake) -> None:
+    greengrass.add("bd-1", [Step("Running")])
+    result = cli("status", "bd-1", "--json")
+    assert (result.code, result.json()["stored"]) == (0, None)
+
+
+def test_status_of_an_unknown_id(cli: Cli, configured: str, greengrass: BulkDeploymentFake) -> None:
+    cli("status", "nope").assert_one_error_line(1, "Greengrass does not know bulk deployment 'nope'")
+
+
+def test_status_when_greengrass_keeps_throttling(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake, no_retry_delay: None
+) -> None:
+    greengrass.add("bd-1", [Step("Running")])
+    greengrass.inject(Fault.throttle(), operation="GetBulkDeploymentStatus", times=10)
+    cli("status", "bd-1").assert_one_error_line(1, "throttled", "try again")
+
+
+def test_status_when_access_is_denied(cli: Cli, configured: str, greengrass: BulkDeploymentFake) -> None:
+    denied = Fault(
+        "server_error", http_status=403, error_code="AccessDeniedException", message="not authorized"
+    )
+    greengrass.inject(denied, operation="GetBulkDeploymentStatus")
+    cli("status", "bd-1").assert_one_error_line(1, "AccessDeniedException", "not authorized")
+
+
+def test_status_needs_the_table(cli: Cli, greengrass: BulkDeploymentFake) -> None:
+    cli("status", "bd-1").assert_one_error_line(
+        2, "no table name", "--table", "GGWATCH_TABLE_NAME", "--stack"
+    )
+
+
+# -- poll -----------------------------------------------------------------------------------------
+def test_poll_prints_and_publishes_each_transition(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake, topic: TopicWithSubscriber
+) -> None:
+    greengrass.add(
+        "bd-1", [Step("Initializing"), Step("Failed", records_processed=2, error_message="bad input")]
+    )
+    cli("track", "bd-1")
+
+    first = cli("poll")
+    assert first.lines == [
+        "bd-1: (new) -> Initializing (0 processed, 0 invalid, 0 retries)",
+        "polled 1: 1 transition",
+    ]
+    greengrass.advance("bd-1")
+    second = cli("poll")
+    assert second.lines[0] == "bd-1: Initializing -> Failed (2 processed, 0 invalid, 0 retries): bad input"
+    assert second.err == ""
+
+    assert [(d.body["previousStatus"], d.body["status"]) for d in topic.drain()] == [
+        (None, "Initializing"),
+        ("Initializing", "Failed"),
+    ]
+    assert cli("poll").lines == ["polled 0: 0 transitions"]
+
+
+def test_library_logs_stay_off_stdout_and_verbose_shows_them_on_stderr(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    greengrass.add("bd-1", [Step("Running")])
+    cli("track", "bd-1")
+    result = cli("poll", "--json", "--verbose")
+    assert result.json()["transitions"][0]["status"] == "Running"
+    logged = [json.loads(line) for line in result.err.splitlines()]
+    assert any(entry["message"] == "transition published" for entry in logged)
+    assert cli("untrack", "bd-1").err == ""
+
+
+def test_poll_dry_run_publishes_and_stores_nothing(
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    configured: str,
+    greengrass: BulkDeploymentFake,
+    topic: TopicWithSubscriber,
+) -> None:
+    # Given a tracked deployment and no topic configured at all (a dry run needs none)
+    monkeypatch.delenv("GGWATCH_TOPIC_ARN")
+    greengrass.add("bd-1", [Step("Running", records_processed=1)])
+    cli("track", "bd-1")
+    before = stored(configured, "bd-1")
+
+    result = cli("poll", "--dry-run", "--json")
+
+    assert result.code == 0
+    body = result.json()
+    assert body["dryRun"] is True
+    assert [(t["deploymentId"], t["status"]) for t in body["transitions"]] == [("bd-1", "Running")]
+    assert stored(configured, "bd-1") == before
+    assert topic.drain() == []
+    assert cli("poll", "--dry-run").lines[0] == "dry run: nothing was published or stored"
+
+
+def test_poll_needs_a_topic_unless_dry_run(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, configured: str
+) -> None:
+    monkeypatch.delenv("GGWATCH_TOPIC_ARN")
+    cli("poll").assert_one_error_line(2, "no topic ARN", "--topic-arn", "GGWATCH_TOPIC_ARN", "TopicArn")
+
+
+def test_poll_names_both_missing_settings_at_once(cli: Cli) -> None:
+    cli("poll").assert_one_error_line(2, "no table name", "no topic ARN")
+
+
+def test_poll_reports_deployments_it_could_not_poll(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake, no_retry_delay: None
+) -> None:
+    greengrass.add("bd-1", [Step("Running")])
+    cli("track", "bd-1")
+    greengrass.inject(Fault.throttle(), operation="GetBulkDeploymentStatus", times=10)
+
+    result = cli("poll")
+
+    result_line = next(line for line in result.lines if line.startswith("bd-1"))
+    assert result_line.startswith("bd-1: failed")
+    Result(result.code, "", result.err).assert_one_error_line(1, "1 of 1 deployments could not be polled")
+
+
+# -- discover -------------------------------------------------------------------------------------
+def test_discover_tracks_only_unfinished_unknown_deployments(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    # Given a finished, a running, and an already tracked deployment
+    greengrass.add("bd-done", [Step("Completed")])
+    greengrass.add("bd-running", [Step("Running")])
+    greengrass.add("bd-known", [Step("Running")])
+    cli("track", "bd-known")
+
+    # When discovering in a dry run, only the running unknown one would be tracked, and nothing is
+    dry = cli("discover", "--dry-run")
+    assert dry.lines[0] == "bd-running: would track (Running)"
+    assert stored(configured, "bd-running") is None
+
+    # When discovering for real, it is tracked with its ARN, and the others are left alone
+    result = cli("discover")
+    assert result.code == 0
+    assert result.lines == [
+        "bd-running: tracked (Running)",
+        "found 3 bulk deployments: 1 already known, 1 finished, 1 tracked",
+    ]
+    assert stored(configured, "bd-running").deployment_arn.endswith("/bd-running")
+    assert stored(configured, "bd-done") is None
+    assert cli("discover").lines == ["found 3 bulk deployments: 2 already known, 1 finished"]
+
+
+def test_discover_leaves_untracked_deployments_untracked(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    greengrass.add("bd-1", [Step("Running")])
+    cli("track", "bd-1")
+    cli("untrack", "bd-1")
+    cli("discover")
+    assert not stored(configured, "bd-1").active
+
+
+# -- configuration from a deployed stack ---------------------------------------------------------
+def create_stack(name: str, outputs: dict[str, str]) -> None:
+    template = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName=name, TemplateBody=json.dumps(template)
+    )
+
+
+def test_stack_outputs_provide_the_table_and_topic(
+    cli: Cli, deployments_table: str, topic: TopicWithSubscriber, greengrass: BulkDeploymentFake
+) -> None:
+    create_stack("ggwatch", {"TableName": deployments_table, "TopicArn": topic.topic_arn})
+    greengrass.add("bd-1", [Step("Running")])
+
+    assert cli("track", "--stack", "ggwatch", "bd-1").lines == ["bd-1: tracked"]
+    assert cli("poll", "--stack", "ggwatch").code == 0
+    assert [d.body["status"] for d in topic.drain()] == ["Running"]
+
+
+def test_an_unknown_stack_is_a_configuration_error(cli: Cli, moto_aws: None) -> None:
+    cli("list", "--stack", "nope").assert_one_error_line(2, "stack 'nope' does not exist in us-east-1")
+
+
+def test_a_stack_without_the_outputs_says_which_is_missing(cli: Cli, moto_aws: None) -> None:
+    create_stack("other-app", {"Something": "else"})
+    cli("list", "--stack", "other-app").assert_one_error_line(
+        2, "stack 'other-app' has no TableName output", "--table"
+    )
+
+
+# -- AWS failures ---------------------------------------------------------------------------------
+def test_no_credentials(cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    cli("list", "--table", "t").assert_one_error_line(2, "no AWS credentials found", "--profile")
+
+
+def test_an_unknown_profile(cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    cli("list", "--table", "t", "--profile", "nope").assert_one_error_line(2, "nope", "--profile")
+
+
+def test_a_table_that_does_not_exist(cli: Cli, moto_aws: None) -> None:
+    cli("list", "--table", "missing").assert_one_error_line(
+        1, "DynamoDB table 'missing' (from --table) does not exist in us-east-1"
+    )
+
+
+def test_an_unreachable_endpoint(cli: Cli, monkeypatch: pytest.MonkeyPatch, no_retry_delay: None) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
+    cli("track", "--table", "t", "bd-1").assert_one_error_line(1, "Could not connect", str(port))
+
+
+# -- usage ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "command",
+    [["track"], ["untrack"], ["list"], ["status"], ["poll"], ["discover"], ["local", "up"]],
+)
+def test_every_command_has_help_with_examples(cli: Cli, command: list[str]) -> None:
+    result = cli(*command, "--help")
+    assert result.code == 0
+    assert "examples:\n  ggwatch" in result.out
+
+
+def test_usage_errors_are_one_line(cli: Cli) -> None:
+    cli("list", "--no-such-flag").assert_one_error_line(2, "--no-such-flag")
+    cli().assert_one_error_line(2, "COMMAND")
+
+
+# -- local up -------------------------------------------------------------------------------------
+@pytest.fixture
+def local_up() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """`python -m ggwatch_cli.main local up` in a subprocess, and the variables it exported."""
+    pytest.importorskip("ggwatch_local.stack")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("layers/ggwatch", "tools", ".")),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ggwatch_cli.main", "local", "up", "--deployments", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        exported = read_exports(process)
+        yield process, exported
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def read_exports(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, str]:
+    """The `export` lines up to the ready line; fails with the command's stderr if they never come."""
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in process.stdout or []:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    exported: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            if process.poll() is not None:
+                break
+            continue
+        if line.startswith(READY):
+            return exported
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").strip().partition("=")
+            exported[name] = value
+    process.kill()
+    pytest.fail(f"`ggwatch local up` never got ready; stderr: {process.communicate()[1]}")
+
+
+def test_local_up_prints_a_working_environment_and_stops_cleanly_on_ctrl_c(
+    local_up: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    process, exported = local_up
+    # The exported variables reach the local DynamoDB and its table
+    assert {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_GREENGRASS", "TABLE_NAME", "TOPIC_ARN"} <= exported.keys()
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=exported["AWS_ENDPOINT_URL"],
+        region_name=exported["AWS_REGION"],
+        aws_access_key_id=exported["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=exported["AWS_SECRET_ACCESS_KEY"],
+    )
+    assert dynamodb.describe_table(TableName=exported["TABLE_NAME"])["Table"]["TableStatus"] == "ACTIVE"
+    # Ctrl-C ends it with exit code 0 and no traceback
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    assert "local stack stopped" in err

@@ -1,0 +1,150 @@
+"""What operators and scripts read: aligned tables, one line per transition, stable JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from ggwatch.domain.models import DeploymentKind, Metrics, Observation, TrackedDeployment
+from ggwatch.domain.notification import Notification, NotificationMetrics
+from ggwatch.services.poller import PollOutcome, PollReport
+from ggwatch_cli.output import (
+    deployment_json,
+    deployments_table,
+    one_line,
+    poll_json,
+    poll_report,
+    state_of,
+    status_json,
+    status_report,
+    table,
+    timestamp,
+    transition_line,
+)
+
+KIND = DeploymentKind.GREENGRASS_V1_BULK
+TRACKED_AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def stored(deployment_id: str = "bd-1", **fields: object) -> TrackedDeployment:
+    return TrackedDeployment.model_validate(
+        {"kind": KIND, "deployment_id": deployment_id, "tracked_at": TRACKED_AT, **fields}
+    )
+
+
+def observed(status: str = "Running", **fields: object) -> Observation:
+    return Observation.model_validate({"kind": KIND, "deployment_id": "bd-1", "status": status, **fields})
+
+
+def notification(previous: str | None, status: str, **fields: object) -> Notification:
+    values: dict[str, object] = {
+        "deployment_kind": KIND.value,
+        "transition_id": "t-1",
+        "deployment_id": "bd-1",
+        "deployment_arn": None,
+        "region": "us-east-1",
+        "previous_status": previous,
+        "status": status,
+        "terminal": False,
+        "changes": ("status",),
+        "metrics": NotificationMetrics(records_processed=6, invalid_input_records=2, retry_attempts=1),
+        "error_message": None,
+        "error_details": (),
+        "created_at": None,
+        "observed_at": "2025-03-01T12:00:00+00:00",
+        "tags": {},
+    }
+    return Notification.model_validate({**values, **fields})
+
+
+def test_table_pads_columns_and_right_aligns_numbers() -> None:
+    text = table(("NAME", "N"), [("a", "1"), ("longer", "100")], right={1})
+    assert text.splitlines() == ["NAME      N", "a         1", "longer  100"]
+
+
+def test_deployments_table_lines_up_every_column() -> None:
+    # Given deployments with cells of different widths
+    rows = [
+        stored("bd-1", status="Running", metrics=Metrics(records_processed=7)),
+        stored("a-much-longer-deployment-id", active=False, status="Completed"),
+    ]
+    # When rendered
+    lines = deployments_table(rows).splitlines()
+    # Then each header starts its column on every line
+    header = lines[0]
+    for name in ("STATE", "STATUS", "LAST CHANGE"):
+        column = header.index(name)
+        assert all(line[column - 2 : column] == "  " for line in lines[1:])
+    assert lines[1].split()[:3] == ["bd-1", "active", "Running"]
+    assert lines[2].split()[:3] == ["a-much-longer-deployment-id", "finished", "Completed"]
+
+
+def test_state_tells_finished_from_untracked() -> None:
+    assert state_of(stored()) == "active"
+    assert state_of(stored(active=False, status="Failed")) == "finished"
+    assert state_of(stored(active=False, status="Running")) == "untracked"
+
+
+def test_timestamp_is_utc_to_the_second_whatever_the_zone() -> None:
+    moment = datetime(2025, 3, 1, 14, 30, 5, 123456, tzinfo=timezone(timedelta(hours=2)))
+    assert timestamp(moment) == "2025-03-01 12:30:05Z"
+    assert timestamp(None) == "-"
+
+
+def test_one_line_flattens_and_cuts_long_errors() -> None:
+    assert one_line("a\n  b") == "a b"
+    assert len(one_line("x" * 500)) == 120
+    assert one_line(None) == "-"
+
+
+def test_deployment_json_uses_the_notification_vocabulary() -> None:
+    body = deployment_json(stored(status="Running", last_changed_at=TRACKED_AT))
+    assert body["deploymentId"] == "bd-1"
+    assert body["state"] == "active"
+    assert body["metrics"] == {"recordsProcessed": 0, "invalidInputRecords": 0, "retryAttempts": 0}
+    assert body["lastChangedAt"] == "2025-03-01T12:00:00+00:00"
+
+
+def test_transition_lines() -> None:
+    assert transition_line(notification(None, "Initializing")) == (
+        "bd-1: (new) -> Initializing (6 processed, 2 invalid, 1 retries)"
+    )
+    failed = notification("Running", "Failed", error_message="boom\nand more")
+    assert transition_line(failed).endswith("-> Failed (6 processed, 2 invalid, 1 retries): boom and more")
+    errors_only = notification("Failed", "Failed", changes=("errors",))
+    assert transition_line(errors_only).startswith("bd-1: Failed, errors changed")
+
+
+def test_status_report_shows_both_sides_and_what_the_gap_means() -> None:
+    report = status_report(observed("Running"), stored(status="Initializing"))
+    lines = report.splitlines()
+    assert lines[0] == "bulk deployment bd-1"
+    assert lines[2].split() == ["status", "Running", "Initializing"]
+    assert "the next poll publishes the change" in lines[-1]
+
+
+def test_status_report_of_an_untracked_deployment_suggests_tracking_it() -> None:
+    report = status_report(observed("Running"), None)
+    assert "tracking" in report and "not tracked" in report
+    assert "ggwatch track bd-1" in report.splitlines()[-1]
+    assert status_json(observed("Running"), None)["stored"] is None
+
+
+def test_poll_report_lists_transitions_then_what_was_not_polled_then_a_summary() -> None:
+    report = PollReport(
+        [
+            PollOutcome("k1", "bd-1", "notified", (notification(None, "Running"),)),
+            PollOutcome("k2", "bd-2", "failed", detail="source unavailable"),
+            PollOutcome("k3", "bd-3", "unchanged"),
+            PollOutcome("k4", None, "corrupt", detail="item lacks attribute 'trackedAt'"),
+        ]
+    )
+    assert poll_report(report, dry_run=True).splitlines() == [
+        "dry run: nothing was published or stored",
+        "bd-1: (new) -> Running (6 processed, 2 invalid, 1 retries)",
+        "bd-2: failed: source unavailable",
+        "k4: corrupt: item lacks attribute 'trackedAt'",
+        "polled 4: 1 transition, 1 unchanged, 1 failed, 1 corrupt",
+    ]
+    body = poll_json(report, dry_run=True)
+    assert body["transitions"][0]["previousStatus"] is None
+    assert [o["result"] for o in body["outcomes"]] == ["notified", "failed", "unchanged", "corrupt"]

@@ -1,0 +1,79 @@
+"""One module per command group; each `register`s its subcommands and imports AWS code only when run.
+
+Module scope here and in every command module holds argparse only, so that `ggwatch --help` and a
+usage error answer at once, without loading boto3, pydantic or the layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Callable, Sequence
+
+Run = Callable[[argparse.Namespace], int]
+type Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def add_command(
+    subparsers: Subparsers,
+    name: str,
+    *,
+    summary: str,
+    description: str,
+    examples: Sequence[str],
+    run: Run | None = None,
+    parents: Sequence[argparse.ArgumentParser] = (),
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with examples; `run` is what main calls with the parsed args."""
+    parser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=paragraph(description),
+        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=list(parents),
+    )
+    if run is not None:
+        parser.set_defaults(run=run)
+    return parser
+
+
+def aws_options(*, topic: bool = False) -> argparse.ArgumentParser:
+    """The options of every command that talks to AWS; `--topic-arn` only where something publishes."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("AWS and configuration")
+    group.add_argument("--profile", help="AWS profile to use (default: AWS_PROFILE, else the default chain)")
+    group.add_argument(
+        "--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)"
+    )
+    group.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="deployed ggwatch stack whose outputs name the table and topic (default: GGWATCH_STACK_NAME)",
+    )
+    group.add_argument(
+        "--table",
+        metavar="NAME",
+        help="DynamoDB table of tracked deployments (default: GGWATCH_TABLE_NAME, TABLE_NAME, "
+        "else the stack's TableName output)",
+    )
+    if topic:
+        group.add_argument(
+            "--topic-arn",
+            metavar="ARN",
+            help="SNS topic to publish to (default: GGWATCH_TOPIC_ARN, TOPIC_ARN, else the stack's "
+            "TopicArn output)",
+        )
+    group.add_argument(
+        "-v", "--verbose", action="store_true", help="show the ggwatch library's JSON logs on stderr"
+    )
+    return parent
+
+
+def json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
+
+
+def paragraph(text: str) -> str:
+    """Wrap prose for --help; the raw formatter (kept for the examples' layout) would not."""
+    return textwrap.fill(text, width=88)

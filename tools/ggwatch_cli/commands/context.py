@@ -1,0 +1,203 @@
+"""What every AWS-facing command shares: one boto3 session, the services wired on it as the Lambdas
+wire them, and the translation of every expected failure into one CliError line.
+
+Clients are created the ordinary way from the session, so `--profile`, `--region`, the credential
+chain and the `AWS_ENDPOINT_URL*` variables all work as they do for the AWS CLI; no endpoint is
+ever chosen here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from functools import cached_property
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+from pydantic import ValidationError
+
+from ggwatch.adapters.aws_errors import error_code, error_message
+from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
+from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
+from ggwatch.adapters.sdk_config import API_CONFIG
+from ggwatch.adapters.sns import SnsNotificationPublisher
+from ggwatch.domain.commands import TrackRequest
+from ggwatch.domain.notification import Notification
+from ggwatch.exceptions import GgwatchError, RepositoryError, SourceThrottledError
+from ggwatch.observability import logger, metrics
+from ggwatch.ports import NotificationPublisher
+from ggwatch.services.poller import Poller, PollerPolicy, PollReport
+from ggwatch.services.tracker import Tracker
+from ggwatch_cli import CliError, UsageError
+from ggwatch_cli.config import TABLE, TOPIC, Configuration
+
+NO_CREDENTIALS = (
+    "no AWS credentials found: run 'aws configure' or 'aws sso login', pass --profile, "
+    "or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+NO_REGION = "no AWS region: pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or give your profile one"
+
+
+class Runtime:
+    """The CLI's composition root: the same adapters and services as functions/*/app.py, built lazily
+    so that a command asks only for the settings and AWS access it needs."""
+
+    def __init__(self, args: argparse.Namespace, environ: Mapping[str, str]) -> None:
+        self._profile: str | None = getattr(args, "profile", None)
+        self._region: str | None = getattr(args, "region", None)
+        self.config = Configuration(
+            flags={TABLE.flag: getattr(args, "table", None), TOPIC.flag: getattr(args, "topic_arn", None)},
+            environ=environ,
+            stack=getattr(args, "stack", None),
+            stack_outputs=self.stack_outputs,
+        )
+
+    @cached_property
+    def session(self) -> boto3.Session:
+        """Checked up front, so a missing profile, credentials or region is named before any call."""
+        try:
+            session = boto3.Session(profile_name=self._profile, region_name=self._region)
+            credentials = session.get_credentials()
+        except ProfileNotFound as error:
+            raise UsageError(f"{error} (check --profile and AWS_PROFILE)") from error
+        except BotoCoreError as error:
+            raise UsageError(f"cannot load AWS credentials: {error}") from error
+        if credentials is None:
+            raise UsageError(NO_CREDENTIALS)
+        if not session.region_name:
+            raise UsageError(NO_REGION)
+        return session
+
+    @cached_property
+    def repository(self) -> DynamoDeploymentRepository:
+        table = self.config.tracker_settings().TABLE_NAME
+        return DynamoDeploymentRepository(table, client=self.session.client("dynamodb", config=API_CONFIG))
+
+    @cached_property
+    def source(self) -> GreengrassV1BulkSource:
+        return GreengrassV1BulkSource(client=self.session.client("greengrass", config=API_CONFIG))
+
+    @cached_property
+    def tracker(self) -> Tracker:
+        settings = self.config.tracker_settings()
+        return Tracker(self.repository, retention_days=settings.RETENTION_DAYS)
+
+    def poll(self, *, dry_run: bool, verbose: bool) -> PollReport:
+        """One pass of the real Poller; a dry run needs no topic and gets a publisher that refuses."""
+        publisher: NotificationPublisher
+        if dry_run:
+            retention_days, publisher = self.config.tracker_settings().RETENTION_DAYS, _NoPublisher()
+        else:
+            settings = self.config.poller_settings()
+            retention_days = settings.RETENTION_DAYS
+            publisher = SnsNotificationPublisher(
+                settings.TOPIC_ARN, client=self.session.client("sns", config=API_CONFIG)
+            )
+        poller = Poller(
+            self.repository,
+            [self.source],
+            publisher,
+            PollerPolicy(retention_days=retention_days, dry_run=dry_run),
+        )
+        # powertools prints its metrics to stdout once a metric holds 100 values; stdout is ours.
+        with redirect_stdout(sys.stderr if verbose else io.StringIO()):
+            return poller.run()
+
+    def stack_outputs(self, stack: str) -> dict[str, str]:
+        """A deployed stack's outputs by key; an unknown stack is a configuration error (exit 2)."""
+        client = self.session.client("cloudformation", config=API_CONFIG)
+        try:
+            answer = client.describe_stacks(StackName=stack)
+        except ClientError as error:
+            if error_code(error) == "ValidationError" and "does not exist" in error_message(error):
+                raise UsageError(
+                    f"stack {stack!r} does not exist in {self.session.region_name} "
+                    "(check --stack, --region and --profile)"
+                ) from error
+            raise CliError(f"CloudFormation answered {error_code(error)}: {error_message(error)}") from error
+        except BotoCoreError as error:
+            raise CliError(f"CloudFormation call failed: {error}") from error
+        stacks = answer.get("Stacks", [])
+        outputs = stacks[0].get("Outputs", []) if stacks else []
+        return {
+            output["OutputKey"]: output["OutputValue"]
+            for output in outputs
+            if "OutputKey" in output and "OutputValue" in output
+        }
+
+    def explain(self, error: GgwatchError) -> CliError:
+        """The adapters' error, with what only the CLI knows: which table, where it came from."""
+        cause = error.__cause__
+        if isinstance(cause, NoCredentialsError):
+            return UsageError(NO_CREDENTIALS)
+        missing = isinstance(cause, ClientError) and error_code(cause) == "ResourceNotFoundException"
+        if isinstance(error, RepositoryError) and missing:
+            table = self.config.resolve(TABLE)
+            return CliError(
+                f"DynamoDB table {table.value!r} (from {table.origin}) does not exist "
+                f"in {self.session.region_name}"
+            )
+        if isinstance(error, SourceThrottledError):
+            return CliError(f"{error} (still throttled after the SDK's retries: try again in a minute)")
+        return CliError(str(error))
+
+
+class _NoPublisher:
+    """The publisher of a dry run: the Poller never publishes then, and this makes sure of it."""
+
+    def publish(self, notification: Notification) -> str:
+        raise AssertionError(f"a dry run tried to publish {notification.transition_id}")
+
+
+@contextmanager
+def aws_command(args: argparse.Namespace) -> Iterator[Runtime]:
+    """Run a command's AWS work: library logs kept off stdout, expected failures made CliErrors."""
+    runtime = Runtime(args, os.environ)
+    with _library_logs(verbose=bool(getattr(args, "verbose", False))):
+        try:
+            yield runtime
+        except GgwatchError as error:
+            raise runtime.explain(error) from error
+        except ClientError as error:
+            raise CliError(f"AWS answered {error_code(error)}: {error_message(error)}") from error
+        except BotoCoreError as error:
+            raise CliError(f"AWS call failed: {error}") from error
+
+
+@contextmanager
+def _library_logs(*, verbose: bool) -> Iterator[None]:
+    """The layer logs JSON to stdout for CloudWatch; here that would mix with the CLI's own output.
+
+    Quiet by default; `--verbose` shows the logs on stderr. The previous level and stream are put
+    back afterwards (the logger is shared with anything else in the process, such as tests).
+    """
+    shared = logging.getLogger(logger.name)
+    handler = logger.registered_handler
+    level = shared.level
+    stream = handler.setStream(sys.stderr) if isinstance(handler, logging.StreamHandler) else None
+    shared.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        shared.setLevel(level)
+        if stream is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
+        metrics.clear_metrics()
+
+
+def track_request(
+    deployment_id: str, action: str = "track", deployment_arn: str | None = None
+) -> TrackRequest:
+    """Validate an ID exactly as the tracker Lambda does; an invalid one is a usage error (exit 2)."""
+    try:
+        return TrackRequest.model_validate(
+            {"bulkDeploymentId": deployment_id, "action": action, "deployment_arn": deployment_arn}
+        )
+    except ValidationError as error:
+        problems = "; ".join(str(e["msg"]) for e in error.errors())
+        raise UsageError(f"invalid deployment ID {deployment_id!r}: {problems}") from None

@@ -1,0 +1,78 @@
+"""`ggwatch track` and `ggwatch untrack`: what the tracker Lambda does, by hand, one line per ID."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from ggwatch_cli.commands import Subparsers, add_command, aws_options
+
+if TYPE_CHECKING:
+    from ggwatch.domain.models import TrackedDeployment
+
+
+def register(subparsers: Subparsers) -> None:
+    track = add_command(
+        subparsers,
+        "track",
+        summary="start tracking bulk deployments",
+        description="Start tracking bulk deployments: the poller then notifies each of their status "
+        "transitions. Tracking an ID twice changes nothing.",
+        examples=[
+            "ggwatch track 6f9b3c2e-1d4a-4b8e-9c7f-2a1e5d6b8c90",
+            "ggwatch track --stack ggwatch bd-1 bd-2",
+        ],
+        run=run_track,
+        parents=[aws_options()],
+    )
+    track.add_argument("ids", nargs="+", metavar="ID", help="bulk deployment ID")
+    untrack = add_command(
+        subparsers,
+        "untrack",
+        summary="stop tracking bulk deployments",
+        description="Stop polling bulk deployments; their stored state is kept until the table's TTL "
+        "removes it. Untracking an ID that is not tracked changes nothing.",
+        examples=[
+            "ggwatch untrack 6f9b3c2e-1d4a-4b8e-9c7f-2a1e5d6b8c90",
+            "ggwatch untrack --table ggwatch-dev bd-1",
+        ],
+        run=run_untrack,
+        parents=[aws_options()],
+    )
+    untrack.add_argument("ids", nargs="+", metavar="ID", help="bulk deployment ID")
+
+
+def run_track(args: argparse.Namespace) -> int:
+    return _apply(args, "track")
+
+
+def run_untrack(args: argparse.Namespace) -> int:
+    return _apply(args, "untrack")
+
+
+def _apply(args: argparse.Namespace, action: str) -> int:
+    """Validate every ID before changing anything, then apply one request per ID through the Tracker."""
+    from ggwatch_cli.commands.context import aws_command, track_request
+
+    requests = [track_request(deployment_id, action) for deployment_id in dict.fromkeys(args.ids)]
+    with aws_command(args) as aws:
+        tracker, repository = aws.tracker, aws.repository
+        for request in requests:
+            changed = bool(tracker.apply(request)["changed"])
+            if action == "untrack":
+                outcome = "untracked" if changed else "not tracked"
+            elif changed:
+                outcome = "tracked"
+            else:
+                outcome = _already_tracked(repository.get(request.kind, request.deployment_id))
+            print(f"{request.deployment_id}: {outcome}", flush=True)
+    return 0
+
+
+def _already_tracked(stored: TrackedDeployment | None) -> str:
+    """A finished deployment is tracked but no longer polled: say so, or re-tracking looks broken."""
+    from ggwatch_cli.output import state_of
+
+    if stored is None or stored.active:
+        return "already tracked"
+    return f"already tracked ({state_of(stored)}: {stored.status})"

@@ -1,0 +1,132 @@
+"""Where the table and topic come from: a flag, else the environment, else the deployed stack's outputs.
+
+Settings are resolved on first need and only for the commands that need them, then validated by the
+settings model of the Lambda that does the same job (TrackerSettings to track and read,
+PollerSettings to poll), so the CLI accepts exactly what the functions accept. Every error names the
+flag, variables and stack output that would provide the setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ggwatch.settings import PollerSettings, TrackerSettings
+from ggwatch_cli import UsageError
+
+STACK_VARIABLE = "GGWATCH_STACK_NAME"
+
+StackOutputs = Callable[[str], Mapping[str, str]]
+"""Reads a deployed stack's outputs by stack name (CloudFormation, or a stand-in in tests)."""
+
+SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One resource name the CLI needs, and every place it may come from, first match wins."""
+
+    field: str
+    """The field of the Lambda settings model that validates it."""
+    label: str
+    flag: str
+    variables: tuple[str, ...]
+    output: str
+    """The template's output that holds it in a deployed stack."""
+
+
+TABLE = Setting("TABLE_NAME", "table name", "--table", ("GGWATCH_TABLE_NAME", "TABLE_NAME"), "TableName")
+TOPIC = Setting("TOPIC_ARN", "topic ARN", "--topic-arn", ("GGWATCH_TOPIC_ARN", "TOPIC_ARN"), "TopicArn")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A setting's value and where it came from, so an error about it can say which source to fix."""
+
+    value: str
+    origin: str
+
+
+class Configuration:
+    """Resolves settings lazily: the stack is only described when a flag or variable does not decide."""
+
+    def __init__(
+        self,
+        flags: Mapping[str, str | None],
+        environ: Mapping[str, str],
+        stack: str | None,
+        stack_outputs: StackOutputs,
+    ) -> None:
+        """`flags` maps a setting's flag (`--table`) to the value given on the command line, if any."""
+        self._flags = flags
+        self._environ = environ
+        self._stack = stack or environ.get(STACK_VARIABLE) or None
+        self._read_outputs = stack_outputs
+        self._outputs: Mapping[str, str] | None = None
+        self._resolved: dict[str, Resolved] = {}
+
+    def tracker_settings(self) -> TrackerSettings:
+        """What tracking, listing, status and discovery need: the table."""
+        return self._validated(TrackerSettings, [TABLE])
+
+    def poller_settings(self) -> PollerSettings:
+        """What a polling pass that publishes needs: the table and the topic."""
+        return self._validated(PollerSettings, [TABLE, TOPIC])
+
+    def origin(self, setting: Setting) -> str:
+        """Where a resolved setting came from (`--table`, `TABLE_NAME`, `stack 'x' output TableName`)."""
+        return self.resolve(setting).origin
+
+    def resolve(self, setting: Setting) -> Resolved:
+        if setting.field not in self._resolved:
+            self._resolved[setting.field] = self._find(setting)
+        return self._resolved[setting.field]
+
+    def _validated(self, model: type[SettingsModel], settings: Sequence[Setting]) -> SettingsModel:
+        problems: list[str] = []
+        for setting in settings:
+            try:
+                self.resolve(setting)
+            except UsageError as error:
+                problems.append(str(error))
+        if problems:
+            raise UsageError("; ".join(problems))
+        values = {setting.field: self._resolved[setting.field] for setting in settings}
+        try:
+            return model.model_validate({field: resolved.value for field, resolved in values.items()})
+        except ValidationError as error:
+            raise UsageError("; ".join(self._describe(e, values) for e in error.errors())) from None
+
+    def _describe(self, error: Mapping[str, object], values: Mapping[str, Resolved]) -> str:
+        location = error.get("loc")
+        field = str(location[0]) if isinstance(location, tuple) and location else ""
+        setting = next((s for s in (TABLE, TOPIC) if s.field == field), None)
+        if setting is None or field not in values:
+            return f"invalid configuration: {field}: {error.get('msg')}"
+        resolved = values[field]
+        return f"invalid {setting.label} {resolved.value!r} (from {resolved.origin}): {error.get('msg')}"
+
+    def _find(self, setting: Setting) -> Resolved:
+        flag_value = self._flags.get(setting.flag)
+        if flag_value is not None:
+            return Resolved(flag_value, setting.flag)
+        for variable in setting.variables:
+            if self._environ.get(variable):
+                return Resolved(self._environ[variable], variable)
+        sources = f"pass {setting.flag} or set {' or '.join(setting.variables)}"
+        if self._stack is None:
+            raise UsageError(
+                f"no {setting.label}: {sources}, or name the deployed stack with --stack "
+                f"(or {STACK_VARIABLE}) to read its {setting.output} output"
+            )
+        if self._outputs is None:
+            self._outputs = self._read_outputs(self._stack)
+        value = self._outputs.get(setting.output)
+        if not value:
+            raise UsageError(
+                f"no {setting.label}: stack {self._stack!r} has no {setting.output} output; {sources}"
+            )
+        return Resolved(value, f"output {setting.output} of stack {self._stack!r}")

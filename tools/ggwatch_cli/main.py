@@ -1,0 +1,63 @@
+"""The `ggwatch` command: parse the arguments, run one command, turn expected failures into one line.
+
+Exit codes: 0 success, 1 an operational failure (AWS refused, throttled, unreachable), 2 a usage or
+configuration error, 130 interrupted. Command modules are imported here only for their argparse
+definitions; each loads boto3 and the layer when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from ggwatch_cli import CliError
+from ggwatch_cli.commands import discover, listing, local, paragraph, poll, status, tracking
+
+COMMAND_GROUPS = (tracking, listing, status, poll, discover, local)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line, like every other ggwatch error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"ggwatch: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ggwatch",
+        description=paragraph(
+            "Operate ggwatch, which notifies every AWS IoT Greengrass bulk deployment status "
+            "transition: track deployments, inspect them, poll by hand, or run the local stack."
+        ),
+        epilog="examples:\n  ggwatch track --stack ggwatch 6f9b3c2e-1d4a-4b8e-9c7f-2a1e5d6b8c90\n"
+        "  ggwatch list\n  ggwatch status --json bd-1\n  ggwatch local up\n\n"
+        "'ggwatch COMMAND --help' describes each command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for group in COMMAND_GROUPS:
+        group.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ggwatch with `argv` (default: the process arguments) and return the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a usage error already reported by the parser
+        return exit_.code if isinstance(exit_.code, int) else 2
+    try:
+        return int(args.run(args))
+    except CliError as error:
+        print(f"ggwatch: error: {' '.join(str(error).split())}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("ggwatch: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Rendering for people (aligned tables, one line per event) and for scripts (JSON).
+
+Pure functions from domain objects to text: no I/O, so every format is tested without AWS. The JSON
+uses the camelCase names of the notification schema, so scripts see one vocabulary everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ggwatch.domain.models import ErrorDetail, Metrics, Observation, TrackedDeployment, is_terminal
+from ggwatch.domain.notification import Notification
+from ggwatch.services.poller import PollReport, Result
+
+NONE = "-"
+MAX_ERROR_CHARS = 120
+"""Error texts are cut in one-line output (the JSON keeps them whole)."""
+
+
+def dumps(value: Any) -> str:
+    """JSON for scripts: indented, keys in the order built, non-ASCII kept readable."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], right: Collection[int] = ()) -> str:
+    """Columns padded to their widest cell, two spaces apart; columns in `right` are right-aligned."""
+    lines = [list(headers), *(list(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(line)
+        ).rstrip()
+        for line in lines
+    )
+
+
+def timestamp(moment: datetime | None) -> str:
+    """A moment in UTC to the second, the same for every operator whatever their time zone."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if moment else NONE
+
+
+def state_of(deployment: TrackedDeployment) -> str:
+    """active (polled), finished (terminal status reached) or untracked (stopped by an operator)."""
+    if deployment.active:
+        return "active"
+    return "finished" if is_terminal(deployment.status) else "untracked"
+
+
+def one_line(text: str | None) -> str:
+    """An error text fit for one line of a table or report."""
+    if not text:
+        return NONE
+    flat = " ".join(text.split())
+    return flat if len(flat) <= MAX_ERROR_CHARS else flat[: MAX_ERROR_CHARS - 1] + "…"
+
+
+# -- list ---------------------------------------------------------------------------------------
+LIST_HEADERS = ("DEPLOYMENT ID", "STATE", "STATUS", "PROCESSED", "INVALID", "RETRIES", "LAST CHANGE")
+
+
+def deployments_table(deployments: Iterable[TrackedDeployment]) -> str:
+    rows = [
+        (
+            d.deployment_id,
+            state_of(d),
+            d.status or NONE,
+            str(d.metrics.records_processed),
+            str(d.metrics.invalid_input_records),
+            str(d.metrics.retry_attempts),
+            timestamp(d.last_changed_at),
+        )
+        for d in deployments
+    ]
+    return table(LIST_HEADERS, rows, right={3, 4, 5})
+
+
+def deployment_json(deployment: TrackedDeployment) -> dict[str, Any]:
+    """The stored state of one deployment as scripts see it."""
+    return {
+        "deploymentId": deployment.deployment_id,
+        "deploymentKind": deployment.kind.value,
+        "state": state_of(deployment),
+        "status": deployment.status,
+        "metrics": metrics_json(deployment.metrics),
+        "errorMessage": deployment.error_message,
+        "errorDetails": errors_json(deployment.error_details),
+        "createdAt": deployment.created_at,
+        "deploymentArn": deployment.deployment_arn,
+        "trackedAt": deployment.tracked_at.isoformat(),
+        "trackedBy": deployment.tracked_by,
+        "lastChangedAt": deployment.last_changed_at.isoformat() if deployment.last_changed_at else None,
+        "lastTransitionId": deployment.last_transition_id,
+        "pendingTransitionId": deployment.pending.transition_id if deployment.pending else None,
+    }
+
+
+def metrics_json(metrics: Metrics) -> dict[str, int]:
+    return {
+        "recordsProcessed": metrics.records_processed,
+        "invalidInputRecords": metrics.invalid_input_records,
+        "retryAttempts": metrics.retry_attempts,
+    }
+
+
+def errors_json(details: Iterable[ErrorDetail]) -> list[dict[str, str | None]]:
+    return [{"code": d.code, "message": d.message} for d in details]
+
+
+# -- status -------------------------------------------------------------------------------------
+def observation_json(observation: Observation) -> dict[str, Any]:
+    """What Greengrass answered just now."""
+    return {
+        "status": observation.status,
+        "terminal": is_terminal(observation.status),
+        "metrics": metrics_json(observation.metrics),
+        "errorMessage": observation.error_message,
+        "errorDetails": errors_json(observation.error_details),
+        "createdAt": observation.created_at,
+    }
+
+
+def status_json(observation: Observation, stored: TrackedDeployment | None) -> dict[str, Any]:
+    return {
+        "deploymentId": observation.deployment_id,
+        "greengrass": observation_json(observation),
+        "stored": deployment_json(stored) if stored else None,
+    }
+
+
+STATUS_FIELDS = (
+    "status",
+    "records processed",
+    "invalid records",
+    "retry attempts",
+    "error",
+    "created at",
+    "tracking",
+    "last change",
+)
+
+
+def status_report(observation: Observation, stored: TrackedDeployment | None) -> str:
+    """Greengrass's answer beside ggwatch's stored state, one field a row, plus what the gap means."""
+    now = _shared_fields(observation)
+    kept = (
+        {
+            **_shared_fields(stored),
+            "tracking": state_of(stored),
+            "last change": timestamp(stored.last_changed_at),
+        }
+        if stored
+        else {"tracking": "not tracked"}
+    )
+    rows = [(field, now.get(field, NONE), kept.get(field, NONE)) for field in STATUS_FIELDS]
+    lines = [
+        f"bulk deployment {observation.deployment_id}",
+        table(("", "GREENGRASS NOW", "STORED BY GGWATCH"), rows),
+    ]
+    if stored is None:
+        lines.append(f"not tracked: 'ggwatch track {observation.deployment_id}' starts notifications for it")
+    elif stored.active and stored.status != observation.status:
+        lines.append("the stored status is behind: the next poll publishes the change")
+    return "\n".join(lines)
+
+
+def _shared_fields(state: Observation | TrackedDeployment) -> dict[str, str]:
+    """The fields an observation and a stored state have in common, as table cells."""
+    return {
+        "status": state.status or NONE,
+        "records processed": str(state.metrics.records_processed),
+        "invalid records": str(state.metrics.invalid_input_records),
+        "retry attempts": str(state.metrics.retry_attempts),
+        "error": one_line(state.error_message),
+        "created at": state.created_at or NONE,
+    }
+
+
+# -- poll ---------------------------------------------------------------------------------------
+FAILED: tuple[Result, ...] = ("failed", "corrupt")
+"""Outcomes that make `ggwatch poll` exit 1: a deployment that could not be polled at all."""
+_COUNTED: tuple[Result, ...] = ("unchanged", "stored", "skipped", "failed", "corrupt")
+
+
+def poll_report(report: PollReport, dry_run: bool) -> str:
+    """One line per transition and per deployment not polled, then a summary of the outcomes."""
+    lines = ["dry run: nothing was published or stored"] if dry_run else []
+    for outcome in report.outcomes:
+        lines += [transition_line(n) for n in outcome.notifications]
+        if outcome.result in (*FAILED, "skipped"):
+            lines.append(f"{outcome.deployment_id or outcome.key}: {outcome.result}: {outcome.detail}")
+    transitions = len(report.notifications)
+    summary = f"polled {len(report.outcomes)}: {transitions} transition{'' if transitions == 1 else 's'}"
+    counts = [f"{report.count(result)} {result}" for result in _COUNTED if report.count(result)]
+    return "\n".join([*lines, ", ".join([summary, *counts])])
+
+
+def poll_json(report: PollReport, dry_run: bool) -> dict[str, Any]:
+    """The transitions as the notification bodies subscribers receive, plus each deployment's outcome."""
+    return {
+        "dryRun": dry_run,
+        "transitions": [n.model_dump(mode="json", by_alias=True) for n in report.notifications],
+        "outcomes": [
+            {"key": o.key, "deploymentId": o.deployment_id, "result": o.result, "detail": o.detail}
+            for o in report.outcomes
+        ],
+    }
+
+
+def transition_line(notification: Notification) -> str:
+    """`bd-1: Running -> Failed (6 processed, 2 invalid, 0 retries): <error>` for one transition."""
+    metrics = notification.metrics
+    counts = (
+        f"{metrics.records_processed} processed, {metrics.invalid_input_records} invalid, "
+        f"{metrics.retry_attempts} retries"
+    )
+    if "status" in notification.changes:
+        change = f"{notification.previous_status or '(new)'} -> {notification.status}"
+    else:
+        change = f"{notification.status}, errors changed"
+    line = f"{notification.deployment_id}: {change} ({counts})"
+    if notification.error_message:
+        line += f": {one_line(notification.error_message)}"
+    return line
