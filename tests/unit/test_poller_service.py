@@ -170,6 +170,8 @@ def test_one_failing_deployment_never_stops_the_others(world: World, error: Exce
     report = make_poller(world).run()
     assert sorted(n.deployment_id for n in publisher.published) == ["bd-1", "bd-3"]
     assert report.count("failed") == 1
+    [failed] = [o for o in report.outcomes if o.result == "failed"]
+    assert failed.detail is not None and str(error) in failed.detail
     stored = repository.get(KIND, "bd-2")
     assert stored is not None and stored.active and stored.status is None
 

@@ -70,6 +70,13 @@ class PollReport:
 
 
 @dataclass(frozen=True)
+class _RetryLater:
+    """The source could not answer this time; the deployment is polled again on the next run."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class PollerPolicy:
     """The poller's tunables (see PollerSettings)."""
 
@@ -155,13 +162,12 @@ class Poller:
                 return PollOutcome(key, stored.deployment_id, "notified", republished)
 
         observation = self._observe(stored, source)
-        if observation is None:
-            if republished:
-                return PollOutcome(key, stored.deployment_id, "notified", republished)
-            return PollOutcome(key, stored.deployment_id, "failed", detail="source unavailable")
+        if isinstance(observation, _RetryLater):
+            result: Result = "notified" if republished else "failed"
+            return PollOutcome(key, stored.deployment_id, result, republished, detail=observation.reason)
         assessment = assess(stored, observation)
         if not assessment.state_changed:
-            result: Result = "notified" if republished else "unchanged"
+            result = "notified" if republished else "unchanged"
             return PollOutcome(key, stored.deployment_id, result, republished)
         now = self._clock()
         if not assessment.notify:
@@ -183,8 +189,8 @@ class Poller:
         self._finish_claim(stored, pending, observation)
         return PollOutcome(key, stored.deployment_id, "notified", (*republished, notification))
 
-    def _observe(self, stored: TrackedDeployment, source: DeploymentSource) -> Observation | None:
-        """The source's answer, ggwatch's tracking failure for an unknown ID, or None to retry later."""
+    def _observe(self, stored: TrackedDeployment, source: DeploymentSource) -> Observation | _RetryLater:
+        """The source's answer, ggwatch's tracking failure for an unknown ID, or why to retry later."""
         try:
             return bounded(source.get_status(stored.deployment_id))
         except DeploymentNotFoundError as error:
@@ -200,6 +206,7 @@ class Poller:
             logger.warning(
                 "throttled: will retry on the next run", deployment_id=stored.deployment_id, error=str(error)
             )
+            return _RetryLater(f"throttled: {error}")
         except SourceUnavailableError as error:
             metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
             logger.error(
@@ -207,7 +214,7 @@ class Poller:
                 deployment_id=stored.deployment_id,
                 error=str(error),
             )
-        return None
+            return _RetryLater(str(error))
 
     def _finish_claim(
         self, stored: TrackedDeployment, pending: PendingTransition, observation: Observation | None = None
