@@ -228,3 +228,23 @@ def test_dry_run_reports_transitions_but_publishes_and_stores_nothing(world: Wor
     assert [n.status for n in report.notifications] == ["Running"]
     assert publisher.published == []
     assert repository.writes == writes
+
+
+def test_an_expired_claim_is_taken_over_before_it_is_published_again(world: World) -> None:
+    repository, source, publisher, clock = world
+    track(repository, "bd-1")
+    source.set("bd-1", "Running")
+    publisher.fail_next = 1
+    poller = make_poller(world, claim_lease=timedelta(seconds=60))
+    poller.run()
+    clock.now += timedelta(minutes=2)
+    expired = repository.get(KIND, "bd-1")
+    assert expired is not None and expired.pending is not None
+    # Another run takes the expired claim over and publishes it ...
+    poller.run()
+    # ... so a run still holding the version it read before cannot publish it a second time.
+    from ggwatch.ports import ActiveItem
+
+    outcome = poller._poll_item(ActiveItem(key="k", deployment=expired), source)
+    assert outcome.result == "skipped"
+    assert [n.transition_id for n in publisher.published] == [expired.pending.transition_id]

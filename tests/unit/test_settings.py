@@ -33,3 +33,12 @@ def test_tracker_and_slack_settings_require_their_variables() -> None:
         TrackerSettings.from_env({})
     with pytest.raises(ConfigurationError, match="SLACK_WEBHOOKS_SECRET_ARN"):
         SlackNotifierSettings.from_env({"TABLE_NAME": "t"})
+
+
+def test_safety_margin_must_outlast_the_slowest_possible_status_call() -> None:
+    from ggwatch.adapters.sdk_config import WORST_CASE_CALL_SECONDS
+
+    environ = {"TABLE_NAME": "t", "TOPIC_ARN": TOPIC}
+    assert PollerSettings.from_env(environ).SAFETY_MARGIN_MS > WORST_CASE_CALL_SECONDS * 1000
+    with pytest.raises(ConfigurationError, match="SAFETY_MARGIN_MS"):
+        PollerSettings.from_env(environ | {"SAFETY_MARGIN_MS": str(WORST_CASE_CALL_SECONDS * 1000)})

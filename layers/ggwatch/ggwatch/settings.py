@@ -8,6 +8,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ggwatch.adapters.sdk_config import WORST_CASE_CALL_SECONDS
 from ggwatch.exceptions import GgwatchError
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -43,8 +44,9 @@ class PollerSettings(_Settings):
     TOPIC_ARN: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")]
     RETENTION_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
     """Days a finished deployment's item is kept before DynamoDB's TTL deletes it."""
-    SAFETY_MARGIN_MS: Annotated[int, Field(ge=1000)] = 8000
-    """Time left at which the poller stops starting new deployments, so it ends before its timeout."""
+    SAFETY_MARGIN_MS: Annotated[int, Field(gt=WORST_CASE_CALL_SECONDS * 1000)] = 25_000
+    """Time left at which the poller stops starting new work. Longer than the slowest possible status
+    call, so a deployment it starts always ends in time to record where the run stopped."""
     CLAIM_LEASE_SECONDS: Annotated[int, Field(ge=1)] = 120
     """How long a claimed-but-unconfirmed transition belongs to the run that claimed it."""
 

@@ -82,7 +82,7 @@ class PollerPolicy:
 
     retention_days: int = 30
     claim_lease: timedelta = timedelta(seconds=120)
-    safety_margin_ms: int = 8000
+    safety_margin_ms: int = 25_000
     dry_run: bool = False
     """Detect and report, but neither publish nor store (the CLI's `poll --dry-run`)."""
 
@@ -154,9 +154,14 @@ class Poller:
     def _poll(self, stored: TrackedDeployment, source: DeploymentSource, key: str) -> PollOutcome:
         republished: tuple[Notification, ...] = ()
         if stored.pending is not None and not self._policy.dry_run:
-            if self._clock() - stored.pending.claimed_at < self._policy.claim_lease:
+            now = self._clock()
+            if now - stored.pending.claimed_at < self._policy.claim_lease:
                 return PollOutcome(key, stored.deployment_id, "skipped", detail="claimed by another run")
-            stored, notification = self._finish_claim(stored, stored.pending)
+            # Take the expired claim over with a conditional write first: of several runs that found
+            # it, only one may publish it again.
+            taken_over = stored.pending.model_copy(update={"claimed_at": now})
+            stored = self._repository.claim(stored, taken_over)
+            stored, notification = self._finish_claim(stored, taken_over)
             republished = (notification,)
             if is_terminal(stored.status):
                 return PollOutcome(key, stored.deployment_id, "notified", republished)
