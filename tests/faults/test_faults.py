@@ -1,0 +1,589 @@
+"""Never miss, never spam: the real handlers under one injected fault at a time.
+
+Every test ends with `world.check()`: each transition of each deployment's life reached the automation
+subscriber (distinct transitionIds), the `ops` Slack channel and, for Failed/Stopped/TrackingFailed,
+the `alerts` channel exactly once, and nothing was dead-lettered. Copies with the same transitionId
+are accepted only where a test injected a failure after SNS had taken the message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+
+from ggwatch.adapters.sdk_config import WORST_CASE_CALL_SECONDS
+from ggwatch.services.poller import PollReport
+from ggwatch_local.greengrass import TRUNCATED_BODY, WRONGLY_TYPED_BODY, ErrorDetail, Fault, Step
+from ggwatch_local.slack_receiver import Reply, invalid_payload, no_service, rate_limited, server_error, slow
+from tests.faults.harness import (
+    ALERTS_PATH,
+    KIND,
+    OPS_PATH,
+    Action,
+    Phase,
+    Stage,
+    TimedContext,
+    World,
+    aws_error,
+    crash,
+    deadline_after,
+    steps,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+FAILED = Step(
+    "Failed",
+    records_processed=3,
+    invalid_input_records=1,
+    error_message="Bulk deployment failed: 2 records could not be deployed.",
+    error_details=(
+        ErrorDetail("GroupNotFound", "Group <g-7> & *friends* do not exist."),
+        ErrorDetail("AccessDenied", "Role `gg-role` may not CreateDeployment."),
+    ),
+)
+THREE = ("bd-1", "bd-2", "bd-3")
+
+
+def notified_up_to_date(world: World, *deployment_ids: str) -> None:
+    """Given: every named deployment's current state was notified; then each moves one step on."""
+    world.run_until_quiet()
+    for deployment_id in deployment_ids:
+        world.advance(deployment_id)
+
+
+def polled(world: World) -> list[str | None]:
+    """Deployments Greengrass was asked about, in order (an SDK retry does not count twice)."""
+    return list(dict.fromkeys(call.deployment_id for call in world.greengrass.calls))
+
+
+# ---------------------------------------------------------------- Greengrass: isolation and retries
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.throttle(), Fault.server_error(), Fault.delay(5.0), Fault.drop_connection()],
+    ids=["throttling-burst", "server-error-500", "timeout", "dropped-connection"],
+)
+def test_a_transient_greengrass_fault_is_absorbed_by_sdk_retries_within_the_run(
+    make_world: Callable[..., World], fault: Fault
+) -> None:
+    # Given three deployments, and Greengrass failing all but the last SDK attempt for bd-2
+    world = make_world(sdk_attempts=3, read_timeout=0.5)
+    for deployment_id in THREE:
+        world.add(deployment_id, *steps("Running", "Completed"))
+    world.greengrass.inject(fault, operation="GetBulkDeploymentStatus", deployment_id="bd-2", times=2)
+
+    # When the poller runs once
+    summary = world.poll()
+
+    # Then the retries absorbed it: every deployment was notified in that run
+    assert summary is not None
+    assert (summary["transitions"], summary["failed"]) == (3, 0)
+    assert [c.fault for c in world.greengrass.calls if c.deployment_id == "bd-2"] == [
+        fault.kind,
+        fault.kind,
+        None,
+    ]
+    # And through the rest of the lives every transition reaches every channel once
+    for deployment_id in THREE:
+        world.advance(deployment_id)
+    world.run_until_quiet()
+    world.check()
+
+
+@pytest.mark.parametrize(
+    ("fault", "attempts"),
+    [
+        (Fault.throttle(), 3),
+        (Fault.server_error(), 3),
+        (Fault.server_error(http_status=503, message="Service unavailable"), 3),
+        (Fault.delay(5.0), 3),
+        (Fault.drop_connection(), 3),
+        (Fault.malformed_body(WRONGLY_TYPED_BODY), 1),
+        (Fault.malformed_body(TRUNCATED_BODY), 1),
+        (Fault.malformed_body(b"<html>Bad gateway</html>", http_status=502), 3),
+    ],
+    ids=[
+        "throttling-outlasting-retries",
+        "server-error-500",
+        "unavailable-503",
+        "timeout",
+        "dropped-connection",
+        "wrongly-typed-answer",
+        "truncated-answer",
+        "html-502-from-a-proxy",
+    ],
+)
+def test_a_greengrass_failure_for_one_deployment_delays_only_it_and_a_later_run_notifies_it(
+    make_world: Callable[..., World], fault: Fault, attempts: int
+) -> None:
+    # Given three deployments notified as Running, now Completed
+    world = make_world(sdk_attempts=3, read_timeout=0.5)
+    for deployment_id in THREE:
+        world.add(deployment_id, *steps("Running", "Completed"))
+    notified_up_to_date(world, *THREE)
+    # And Greengrass failing every attempt to read bd-2 in the next run
+    world.greengrass.inject(fault, operation="GetBulkDeploymentStatus", deployment_id="bd-2", times=attempts)
+
+    # When the poller runs
+    world.tick()
+    summary = world.poll()
+
+    # Then the others were notified in that run, and bd-2 is stored as it was, with nothing claimed
+    assert summary is not None
+    assert (summary["polled"], summary["transitions"], summary["failed"]) == (3, 2, 1)
+    stored = world.item("bd-2")
+    assert (stored["status"], "pending" in stored) == ("Running", False)
+    # When later runs find Greengrass answering again
+    world.run_until_quiet()
+    # Then bd-2's transition was notified too, once on every channel
+    world.check()
+
+
+def test_an_unknown_id_is_notified_once_as_tracking_failed_and_then_no_longer_polled(world: World) -> None:
+    # Given a real deployment and an ID Greengrass does not know, both tracked
+    world.add("bd-ok", *steps("Running", "Completed"))
+    world.add_unknown("bd-ghost")
+
+    # When the poller runs many times while the real deployment lives on
+    notified_up_to_date(world, "bd-ok")
+    world.run_until_quiet()
+    for _ in range(3):
+        world.tick()
+        world.poll()
+
+    # Then the unknown ID was asked about once, notified once as an error, and dropped from polling
+    assert sum(1 for call in world.greengrass.calls if call.deployment_id == "bd-ghost") == 1
+    world.drain()
+    ghost = [p.body for p in world.published if p.body["deploymentId"] == "bd-ghost"]
+    assert [(b["eventType"], b["status"], b["terminal"]) for b in ghost] == [
+        ("DeploymentTrackingFailed", "TrackingFailed", True)
+    ]
+    assert "bd-ghost" in ghost[0]["errorMessage"]
+    assert "activeKind" not in world.item("bd-ghost")
+    # And the real one was not held up; the error reached both Slack channels
+    world.check()
+    assert len(world.posts(ALERTS_PATH)) == 1
+
+
+# ---------------------------------------------------------------- SNS, DynamoDB and crashes in the pipeline
+
+
+def test_a_transition_sns_refuses_is_not_stored_as_notified_and_a_later_run_publishes_it(
+    world: World,
+) -> None:
+    # Given two deployments notified as Running, now Completed
+    world.add("bd-1", *steps("Running", "Completed"))
+    world.add("bd-2", *steps("Running", "Completed"))
+    notified_up_to_date(world, "bd-1", "bd-2")
+    # And SNS refusing bd-1's notification in the next run
+    world.calls.inject("publish", aws_error("InternalError"), deployment_id="bd-1")
+
+    # When the poller runs
+    world.tick()
+    summary = world.poll()
+
+    # Then bd-2 was notified; bd-1 was not, and is still stored as Running with its transition claimed
+    assert summary is not None
+    assert (summary["transitions"], summary["failed"]) == (1, 1)
+    fresh = world.drain()
+    assert [p.transition for p in fresh] == [("bd-2", "Running", "Completed")]
+    stored = world.item("bd-1")
+    assert stored["status"] == "Running"
+    claimed = stored["pending"]["transitionId"]
+    world.assert_honest(world.items(world.lives))
+    # When later runs come, past the claim's lease
+    world.run_until_quiet()
+    # Then bd-1's transition was published once, with the transitionId that was claimed
+    world.check()
+    assert [p.transition_id for p in world.published if p.body["deploymentId"] == "bd-1"][-1] == claimed
+
+
+INTERRUPTIONS: list[tuple[Stage, Phase, Action, bool]] = [
+    ("claim", "before", crash, False),
+    ("claim", "before", aws_error("ProvisionedThroughputExceededException", 400), False),
+    ("publish", "before", crash, False),
+    ("publish", "before", aws_error("KMSThrottlingException", 400), False),
+    ("publish", "after", crash, True),
+    ("publish", "after", aws_error("RequestTimeout", 408), True),
+    ("commit", "before", crash, True),
+    ("commit", "before", aws_error("InternalServerError"), True),
+    ("commit", "after", crash, False),
+    ("cursor", "before", crash, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("stage", "phase", "action", "sns_took_it"),
+    INTERRUPTIONS,
+    ids=[
+        "crash-before-claim",
+        "dynamodb-error-on-claim",
+        "crash-between-claim-and-publish",
+        "sns-error-on-publish",
+        "crash-between-publish-and-commit",
+        "sns-took-it-but-the-answer-was-lost",
+        "crash-before-commit",
+        "dynamodb-error-on-commit",
+        "crash-after-commit",
+        "crash-at-the-deadline-cursor",
+    ],
+)
+def test_a_transition_interrupted_at_any_step_is_notified_exactly_once_per_channel(
+    world: World, stage: Stage, phase: Phase, action: Action, sns_took_it: bool
+) -> None:
+    # Given bd-1 notified as Running, now Failed (an alert), and bd-2 notified as Running, now Completed
+    world.add("bd-1", Step("Running", records_processed=1), FAILED)
+    world.add("bd-2", *steps("Running", "Completed"))
+    notified_up_to_date(world, "bd-1", "bd-2")
+    # And the next run interrupted at that step of bd-1's transition (or at the cursor write)
+    world.calls.inject(stage, action, phase=phase, deployment_id=None if stage == "cursor" else "bd-1")
+
+    # When the poller runs (cut short for the cursor case, so that it writes one)
+    world.tick()
+    world.poll(deadline_after(1) if stage == "cursor" else None)
+    world.drain()
+
+    # Then the interruption happened, and the stored state claims no more than was published
+    assert len(world.calls.fired) == 1
+    world.assert_honest(world.items(world.lives))
+    # When later runs come, past any claim's lease
+    world.run_until_quiet()
+    # Then every transition reached every channel once; where SNS had taken the message before the
+    # interruption, the re-published copy carries the same transitionId and Slack posted it once
+    figures = world.check(copies_allowed={"bd-1"} if sns_took_it else ())
+    assert figures.duplicates_dropped == (1 if sns_took_it else 0)
+
+
+# ---------------------------------------------------------------- overlapping runs
+
+
+def test_two_overlapping_runs_notify_each_transition_once(world: World) -> None:
+    # Given five deployments with three states each
+    ids = [f"bd-{i}" for i in range(1, 6)]
+    for deployment_id in ids:
+        world.add(deployment_id, *steps("Initializing", "Running", "Completed"))
+    for state in range(3):
+        if state:
+            for deployment_id in ids:
+                world.advance(deployment_id)
+        # When two runs overlap, both reading each deployment's version before either claims it
+        world.tick()
+        outcomes = world.poll_overlapping(rendezvous="status")
+        world.deliver_slack()
+        # Then for each deployment one run published and the other lost the conditional claim
+        reports = [outcome for outcome in outcomes if isinstance(outcome, PollReport)]
+        assert len(reports) == 2, outcomes
+        assert sum(len(report.notifications) for report in reports) == len(ids)
+        assert sum(report.count("skipped") for report in reports) == len(ids)
+    # And every transition reached every channel once
+    world.check()
+
+
+@pytest.mark.parametrize(
+    ("stage", "phase", "second_run_sees"),
+    [
+        ("claim", "after", ("skipped", "claimed by another run")),
+        ("publish", "after", ("skipped", "claimed by another run")),
+        ("commit", "after", ("unchanged", None)),
+    ],
+    ids=["after-the-claim", "after-the-publish", "after-the-commit"],
+)
+def test_a_run_that_starts_while_another_is_mid_transition_leaves_the_transition_to_it(
+    world: World, stage: Stage, phase: Phase, second_run_sees: tuple[str, str | None]
+) -> None:
+    # Given bd-1 notified as Initializing, now Running
+    world.add("bd-1", *steps("Initializing", "Running", "Completed"))
+    notified_up_to_date(world, "bd-1")
+    # And a second run that starts while the first is paused at that point of bd-1's transition
+    seconds: list[PollReport] = []
+    world.calls.inject(
+        stage, lambda call: seconds.append(world.poll_elsewhere()), phase=phase, deployment_id="bd-1"
+    )
+
+    # When the first run goes on and finishes
+    world.tick()
+    world.poll()
+    world.deliver_slack()
+
+    # Then the second run left bd-1 alone, and the transition was notified once
+    assert [(o.result, o.detail) for o in seconds[0].outcomes] == [second_run_sees]
+    world.run_until_quiet()
+    world.check()
+
+
+def test_two_overlapping_runs_that_find_the_same_expired_claim_publish_it_once(world: World) -> None:
+    # Given the run that claimed bd-1's transition was killed before publishing it, and the lease passed
+    world.add("bd-1", *steps("Running", "Completed"))
+    notified_up_to_date(world, "bd-1")
+    world.calls.inject("publish", crash, deployment_id="bd-1")
+    world.tick()
+    assert world.poll() is None
+    world.tick(world.options.lease_seconds + 1)
+
+    # When two runs overlap, both reading the expired claim before either acts on it
+    outcomes = world.poll_overlapping(rendezvous="query")
+    world.deliver_slack()
+
+    # Then one run took the claim over and published it; the other lost the takeover
+    reports = [outcome for outcome in outcomes if isinstance(outcome, PollReport)]
+    assert sorted(len(report.notifications) for report in reports) == [0, 1]
+    assert sum(report.count("skipped") for report in reports) == 1
+    # And the transition reached every channel once
+    world.check()
+
+
+# ---------------------------------------------------------------- the deadline
+
+
+def test_a_run_near_its_deadline_stops_starting_work_and_the_next_run_starts_with_those_not_reached(
+    world: World,
+) -> None:
+    # Given five deployments, all new
+    ids = [f"bd-{i}" for i in range(1, 6)]
+    for deployment_id in ids:
+        world.add(deployment_id, *steps("Running", "Completed"))
+
+    # When a run has time for three of them only
+    context = deadline_after(3)
+    summary = world.poll(context)
+
+    # Then it stopped before the fourth, still inside its safety margin
+    assert summary is not None
+    assert (summary["stoppedAtDeadline"], summary["polled"], summary["transitions"]) == (True, 3, 3)
+    assert polled(world) == ["bd-1", "bd-2", "bd-3"]
+    assert context.looks == 4
+    # When the next run has the time it needs
+    world.greengrass.clear_calls()
+    world.tick()
+    summary = world.poll()
+    # Then it started with the two not reached, and went round to the others
+    assert summary is not None and summary["stoppedAtDeadline"] is False
+    assert polled(world) == ["bd-4", "bd-5", "bd-1", "bd-2", "bd-3"]
+    world.deliver_slack()
+    for deployment_id in ids:
+        world.advance(deployment_id)
+    world.run_until_quiet()
+    world.check()
+
+
+def test_no_deployment_starves_when_every_run_is_cut_short(world: World) -> None:
+    # Given five deployments, and runs that each have time for two
+    ids = [f"bd-{i}" for i in range(1, 6)]
+    for deployment_id in ids:
+        world.add(deployment_id, *steps("Running", "Completed"))
+
+    # When three such runs come
+    order = []
+    for _ in range(3):
+        world.greengrass.clear_calls()
+        world.tick()
+        world.poll(deadline_after(2))
+        order.append(polled(world))
+
+    # Then they took turns: every deployment was reached within three runs
+    assert order == [["bd-1", "bd-2"], ["bd-3", "bd-4"], ["bd-5", "bd-1"]]
+    # And with every run still cut short, the whole lives are notified once each
+    world.deliver_slack()
+    for deployment_id in ids:
+        world.advance(deployment_id)
+    for _ in range(3):
+        world.tick()
+        world.poll(deadline_after(2))
+    world.deliver_slack()
+    assert world.settled()
+    world.check()
+
+
+LAMBDA_TIMEOUT_MS = 50_000
+"""The poller's Timeout in template.yaml."""
+
+
+def test_deployments_behind_persistently_slow_ones_do_not_starve(world: World) -> None:
+    # Given five deployments, of which bd-2, bd-3 and bd-4 answer only after every SDK attempt timed
+    # out (WORST_CASE_CALL_SECONDS of the function's time each), and runs with the template's timeout
+    ids = [f"bd-{i}" for i in range(1, 6)]
+    for deployment_id in ids:
+        world.add(deployment_id, *steps("Running", "Completed"))
+    run: list[TimedContext] = []
+    for laggard in ("bd-2", "bd-3", "bd-4"):
+        world.calls.inject(
+            "status",
+            lambda call: run[0].spend(WORST_CASE_CALL_SECONDS * 1000),
+            deployment_id=laggard,
+            times=None,
+        )
+
+    def scheduled_runs_until_settled() -> None:
+        for _ in range(6):
+            run[:] = [TimedContext(remaining_ms=LAMBDA_TIMEOUT_MS)]
+            world.tick()
+            world.poll(run[0])
+            world.deliver_slack()
+            if world.settled():
+                return
+
+    # When the poller runs every minute through both states of every life
+    scheduled_runs_until_settled()
+    for deployment_id in ids:
+        world.advance(deployment_id)
+    scheduled_runs_until_settled()
+
+    # Then no run outlived its timeout, every deployment was reached, and each transition notified once
+    assert world.crashes == 0
+    assert world.settled()
+    world.check()
+
+
+# ---------------------------------------------------------------- Slack
+
+
+def slack_fault(world: World, *replies: Reply, path: str = OPS_PATH) -> None:
+    """Given bd-1 goes Running then Failed, and Slack answers `replies` to the first posts to `path`;
+    when the poller and the notifier run until both transitions are delivered."""
+    world.add("bd-1", Step("Running", records_processed=1), FAILED)
+    world.receiver.script(*replies, path=path)
+    notified_up_to_date(world, "bd-1")
+    world.run_until_quiet()
+
+
+def replies_to(world: World, path: str) -> list[int]:
+    return [request.reply.status for request in world.receiver.requests if request.path == path]
+
+
+def test_slack_rate_limiting_is_retried_after_retry_after_and_posted_once(world: World) -> None:
+    # Given ops answers its first post 429 with Retry-After: 3, when both transitions are delivered
+    slack_fault(world, rate_limited(retry_after=3))
+
+    # Then the client waited as told, posted again, and the invocation succeeded
+    assert world.slack_sleeps == [3.0]
+    assert replies_to(world, OPS_PATH) == [429, 200, 200]
+    assert set(world.slack_attempts.values()) == {1}
+    world.check()
+
+
+def test_a_slack_500_is_retried_by_the_client_and_posted_once(world: World) -> None:
+    # Given alerts answers its first post 500, when both transitions are delivered
+    slack_fault(world, server_error(), path=ALERTS_PATH)
+
+    # Then the client's own retry posted it, within the same invocation
+    assert replies_to(world, ALERTS_PATH) == [500, 200]
+    assert set(world.slack_attempts.values()) == {1}
+    world.check()
+
+
+def test_a_slack_timeout_without_a_post_is_retried_and_posted_once(make_world: Callable[..., World]) -> None:
+    # Given ops does not take its first post and answers only after the client's 1 s timeout
+    world = make_world(slack_timeout=1.0)
+    slack_fault(world, Reply(504, "", delay_seconds=4.0))
+
+    # Then the client gave up on it, posted again, and the channel shows each transition once
+    assert replies_to(world, OPS_PATH) == [504, 200, 200]
+    world.check()
+
+
+def test_a_slack_post_that_timed_out_after_slack_took_it_shows_twice_at_least_once_is_the_limit(
+    make_world: Callable[..., World],
+) -> None:
+    # Given Slack takes the first post but answers after the client gave up (webhooks have no
+    # idempotency key, so the client cannot tell this from a lost post)
+    world = make_world(slack_timeout=1.0)
+    slack_fault(world, slow(4.0))
+
+    # Then the message is not lost; the timed-out one shows a second time in that channel only
+    world.drain()
+    running = next(p.transition_id for p in world.published if p.body["status"] == "Running")
+    failed = next(p.transition_id for p in world.published if p.body["status"] == "Failed")
+    assert Counter(p.transition_id for p in world.posts(OPS_PATH)) == {running: 2, failed: 1}
+    assert Counter(p.transition_id for p in world.posts(ALERTS_PATH)) == {failed: 1}
+    assert set(world.slack_attempts.values()) == {1}
+
+
+@pytest.mark.parametrize(
+    "replies",
+    [(invalid_payload(),), (no_service(),), (server_error(), server_error(), server_error())],
+    ids=["invalid-payload", "no-service", "server-errors-outlasting-the-client"],
+)
+def test_one_failing_webhook_neither_keeps_the_other_from_the_message_nor_makes_it_post_twice(
+    world: World, replies: tuple[Reply, ...]
+) -> None:
+    # Given the alerts webhook refuses the Failed notification's first invocation
+    slack_fault(world, *replies, path=ALERTS_PATH)
+
+    # Then the invocation failed and Lambda's retry posted to alerts only; ops has it once
+    assert replies_to(world, ALERTS_PATH) == [r.status for r in replies] + [200]
+    assert len(replies_to(world, OPS_PATH)) == 2
+    assert sorted(world.slack_attempts.values()) == [1, 2]
+    world.check()
+
+
+def test_a_malformed_sns_record_is_skipped_without_retries_and_the_rest_is_delivered(world: World) -> None:
+    # Given messages on the notifier's subscription that no retry could ever parse
+    rogue = {
+        "rogue-not-json": "{not json",
+        "rogue-wrong-schema": json.dumps({"schemaVersion": "1", "status": "Failed"}),
+        "rogue-not-a-string": None,
+    }
+    for message_id, message in rogue.items():
+        world.send_to_slack_subscription(
+            {"Type": "Notification", "MessageId": message_id, "Message": message}
+        )
+    world.add("bd-1", Step("Running", records_processed=1), FAILED)
+
+    # When the notifier runs with them among ggwatch's own notifications
+    notified_up_to_date(world, "bd-1")
+    world.run_until_quiet()
+
+    # Then each was tried once and dropped (not dead-lettered), and nothing was posted for them
+    assert {key: world.slack_attempts[key] for key in rogue} == dict.fromkeys(rogue, 1)
+    world.check()
+
+
+# ---------------------------------------------------------------- garbled table items
+
+
+def test_a_garbled_table_item_is_skipped_and_never_stops_the_others(world: World) -> None:
+    # Given a deployment, and two garbled items in the active index beside it
+    world.add("bd-1", Step("Running", records_processed=1), FAILED)
+    active = {
+        "activeKind": {"S": KIND},
+        "deploymentKind": {"S": KIND},
+        "trackedAt": {"S": "2026-03-01T08:00:00+00:00"},
+    }
+    world.put_item(
+        {
+            "pk": {"S": f"DEPLOYMENT#{KIND}#bd-garbled"},
+            "deploymentId": {"S": "bd-garbled"},
+            "version": {"S": "x"},
+        }
+        | active
+    )
+    stale_claim = {
+        "transitionId": {"S": "0" * 32},
+        "message": {"S": "{not a notification"},
+        "claimedAt": {"S": "2020-01-01T00:00:00+00:00"},
+    }
+    world.put_item(
+        {
+            "pk": {"S": f"DEPLOYMENT#{KIND}#bd-bad-claim"},
+            "deploymentId": {"S": "bd-bad-claim"},
+            "version": {"N": "3"},
+            "status": {"S": "Running"},
+            "pending": {"M": stale_claim},
+        }
+        | active
+    )
+
+    # When the poller runs
+    summary = world.poll()
+
+    # Then the garbled items were skipped or failed alone, and the deployment was notified
+    assert summary is not None
+    assert (summary["transitions"], summary["corrupt"], summary["failed"]) == (1, 1, 1)
+    notified_up_to_date(world, "bd-1")
+    world.run_until_quiet()
+    world.check()
