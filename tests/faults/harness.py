@@ -46,9 +46,7 @@ from ggwatch.adapters.slack_webhook import RetryPolicy, SlackWebhookClient
 from ggwatch.observability import metrics
 from ggwatch.services.poller import Poller, PollReport
 from ggwatch.settings import PollerSettings
-from ggwatch_local import slack_receiver
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer, Status, Step
-from ggwatch_local.greengrass import server as greengrass_server
 from ggwatch_local.slack_receiver import SlackReceiver
 from tests.conftest import REGION, LambdaContext
 from tests.handlers import load_handler
@@ -475,7 +473,6 @@ class World:
     # -- setting up and tearing down ------------------------------------------------------------------
     def _open(self) -> None:
         patch = self._monkeypatch
-        _without_nagle(patch)
         server = self._stack.enter_context(GreengrassFakeServer(self.greengrass))
         self._stack.enter_context(self.receiver)
         patch.setenv("AWS_ENDPOINT_URL_GREENGRASS", server.endpoint_url)
@@ -934,20 +931,6 @@ def _key(deployment_id: str) -> str:
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
-def _without_nagle(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The loopback servers write headers and body separately; with Nagle's algorithm and delayed
-    ACKs every answer then waits ~40 ms. TCP_NODELAY makes a call cost about a millisecond."""
-    monkeypatch.setattr(greengrass_server._Handler, "disable_nagle_algorithm", True)
-    original = slack_receiver._handler_for
-
-    def handler_for(receiver: SlackReceiver) -> Any:
-        handler = original(receiver)
-        handler.disable_nagle_algorithm = True
-        return handler
-
-    monkeypatch.setattr(slack_receiver, "_handler_for", handler_for)
 
 
 def steps(*statuses: Status) -> tuple[Step, ...]:

@@ -54,6 +54,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK wait
     protocol_version = "HTTP/1.1"
     server: _Server
 
