@@ -546,7 +546,7 @@ def test_a_malformed_sns_record_is_skipped_without_retries_and_the_rest_is_deliv
 # ---------------------------------------------------------------- garbled table items
 
 
-def test_a_garbled_table_item_is_skipped_and_never_stops_the_others(world: World) -> None:
+def test_garbled_items_and_unreadable_claims_never_stop_the_others(world: World) -> None:
     # Given a deployment, and two garbled items in the active index beside it
     world.add("bd-1", Step("Running", records_processed=1), FAILED)
     active = {
@@ -567,12 +567,12 @@ def test_a_garbled_table_item_is_skipped_and_never_stops_the_others(world: World
         "message": {"S": "{not a notification"},
         "claimedAt": {"S": "2020-01-01T00:00:00+00:00"},
     }
+    world.add_unknown("bd-bad-claim")  # tracked, then its item hand-edited to hold an unreadable claim
     world.put_item(
         {
             "pk": {"S": f"DEPLOYMENT#{KIND}#bd-bad-claim"},
             "deploymentId": {"S": "bd-bad-claim"},
             "version": {"N": "3"},
-            "status": {"S": "Running"},
             "pending": {"M": stale_claim},
         }
         | active
@@ -581,9 +581,10 @@ def test_a_garbled_table_item_is_skipped_and_never_stops_the_others(world: World
     # When the poller runs
     summary = world.poll()
 
-    # Then the garbled items were skipped or failed alone, and the deployment was notified
+    # Then the garbled item was skipped, the unreadable claim dropped and its deployment observed afresh
+    # (the fake does not know it: TrackingFailed), and the deployment was notified
     assert summary is not None
-    assert (summary["transitions"], summary["corrupt"], summary["failed"]) == (1, 1, 1)
+    assert (summary["transitions"], summary["corrupt"], summary["failed"]) == (2, 1, 0)
     notified_up_to_date(world, "bd-1")
     world.run_until_quiet()
     world.check()

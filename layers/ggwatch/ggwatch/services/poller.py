@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
 
 from ggwatch.domain.models import (
     DeploymentKind,
@@ -153,6 +154,11 @@ class Poller:
 
     def _poll(self, stored: TrackedDeployment, source: DeploymentSource, key: str) -> PollOutcome:
         republished: tuple[Notification, ...] = ()
+        if stored.pending is not None and not _readable(stored.pending):
+            # Only a hand-edited item gets here. Observing afresh re-creates the transition it held.
+            metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
+            logger.error("dropping an unreadable claimed transition", deployment_id=stored.deployment_id)
+            stored = stored.model_copy(update={"pending": None})
         if stored.pending is not None and not self._policy.dry_run:
             now = self._clock()
             if now - stored.pending.claimed_at < self._policy.claim_lease:
@@ -252,6 +258,14 @@ class Poller:
 
     def _expiry(self, now: datetime) -> int:
         return int((now + timedelta(days=self._policy.retention_days)).timestamp())
+
+
+def _readable(pending: PendingTransition) -> bool:
+    try:
+        Notification.model_validate_json(pending.message)
+    except ValidationError:
+        return False
+    return True
 
 
 def _starting_at(items: list[ActiveItem], cursor: str | None) -> list[ActiveItem]:
