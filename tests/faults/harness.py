@@ -47,9 +47,9 @@ from ggwatch.observability import metrics
 from ggwatch.services.poller import Poller, PollReport
 from ggwatch.settings import PollerSettings
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer, Status, Step
+from ggwatch_local.lambda_runtime import load_handler
 from ggwatch_local.slack_receiver import SlackReceiver
 from tests.conftest import REGION, LambdaContext
-from tests.handlers import load_handler
 
 OPS_PATH = "/services/T0FAULTS/B0OPS/ops"
 ALERTS_PATH = "/services/T0FAULTS/B0ALERTS/alerts"

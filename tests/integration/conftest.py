@@ -78,7 +78,7 @@ def app_environment(
     monkeypatch.setenv("TOPIC_ARN", topic.topic_arn)
 
     def reset() -> None:
-        from tests.handlers import load_handler
+        from ggwatch_local.lambda_runtime import load_handler
 
         load_handler("poller").poller.cache_clear()
         load_handler("tracker").tracker.cache_clear()

@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, ErrorDetail, Step
+from ggwatch_local.lambda_runtime import load_handler
 from tests.conftest import REGION, LambdaContext
-from tests.handlers import load_handler
 from tests.integration.conftest import TopicWithSubscriber
 
 pytestmark = pytest.mark.usefixtures("app_environment")

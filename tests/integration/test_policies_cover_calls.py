@@ -16,10 +16,10 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
+from ggwatch_local.lambda_runtime import load_handler
 from ggwatch_local.slack_receiver import SlackReceiver, server_error
 from ggwatch_local.template import load_template
 from tests.conftest import REGION, LambdaContext
-from tests.handlers import load_handler
 from tests.integration.conftest import TopicWithSubscriber
 from tests.unit.test_template import granted
 

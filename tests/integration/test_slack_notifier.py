@@ -19,10 +19,10 @@ from ggwatch.domain.notification import Notification, NotificationErrorDetail, N
 from ggwatch.exceptions import DeliveryError
 from ggwatch.observability import logger
 from ggwatch.settings import ConfigurationError
+from ggwatch_local.lambda_runtime import load_handler
 from ggwatch_local.slack_receiver import Reply, SlackReceiver, server_error
 from tests.conftest import REGION
 from tests.factories import notification_factory
-from tests.handlers import load_handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
