@@ -541,7 +541,12 @@ def test_every_dlq_alarms_on_its_first_message(template: Template, alarm_name: s
 
 
 @pytest.mark.parametrize(
-    ("alarm_name", "metric"), [("SourceThrottledAlarm", "SourceThrottled"), ("PollErrorsAlarm", "PollErrors")]
+    ("alarm_name", "metric"),
+    [
+        ("SourceThrottledAlarm", "SourceThrottled"),
+        ("PollErrorsAlarm", "PollErrors"),
+        ("MalformedItemsAlarm", "MalformedItems"),
+    ],
 )
 def test_custom_metric_alarms_watch_the_powertools_metrics(
     template: Template, alarm_name: str, metric: str
@@ -587,3 +592,17 @@ def test_every_checkov_suppression_says_why(template: Template) -> None:
         for skip in body.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name
             assert len(skip.get("comment", "")) > 40, f"{name}: {skip['id']} needs a reason"
+
+
+def test_every_custom_metric_alarm_watches_a_metric_the_code_emits(template: Template) -> None:
+    package = Path(__file__).parents[2] / "layers" / "ggwatch" / "ggwatch"
+    emitted = {
+        match
+        for source in package.rglob("*.py")
+        for match in re.findall(r'add_metric\(name="(\w+)"', source.read_text())
+    }
+    watched = {
+        alarm["MetricName"] for alarm in alarms(template).values() if alarm.get("Namespace") == "ggwatch"
+    }
+    assert watched
+    assert watched <= emitted
