@@ -7,6 +7,7 @@ VENV := .venv
 IAC_VENV := .venv-iac
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help test demo lint typecheck pytest iac build bench clean
 

@@ -1,4 +1,4 @@
-"""Fixtures for the fault suite: a wired world (see harness.py), torn down after each test."""
+"""Fixtures for the fault suite: a wired world (see world.py), torn down after each test."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.harness import World, WorldOptions
+from tests.faults.world import World, WorldOptions
 
 
 @pytest.fixture

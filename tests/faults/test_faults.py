@@ -18,20 +18,12 @@ from ggwatch.adapters.sdk_config import WORST_CASE_CALL_SECONDS
 from ggwatch.services.poller import PollReport
 from ggwatch_local.greengrass import TRUNCATED_BODY, WRONGLY_TYPED_BODY, ErrorDetail, Fault, Step
 from ggwatch_local.slack_receiver import Reply, invalid_payload, no_service, rate_limited, server_error, slow
-from tests.faults.harness import (
-    ALERTS_PATH,
-    KIND,
-    OPS_PATH,
-    Action,
-    Phase,
-    Stage,
-    TimedContext,
-    World,
-    aws_error,
-    crash,
-    deadline_after,
-    steps,
-)
+from tests.faults.channels import ALERTS_PATH, OPS_PATH
+from tests.faults.clock import TimedContext, deadline_after
+from tests.faults.faults import Action, Phase, Stage, aws_error, crash
+from tests.faults.lives import steps
+from tests.faults.table import KIND
+from tests.faults.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 

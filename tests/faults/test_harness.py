@@ -9,7 +9,10 @@ import pytest
 
 from ggwatch_local.greengrass import Step
 from ggwatch_local.slack_receiver import server_error
-from tests.faults.harness import ALERTS_PATH, OPS_PATH, World, aws_error, crash, steps
+from tests.faults.channels import ALERTS_PATH, OPS_PATH
+from tests.faults.faults import aws_error, crash
+from tests.faults.lives import steps
+from tests.faults.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 

@@ -20,17 +20,10 @@ import pytest
 
 from ggwatch_local.greengrass import TRUNCATED_BODY, WRONGLY_TYPED_BODY, ErrorDetail, Fault, Step
 from ggwatch_local.slack_receiver import Reply, rate_limited, server_error
-from tests.faults.harness import (
-    ALERTS_PATH,
-    OPS_PATH,
-    Action,
-    Phase,
-    Stage,
-    World,
-    aws_error,
-    crash,
-    deadline_after,
-)
+from tests.faults.channels import ALERTS_PATH, OPS_PATH
+from tests.faults.clock import deadline_after
+from tests.faults.faults import Action, Phase, Stage, aws_error, crash
+from tests.faults.world import World
 
 pytestmark = [pytest.mark.soak, pytest.mark.filterwarnings("ignore:No application metrics to publish")]
 

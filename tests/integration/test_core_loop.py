@@ -226,6 +226,7 @@ def test_invalid_tracker_event_fails_with_a_named_problem(lambda_context: Lambda
         )
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_missing_configuration_names_the_variable(
     monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext, app_environment: Callable[[], None]
 ) -> None:
