@@ -1,0 +1,190 @@
+"""The topic's subscribers and the Slack channels, delivered as AWS delivers them, and what they received.
+
+The topic has two SQS subscribers: `automation` stands for any programmatic subscriber, `slack` for the
+slack_notifier's Lambda subscription. `deliver_slack` turns each `slack` message into the Lambda SNS
+event and invokes the real handler; the message is deleted only when the handler succeeds, and after
+Lambda's three attempts it goes to `dead_letters`, so a notification Slack never showed is counted lost.
+Slack is a SlackReceiver with two webhooks: `ops` takes every status, `alerts` only the ALERT_STATUSES.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from ggwatch_local.slack_receiver import SlackReceiver
+from tests.conftest import LambdaContext
+from tests.faults.lives import Transition
+
+OPS_PATH = "/services/T0FAULTS/B0OPS/ops"
+ALERTS_PATH = "/services/T0FAULTS/B0ALERTS/alerts"
+ALERT_STATUSES = frozenset({"Failed", "Stopped", "TrackingFailed"})
+LAMBDA_ATTEMPTS = 3
+"""SNS invokes the Slack notifier asynchronously: one attempt and MaximumRetryAttempts (2) retries
+(template.yaml)."""
+_TRANSITION = re.compile(r"^transition `([^`]+)`")
+
+SlackHandler = Callable[[dict[str, Any], LambdaContext], Any]
+
+
+@dataclass(frozen=True)
+class Published:
+    """One message as the automation subscriber received it."""
+
+    body: dict[str, Any]
+
+    @property
+    def transition_id(self) -> str:
+        return str(self.body["transitionId"])
+
+    @property
+    def transition(self) -> Transition:
+        return (self.body["deploymentId"], self.body["previousStatus"], self.body["status"])
+
+
+@dataclass(frozen=True)
+class SlackPost:
+    """One message a Slack channel shows; the transition is read from the context block."""
+
+    transition_id: str | None
+    header: str
+
+    @classmethod
+    def of(cls, payload: Any) -> SlackPost:
+        if not isinstance(payload, dict):
+            return cls(None, str(payload))
+        header = str(payload.get("blocks", [{}])[0].get("text", {}).get("text", ""))
+        for attachment in payload.get("attachments") or []:
+            for block in attachment.get("blocks") or []:
+                if block.get("type") != "context":
+                    continue
+                for element in block.get("elements") or []:
+                    found = _TRANSITION.match(str(element.get("text", "")))
+                    if found:
+                        return cls(found.group(1), header)
+        return cls(None, header)
+
+
+def webhooks_secret(aws: boto3.session.Session, receiver: SlackReceiver) -> str:
+    """The notifier's webhooks secret, pointing `ops` and `alerts` at the receiver; returns its ARN."""
+    webhooks = [
+        {"name": "ops", "url": receiver.url(OPS_PATH)},
+        {"name": "alerts", "url": receiver.url(ALERTS_PATH), "statuses": sorted(ALERT_STATUSES)},
+    ]
+    secrets = aws.client("secretsmanager")
+    return secrets.create_secret(Name="ggwatch/slack-webhooks", SecretString=json.dumps(webhooks))["ARN"]
+
+
+class Subscribers:
+    """The topic's two subscriptions; `published`, `dead_letters` and `slack_attempts` are what came."""
+
+    def __init__(self, aws: boto3.session.Session, slack_handler: SlackHandler) -> None:
+        self._aws = aws
+        self._sqs = aws.client("sqs")
+        self._slack_handler = slack_handler
+        self._queues: dict[str, str] = {}
+        self.published: list[Published] = []
+        self.dead_letters: list[dict[str, Any]] = []
+        self.slack_attempts: Counter[str] = Counter()
+
+    def create_topic(self) -> str:
+        """The topic with both subscriptions; returns its ARN."""
+        topic = self._aws.client("sns")
+        topic_arn = topic.create_topic(Name="ggwatch-notifications")["TopicArn"]
+        for name in ("automation", "slack"):
+            url = self._sqs.create_queue(QueueName=f"ggwatch-{name}")["QueueUrl"]
+            arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+            topic.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn["QueueArn"])
+            self._queues[name] = url
+        return topic_arn
+
+    def drain(self) -> list[Published]:
+        """Read what the automation subscriber received since the last drain (kept in `published`)."""
+        received: list[Published] = []
+        for raw in self._receive_all("automation"):
+            envelope = json.loads(raw)
+            received.append(Published(body=json.loads(envelope["Message"])))
+        self.published += received
+        return received
+
+    def deliver_slack(self) -> None:
+        """Invoke the Slack notifier for every message on its subscription, as Lambda would."""
+        queue = self._queues["slack"]
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return
+            done = [message for message in messages if self._invoke_slack(queue, message)]
+            if done:
+                self._sqs.delete_message_batch(
+                    QueueUrl=queue,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+
+    def send_to_slack(self, envelope: Mapping[str, Any]) -> None:
+        self._sqs.send_message(QueueUrl=self._queues["slack"], MessageBody=json.dumps(envelope))
+
+    def slack_empty(self) -> bool:
+        """Nothing waits on the notifier's subscription, in flight or not."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._queues["slack"],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return all(int(value) == 0 for value in attributes.values())
+
+    def _invoke_slack(self, queue: str, message: Mapping[str, Any]) -> bool:
+        """One invocation; True when the message is done with (handled, or dead-lettered)."""
+        envelope = json.loads(message["Body"])
+        key = str(envelope.get("MessageId") or message["MessageId"])
+        self.slack_attempts[key] += 1
+        try:
+            self._slack_handler(_lambda_sns_event(envelope), LambdaContext())
+        except Exception:
+            if self.slack_attempts[key] < LAMBDA_ATTEMPTS:
+                self._sqs.change_message_visibility(
+                    QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+                return False
+            self.dead_letters.append(envelope)
+        return True
+
+    def _receive_all(self, name: str) -> Iterator[str]:
+        queue = self._queues[name]
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                yield message["Body"]
+            self._sqs.delete_message_batch(
+                QueueUrl=queue,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+
+
+def _lambda_sns_event(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """The event Lambda hands a function subscribed to the topic, built from the SQS copy."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{envelope.get('TopicArn')}:slack-notifier",
+                "Sns": {
+                    "Type": envelope.get("Type", "Notification"),
+                    "MessageId": envelope.get("MessageId"),
+                    "TopicArn": envelope.get("TopicArn"),
+                    "Subject": envelope.get("Subject"),
+                    "Message": envelope.get("Message"),
+                    "Timestamp": envelope.get("Timestamp"),
+                    "MessageAttributes": envelope.get("MessageAttributes") or {},
+                },
+            }
+        ]
+    }

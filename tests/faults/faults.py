@@ -1,0 +1,175 @@
+"""Faults and pauses inside the handlers' own AWS calls, so the application code runs unchanged.
+
+Rules are played by botocore hooks on the session every handler client is built from (see
+aws.session): a hook names the poller stage a call belongs to, and the first matching rule's action runs
+before the call reaches the service or after the service has done the work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+
+class SimulatedCrash(BaseException):
+    """The runtime killing a run between two steps: not an Exception, so no `except Exception` sees it."""
+
+
+Stage = Literal["query", "status", "claim", "publish", "commit", "cursor"]
+"""The poller's calls: Query of the active index, GetBulkDeploymentStatus, the claim UpdateItem,
+SNS Publish, the commit UpdateItem and the cursor UpdateItem."""
+Phase = Literal["before", "after"]
+"""`before`: the call never reaches the service. `after`: the service did the work, then the fault."""
+
+
+@dataclass(frozen=True)
+class Call:
+    stage: Stage
+    deployment_id: str | None
+    operation: str
+
+
+Action = Callable[[Call], None]
+
+
+@dataclass
+class _Rule:
+    stage: Stage
+    phase: Phase
+    action: Action
+    deployment_id: str | None
+    remaining: int | None
+    label: str
+
+
+@dataclass(frozen=True)
+class Fired:
+    stage: Stage
+    phase: Phase
+    deployment_id: str | None
+    label: str
+
+
+def aws_error(code: str = "InternalError", status: int = 500) -> Action:
+    """The call fails as AWS answers when the SDK's retries are spent."""
+
+    def fail(call: Call) -> None:
+        answer: Any = {
+            "Error": {"Code": code, "Message": "injected by the fault harness"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+        raise ClientError(answer, call.operation)
+
+    return fail
+
+
+def crash(call: Call) -> None:
+    """The run dies here, like a Lambda killed by its timeout or the runtime."""
+    raise SimulatedCrash(f"killed at {call.stage} of {call.deployment_id}")
+
+
+class CallFaults:
+    """Rules played by botocore hooks: the first matching rule's action runs at a stage and phase."""
+
+    _KEY = "ggwatch.faults.call"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[_Rule] = []
+        self.fired: list[Fired] = []
+
+    def install(self, events: Any) -> None:
+        operations = [
+            ("dynamodb", "UpdateItem"),
+            ("dynamodb", "Query"),
+            ("sns", "Publish"),
+            ("greengrass", "GetBulkDeploymentStatus"),
+        ]
+        for service, operation in operations:
+            events.register(f"before-parameter-build.{service}.{operation}", self._classify)
+        for service in ("dynamodb", "sns", "greengrass"):
+            events.register(f"before-call.{service}", self._before_call)
+            events.register(f"after-call.{service}", self._after_call)
+
+    def inject(
+        self,
+        stage: Stage,
+        action: Action,
+        *,
+        phase: Phase = "before",
+        deployment_id: str | None = None,
+        times: int | None = 1,
+        label: str | None = None,
+    ) -> None:
+        """Play `action` at the next `times` matching calls (None: every one, until cleared)."""
+        name = label or f"{getattr(action, '__name__', 'action')}-{phase}-{stage}"
+        with self._lock:
+            self._rules.append(_Rule(stage, phase, action, deployment_id, times, name))
+
+    def clear(self, label: str | None = None) -> None:
+        with self._lock:
+            self._rules = [rule for rule in self._rules if label is not None and rule.label != label]
+
+    def count(self, *, exclude: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for fired in self.fired if fired.label != exclude)
+
+    def _classify(self, params: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        call = _classify(str(model.name), params)
+        if call is not None:
+            context[self._KEY] = call
+
+    def _before_call(self, context: dict[str, Any], **_: Any) -> None:
+        self._play("before", context.get(self._KEY))
+
+    def _after_call(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        if http_response.status_code < 300:
+            self._play("after", context.get(self._KEY))
+
+    def _play(self, phase: Phase, call: Call | None) -> None:
+        if call is None:
+            return
+        with self._lock:
+            rule = next(
+                (
+                    r
+                    for r in self._rules
+                    if (r.stage, r.phase) == (call.stage, phase)
+                    and r.deployment_id in (None, call.deployment_id)
+                ),
+                None,
+            )
+            if rule is None:
+                return
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining == 0:
+                    self._rules.remove(rule)
+            self.fired.append(Fired(call.stage, phase, call.deployment_id, rule.label))
+        rule.action(call)
+
+
+def _classify(operation: str, params: Mapping[str, Any]) -> Call | None:
+    """Which poller stage a call is (by what the adapters send), or None for calls no rule targets."""
+    if operation == "GetBulkDeploymentStatus":
+        return Call("status", params.get("BulkDeploymentId"), operation)
+    if operation == "Publish":
+        attributes = params.get("MessageAttributes") or {}
+        return Call("publish", attributes.get("deploymentId", {}).get("StringValue"), operation)
+    if operation == "Query":
+        return Call("query", None, operation) if params.get("IndexName") == "active-index" else None
+    key = str(params.get("Key", {}).get("pk", {}).get("S", ""))
+    if key.startswith("POLLER#"):
+        return Call("cursor", None, operation)
+    if not key.startswith("DEPLOYMENT#"):
+        return None
+    deployment_id = key.split("#", 2)[2]
+    if ":pending" in (params.get("ExpressionAttributeValues") or {}):
+        return Call("claim", deployment_id, operation)
+    if "#pending" in (params.get("ExpressionAttributeNames") or {}):
+        return Call("commit", deployment_id, operation)
+    return None  # track / untrack
