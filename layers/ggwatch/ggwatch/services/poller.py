@@ -154,21 +154,21 @@ class Poller:
 
     def _poll(self, stored: TrackedDeployment, source: DeploymentSource, key: str) -> PollOutcome:
         republished: tuple[Notification, ...] = ()
-        if stored.pending is not None and not _readable(stored.pending):
+        claimed = _claimed_notification(stored.pending) if stored.pending is not None else None
+        if stored.pending is not None and claimed is None:
             # Only a hand-edited item gets here. Observing afresh re-creates the transition it held.
             metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
             logger.error("dropping an unreadable claimed transition", deployment_id=stored.deployment_id)
             stored = stored.model_copy(update={"pending": None})
-        if stored.pending is not None and not self._policy.dry_run:
+        if stored.pending is not None and claimed is not None and not self._policy.dry_run:
             now = self._clock()
             if now - stored.pending.claimed_at < self._policy.claim_lease:
                 return PollOutcome(key, stored.deployment_id, "skipped", detail="claimed by another run")
             # Take the expired claim over with a conditional write first: of several runs that found
             # it, only one may publish it again.
-            taken_over = stored.pending.model_copy(update={"claimed_at": now})
-            stored = self._repository.claim(stored, taken_over)
-            stored, notification = self._finish_claim(stored, taken_over)
-            republished = (notification,)
+            stored = self._repository.claim(stored, stored.pending.model_copy(update={"claimed_at": now}))
+            stored = self._finish_claim(stored, claimed, observation_from_notification(claimed))
+            republished = (claimed,)
             if is_terminal(stored.status):
                 return PollOutcome(key, stored.deployment_id, "notified", republished)
 
@@ -197,7 +197,7 @@ class Poller:
             transition_id=notification.transition_id, message=notification.to_json(), claimed_at=now
         )
         stored = self._repository.claim(stored, pending)
-        self._finish_claim(stored, pending, observation)
+        self._finish_claim(stored, notification, observation)
         return PollOutcome(key, stored.deployment_id, "notified", (*republished, notification))
 
     def _observe(self, stored: TrackedDeployment, source: DeploymentSource) -> Observation | _RetryLater:
@@ -228,10 +228,9 @@ class Poller:
             return _RetryLater(str(error))
 
     def _finish_claim(
-        self, stored: TrackedDeployment, pending: PendingTransition, observation: Observation | None = None
-    ) -> tuple[TrackedDeployment, Notification]:
+        self, stored: TrackedDeployment, notification: Notification, observation: Observation
+    ) -> TrackedDeployment:
         """Publish a claimed transition, then store the state it describes and clear the claim."""
-        notification = Notification.model_validate_json(pending.message)
         try:
             self._publisher.publish(notification)
         except PublishError:
@@ -247,25 +246,24 @@ class Poller:
             changes=list(notification.changes),
         )
         now = self._clock()
-        committed = self._repository.commit(
+        return self._repository.commit(
             stored,
-            observation or observation_from_notification(notification),
+            observation,
             now=now,
             expires_at=self._expiry(now),
             transition_id=notification.transition_id,
         )
-        return committed, notification
 
     def _expiry(self, now: datetime) -> int:
         return int((now + timedelta(days=self._policy.retention_days)).timestamp())
 
 
-def _readable(pending: PendingTransition) -> bool:
+def _claimed_notification(pending: PendingTransition) -> Notification | None:
+    """The notification a claim holds, or None when its stored message cannot be read."""
     try:
-        Notification.model_validate_json(pending.message)
+        return Notification.model_validate_json(pending.message)
     except ValidationError:
-        return False
-    return True
+        return None
 
 
 def _starting_at(items: list[ActiveItem], cursor: str | None) -> list[ActiveItem]:
