@@ -14,17 +14,22 @@ from ggwatch.domain.models import (
     is_terminal,
 )
 from ggwatch.domain.notification import Notification
+from ggwatch.domain.state import claimed, committed
 from ggwatch.exceptions import ConflictError, PublishError
 from ggwatch.ports import ActiveItem, DeploymentSummary
 
 
 class InMemoryRepository:
-    """Versioned storage with the same conflict rules as the DynamoDB adapter."""
+    """Versioned storage with the same rules as the DynamoDB adapter (tests/integration/
+    test_repository_contract.py runs the same tests against both)."""
 
     def __init__(self) -> None:
         self.items: dict[str, TrackedDeployment] = {}
         self.corrupt: dict[str, str] = {}
         self.cursors: dict[DeploymentKind, str | None] = {}
+        self.untracked: set[str] = set()
+        self.expiries: dict[str, int] = {}
+        """When DynamoDB's TTL would delete an item (`expiresAt`), by key."""
         self.writes = 0
 
     @staticmethod
@@ -54,17 +59,24 @@ class InMemoryRepository:
         now: datetime,
         deployment_arn: str | None = None,
     ) -> bool:
+        """Create the item, or re-activate one that was untracked before it finished."""
         key = self.key(kind, deployment_id)
-        if key in self.items:
+        current = self.items.get(key)
+        if current is None:
+            current = TrackedDeployment(
+                kind=kind, deployment_id=deployment_id, tracked_at=now, tracked_by=tracked_by, version=0
+            )
+        elif key not in self.untracked or current.active:
             return False
-        self.items[key] = TrackedDeployment(
-            kind=kind,
-            deployment_id=deployment_id,
-            tracked_at=now,
-            tracked_by=tracked_by,
-            deployment_arn=deployment_arn,
-            version=1,
+        self.items[key] = current.model_copy(
+            update={
+                "active": True,
+                "version": current.version + 1,
+                "deployment_arn": current.deployment_arn or deployment_arn,
+            }
         )
+        self.untracked.discard(key)
+        self.expiries.pop(key, None)
         self.writes += 1
         return True
 
@@ -72,11 +84,18 @@ class InMemoryRepository:
         current = self.get(kind, deployment_id)
         if current is None or not current.active:
             return False
-        self._store(current, active=False)
+        self._store(current, current.model_copy(update={"active": False, "version": current.version + 1}))
+        self.untracked.add(self.key(kind, deployment_id))
+        self.expiries[self.key(kind, deployment_id)] = expires_at
         return True
 
     def claim(self, stored: TrackedDeployment, pending: PendingTransition) -> TrackedDeployment:
-        return self._store(stored, pending=pending)
+        return self._store(stored, claimed(stored, pending))
+
+    def release(self, stored: TrackedDeployment) -> TrackedDeployment:
+        if stored.pending is None:
+            raise ConflictError(f"{stored.deployment_id} has no claim to release")
+        return self._store(stored, claimed(stored, stored.pending.model_copy(update={"released": True})))
 
     def commit(
         self,
@@ -87,19 +106,10 @@ class InMemoryRepository:
         expires_at: int | None,
         transition_id: str | None = None,
     ) -> TrackedDeployment:
-        return self._store(
-            stored,
-            pending=None,
-            active=stored.active and not is_terminal(observation.status),
-            status=observation.status,
-            metrics=observation.metrics,
-            error_message=observation.error_message,
-            error_details=observation.error_details,
-            created_at=observation.created_at,
-            tags=observation.tags,
-            last_changed_at=now,
-            last_transition_id=transition_id or stored.last_transition_id,
-        )
+        new = self._store(stored, committed(stored, observation, now=now, transition_id=transition_id))
+        if is_terminal(observation.status) and expires_at is not None:
+            self.expiries[self.key(stored.kind, stored.deployment_id)] = expires_at
+        return new
 
     def cursor(self, kind: DeploymentKind) -> str | None:
         return self.cursors.get(kind)
@@ -107,12 +117,12 @@ class InMemoryRepository:
     def set_cursor(self, kind: DeploymentKind, key: str | None) -> None:
         self.cursors[kind] = key
 
-    def _store(self, stored: TrackedDeployment, **updates: Any) -> TrackedDeployment:
+    def _store(self, stored: TrackedDeployment, new: TrackedDeployment) -> TrackedDeployment:
+        """Write `new` only if the item is still at the version `stored` was read at."""
         key = self.key(stored.kind, stored.deployment_id)
         current = self.items.get(key)
         if current is None or current.version != stored.version:
             raise ConflictError(f"{stored.deployment_id} moved on")
-        new = current.model_copy(update={**updates, "version": current.version + 1})
         self.items[key] = new
         self.writes += 1
         return new

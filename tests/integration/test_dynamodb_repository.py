@@ -1,4 +1,5 @@
-"""The DynamoDB adapter on moto: conditional writes, re-tracking, the cursor, garbled items."""
+"""What only the DynamoDB adapter has to do: read back items it did not write (garbled, older shapes).
+The behaviour it shares with the in-memory fake is in test_repository_contract.py."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import boto3
 import pytest
 
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
-from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition
-from ggwatch.exceptions import ConflictError
+from ggwatch.domain.models import DeploymentKind
 from tests.conftest import REGION
 
 KIND = DeploymentKind.GREENGRASS_V1_BULK
@@ -22,74 +22,30 @@ def repository(deployments_table: str) -> DynamoDeploymentRepository:
     return DynamoDeploymentRepository(deployments_table)
 
 
-def observation(status: str) -> Observation:
-    return Observation(kind=KIND, deployment_id="bd-1", status=status)
-
-
-def test_track_is_idempotent_and_keeps_the_arn(repository: DynamoDeploymentRepository) -> None:
-    assert repository.track(KIND, "bd-1", tracked_by="cloudtrail", now=NOW, deployment_arn="arn:1")
-    assert not repository.track(KIND, "bd-1", tracked_by="manual", now=NOW)
-    stored = repository.get(KIND, "bd-1")
-    assert stored is not None
-    assert (stored.version, stored.tracked_by, stored.deployment_arn, stored.active) == (
-        1,
-        "cloudtrail",
-        "arn:1",
-        True,
-    )
-
-
-def test_untracked_deployment_can_be_tracked_again_but_a_finished_one_is_not_revived(
-    repository: DynamoDeploymentRepository,
-) -> None:
-    repository.track(KIND, "bd-1", tracked_by="manual", now=NOW)
-    assert repository.untrack(KIND, "bd-1", now=NOW, expires_at=1)
-    assert [i.key for i in repository.active(KIND)] == []
-    assert repository.track(KIND, "bd-1", tracked_by="manual", now=NOW)
-    stored = repository.get(KIND, "bd-1")
-    assert stored is not None and stored.active
-    repository.commit(stored, observation("Completed"), now=NOW, expires_at=99)
-    assert not repository.track(KIND, "bd-1", tracked_by="manual", now=NOW)
-
-
-def test_claim_and_commit_conflict_when_the_item_moved_on(repository: DynamoDeploymentRepository) -> None:
-    repository.track(KIND, "bd-1", tracked_by="manual", now=NOW)
-    stored = repository.get(KIND, "bd-1")
-    assert stored is not None
-    pending = PendingTransition(transition_id="t1", message="{}", claimed_at=NOW)
-    claimed = repository.claim(stored, pending)
-    with pytest.raises(ConflictError):
-        repository.claim(stored, pending)
-    with pytest.raises(ConflictError):
-        repository.commit(stored, observation("Running"), now=NOW, expires_at=None)
-    committed = repository.commit(
-        claimed, observation("Running"), now=NOW, expires_at=None, transition_id="t1"
-    )
-    assert repository.get(KIND, "bd-1") == committed
-    assert committed.pending is None and committed.last_transition_id == "t1"
-
-
-def test_terminal_commit_leaves_the_active_index_and_sets_the_ttl(
+def test_a_claim_stored_before_claims_kept_their_facts_reads_back_without_them(
     repository: DynamoDeploymentRepository, deployments_table: str
 ) -> None:
+    # Given an item holding a claim in the older shape (no observation), as an upgrade finds it
     repository.track(KIND, "bd-1", tracked_by="manual", now=NOW)
-    stored = repository.get(KIND, "bd-1")
-    assert stored is not None
-    repository.commit(stored, observation("Failed"), now=NOW, expires_at=1_900_000_000)
-    assert list(repository.active(KIND)) == []
-    item = boto3.client("dynamodb", region_name=REGION).get_item(
-        TableName=deployments_table, Key={"pk": {"S": "DEPLOYMENT#greengrass-v1-bulk#bd-1"}}
-    )["Item"]
-    assert item["expiresAt"] == {"N": "1900000000"}
-    assert "activeKind" not in item
-
-
-def test_cursor_is_stored_and_cleared(repository: DynamoDeploymentRepository) -> None:
-    assert repository.cursor(KIND) is None
-    repository.set_cursor(KIND, "DEPLOYMENT#x")
-    assert repository.cursor(KIND) == "DEPLOYMENT#x"
-    repository.set_cursor(KIND, None)
-    assert repository.cursor(KIND) is None
+    boto3.client("dynamodb", region_name=REGION).update_item(
+        TableName=deployments_table,
+        Key={"pk": {"S": "DEPLOYMENT#greengrass-v1-bulk#bd-1"}},
+        UpdateExpression="SET pending = :pending",
+        ExpressionAttributeValues={
+            ":pending": {
+                "M": {
+                    "transitionId": {"S": "t1"},
+                    "message": {"S": "{}"},
+                    "claimedAt": {"S": NOW.isoformat()},
+                }
+            }
+        },
+    )
+    # Then it is read, not reported garbled: the poller drops such a claim and observes afresh
+    [entry] = list(repository.active(KIND))
+    assert entry.deployment is not None and entry.deployment.pending is not None
+    assert entry.deployment.pending.observation is None
+    assert entry.deployment.pending.released is False
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 from ggwatch.domain.models import TRACKING_FAILED, DeploymentKind, ErrorDetail, Metrics
 from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
 from ggwatch.services.poller import Poller, PollerPolicy
+from ggwatch_cli.dry_run import ReadOnlyRepository, UnsentPublisher
 from tests.fakes import InMemoryRepository, RecordingPublisher, ScriptedSource
 
 KIND = DeploymentKind.GREENGRASS_V1_BULK
@@ -220,14 +221,40 @@ def test_overlapping_run_that_loses_the_claim_publishes_nothing(world: World) ->
 
 
 def test_dry_run_reports_transitions_but_publishes_and_stores_nothing(world: World) -> None:
-    repository, source, publisher, _ = world
-    track(repository, "bd-1")
+    repository, source, publisher, clock = world
+    track(repository, "bd-1", "bd-2")
     source.set("bd-1", "Running")
-    writes = repository.writes
-    report = make_poller(world, dry_run=True).run()
-    assert [n.status for n in report.notifications] == ["Running"]
-    assert publisher.published == []
-    assert repository.writes == writes
+    source.set("bd-2", "Running")
+    # Given bd-1's claim was left by a run whose publish failed and its lease is over; bd-2 was notified
+    publisher.fail_next = 1
+    make_poller(world, claim_lease=timedelta(seconds=60)).run()
+    clock.now += timedelta(minutes=2)
+    source.set("bd-1", "Completed")
+    source.set("bd-2", "Completed")
+    items, writes, published = dict(repository.items), repository.writes, list(publisher.published)
+    # When the CLI's dry run polls through a read-only repository and a publisher that sends nothing
+    read_only, unsent = ReadOnlyRepository(repository), UnsentPublisher()
+    policy = PollerPolicy(claim_lease=timedelta(seconds=60))
+    report = Poller(read_only, [source], unsent, policy, clock=clock).run()
+    # Then it reports what a real pass would publish: the claim again, then each next transition
+    assert [(n.deployment_id, n.previous_status, n.status) for n in report.notifications] == [
+        ("bd-1", None, "Running"),
+        ("bd-1", "Running", "Completed"),
+        ("bd-2", "Running", "Completed"),
+    ]
+    claim = items[repository.key(KIND, "bd-1")].pending
+    assert claim is not None and report.notifications[0].transition_id == claim.transition_id
+    assert unsent.unsent == report.notifications
+    # And it neither published nor stored anything
+    assert (repository.items, repository.writes, publisher.published) == (items, writes, published)
+    assert read_only.writes == [
+        "claim bd-1",
+        "commit bd-1",
+        "claim bd-1",
+        "commit bd-1",
+        "claim bd-2",
+        "commit bd-2",
+    ]
 
 
 def test_an_expired_claim_is_taken_over_before_it_is_published_again(world: World) -> None:
@@ -248,3 +275,21 @@ def test_an_expired_claim_is_taken_over_before_it_is_published_again(world: Worl
     outcome = poller._poll_item(ActiveItem(key="k", deployment=expired), source)
     assert outcome.result == "skipped"
     assert [n.transition_id for n in publisher.published] == [expired.pending.transition_id]
+
+
+def test_transition_ids_are_the_same_in_every_version_of_ggwatch(world: World) -> None:
+    # Given a deployment that goes Running, then Failed with errors (a fixed input)
+    repository, source, publisher, _ = world
+    track(repository, "bd-1")
+    poller = make_poller(world)
+    source.set("bd-1", "Running")
+    poller.run()
+    failed = (ErrorDetail(code="GroupNotFound", message="g-1"),)
+    source.set("bd-1", "Failed", error_message="2 groups failed", error_details=failed)
+    poller.run()
+    # Then the IDs are the ones every earlier version published: consumers de-duplicate on them
+    # across upgrades, so a change here is a breaking change of the notification schema
+    assert [n.transition_id for n in publisher.published] == [
+        "1177d0f385f56df982c9c0bfeaf63c24",
+        "b95567d160e81e3ad1bdc7ac25c18928",
+    ]

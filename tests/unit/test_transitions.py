@@ -18,7 +18,6 @@ from ggwatch.domain.transitions import (
     assess,
     bounded,
     build_notification,
-    observation_from_notification,
     tracking_failure,
     transition_id,
 )
@@ -141,14 +140,6 @@ def test_tracking_failure_is_a_terminal_event_of_its_own_kind() -> None:
     assert notification.event_type == "DeploymentTrackingFailed"
     assert notification.terminal
     assert notification.error_message == "Bulk deployment bd-1 not found"
-
-
-def test_observation_round_trips_through_its_notification() -> None:
-    observation = observed(
-        "Failed", error_message="x", error_details=(ErrorDetail(code="c", message=None),), tags={"a": "b"}
-    )
-    notification = build_notification(stored(), observation, ("status",), observed_at=NOW, region=None)
-    assert observation_from_notification(notification) == observation
 
 
 @pytest.mark.parametrize("size", [MAX_ERROR_MESSAGE_CHARS + 1, 10 * MAX_ERROR_MESSAGE_CHARS])

@@ -83,6 +83,11 @@ class DeploymentRepository(Protocol):
         """Record a transition about to be published; raises ConflictError if the item moved on."""
         ...
 
+    def release(self, stored: TrackedDeployment) -> TrackedDeployment:
+        """Give up the claim this run wrote (`stored` is the claimed version) after its publish failed, so
+        that the next run publishes it at once; raises ConflictError if the item moved on."""
+        ...
+
     def commit(
         self,
         stored: TrackedDeployment,

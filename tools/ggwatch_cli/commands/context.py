@@ -27,14 +27,14 @@ from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.domain.commands import TrackRequest
-from ggwatch.domain.notification import Notification
 from ggwatch.exceptions import GgwatchError, RepositoryError, SourceThrottledError
 from ggwatch.observability import logger, metrics
-from ggwatch.ports import NotificationPublisher
+from ggwatch.ports import DeploymentRepository, NotificationPublisher
 from ggwatch.services.poller import Poller, PollerPolicy, PollReport
 from ggwatch.services.tracker import Tracker
 from ggwatch_cli import CliError, UsageError
 from ggwatch_cli.config import TABLE, TOPIC, Configuration
+from ggwatch_cli.dry_run import ReadOnlyRepository, UnsentPublisher
 
 NO_CREDENTIALS = (
     "no AWS credentials found: run 'aws configure' or 'aws sso login', pass --profile, "
@@ -88,22 +88,20 @@ class Runtime:
         return Tracker(self.repository, retention_days=settings.RETENTION_DAYS)
 
     def poll(self, *, dry_run: bool, verbose: bool) -> PollReport:
-        """One pass of the real Poller; a dry run needs no topic and gets a publisher that refuses."""
+        """One pass of the real Poller; a dry run needs no topic, and neither writes nor publishes."""
+        repository: DeploymentRepository
         publisher: NotificationPublisher
         if dry_run:
-            retention_days, publisher = self.config.tracker_settings().RETENTION_DAYS, _NoPublisher()
+            retention_days = self.config.tracker_settings().RETENTION_DAYS
+            repository, publisher = ReadOnlyRepository(self.repository), UnsentPublisher()
         else:
             settings = self.config.poller_settings()
             retention_days = settings.RETENTION_DAYS
+            repository = self.repository
             publisher = SnsNotificationPublisher(
                 settings.TOPIC_ARN, client=self.session.client("sns", config=API_CONFIG)
             )
-        poller = Poller(
-            self.repository,
-            [self.source],
-            publisher,
-            PollerPolicy(retention_days=retention_days, dry_run=dry_run),
-        )
+        poller = Poller(repository, [self.source], publisher, PollerPolicy(retention_days=retention_days))
         # powertools prints its metrics to stdout once a metric holds 100 values; stdout is ours.
         with redirect_stdout(sys.stderr if verbose else io.StringIO()):
             return poller.run()
@@ -145,13 +143,6 @@ class Runtime:
         if isinstance(error, SourceThrottledError):
             return CliError(f"{error} (still throttled after the SDK's retries: try again in a minute)")
         return CliError(str(error))
-
-
-class _NoPublisher:
-    """The publisher of a dry run: the Poller never publishes then, and this makes sure of it."""
-
-    def publish(self, notification: Notification) -> str:
-        raise AssertionError(f"a dry run tried to publish {notification.transition_id}")
 
 
 @contextmanager

@@ -103,7 +103,7 @@ class DynamoDeploymentRepository:
         if deployment_arn:
             values[":arn"] = deployment_arn
             arn_clause = ", deploymentArn = if_not_exists(deploymentArn, :arn)"
-        return self._update_if(
+        written = self._update_if(
             deployment_key(kind, deployment_id),
             "SET deploymentKind = :kind, deploymentId = :id, activeKind = :kind,"
             " trackedAt = if_not_exists(trackedAt, :now), trackedBy = if_not_exists(trackedBy, :by),"
@@ -112,21 +112,30 @@ class DynamoDeploymentRepository:
             "attribute_not_exists(pk) OR (attribute_exists(untrackedAt) AND attribute_not_exists(activeKind))",
             values,
         )
+        return written is not None
 
     def untrack(self, kind: DeploymentKind, deployment_id: str, *, now: datetime, expires_at: int) -> bool:
         """Stop polling; the item stays readable until its TTL."""
-        return self._update_if(
+        written = self._update_if(
             deployment_key(kind, deployment_id),
             "SET untrackedAt = :now, expiresAt = :expires, version = version + :one REMOVE activeKind",
             "attribute_exists(activeKind)",
             {":now": now.isoformat(), ":expires": expires_at, ":one": 1},
         )
+        return written is not None
 
     def claim(self, stored: TrackedDeployment, pending: PendingTransition) -> TrackedDeployment:
-        self._update_versioned(
+        return self._update_versioned(
             stored, "SET pending = :pending, version = :next", {":pending": pending_attribute(pending)}
         )
-        return stored.model_copy(update={"version": stored.version + 1, "pending": pending})
+
+    def release(self, stored: TrackedDeployment) -> TrackedDeployment:
+        return self._update_versioned(
+            stored,
+            "SET pending.released = :released, version = :next",
+            {":released": True},
+            condition="attribute_exists(pending)",
+        )
 
     def commit(
         self,
@@ -153,25 +162,8 @@ class DynamoDeploymentRepository:
         names = {f"#{name}": name for name in [*to_set, *to_remove]}
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in to_set) + ", version = :next"
         expression += " REMOVE " + ", ".join(f"#{name}" for name in to_remove)
-        self._update_versioned(
-            stored, expression, {f":{name}": value for name, value in to_set.items()}, names
-        )
-        updates: dict[str, Any] = {
-            "version": stored.version + 1,
-            "pending": None,
-            "active": stored.active and not terminal,
-            "status": observation.status,
-            "metrics": observation.metrics,
-            "error_message": observation.error_message,
-            "error_details": observation.error_details,
-            "created_at": observation.created_at,
-            "tags": observation.tags,
-            "last_changed_at": now,
-            "deployment_arn": observation.deployment_arn or stored.deployment_arn,
-        }
-        if transition_id:
-            updates["last_transition_id"] = transition_id
-        return stored.model_copy(update=updates)
+        values = {f":{name}": value for name, value in to_set.items()}
+        return self._update_versioned(stored, expression, values, names=names)
 
     def cursor(self, kind: DeploymentKind) -> str | None:
         with _translated():
@@ -198,17 +190,22 @@ class DynamoDeploymentRepository:
         stored: TrackedDeployment,
         expression: str,
         values: Mapping[str, Any],
+        *,
         names: Mapping[str, str] | None = None,
-    ) -> None:
+        condition: str | None = None,
+    ) -> TrackedDeployment:
+        """Write only if nobody else wrote since `stored` was read; the answer is the item as written."""
         all_values = {**values, ":expected": stored.version, ":next": stored.version + 1}
-        if not self._update_if(
+        written = self._update_if(
             deployment_key(stored.kind, stored.deployment_id),
             expression,
-            "version = :expected",
+            " AND ".join(filter(None, ["version = :expected", condition])),
             all_values,
             names,
-        ):
+        )
+        if written is None:
             raise ConflictError(f"{stored.deployment_id} changed since version {stored.version} was read")
+        return tracked_deployment(written)
 
     def _update_if(
         self,
@@ -217,26 +214,27 @@ class DynamoDeploymentRepository:
         condition: str,
         values: Mapping[str, Any],
         names: Mapping[str, str] | None = None,
-    ) -> bool:
-        """One conditional UpdateItem; False when the condition did not hold."""
+    ) -> dict[str, Any] | None:
+        """One conditional UpdateItem: the item as written, or None when the condition did not hold."""
         request: UpdateItemInputTypeDef = {
             "TableName": self._table,
             "Key": {"pk": {"S": key}},
             "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": to_attribute_values(values),
+            "ReturnValues": "ALL_NEW",
         }
         if names:
             request["ExpressionAttributeNames"] = dict(names)
         try:
-            self._client.update_item(**request)
+            answer = self._client.update_item(**request)
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                return False
+                return None
             raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
         except BotoCoreError as error:
             raise RepositoryError(f"DynamoDB call failed: {error}") from error
-        return True
+        return dict(answer.get("Attributes", {}))
 
 
 def _active_item(item: Mapping[str, Any]) -> ActiveItem:

@@ -56,46 +56,49 @@ def observation_attributes(observation: Observation) -> dict[str, Any]:
 
 
 def pending_attribute(pending: PendingTransition) -> dict[str, Any]:
-    return {
+    attribute: dict[str, Any] = {
         "transitionId": pending.transition_id,
         "message": pending.message,
         "claimedAt": pending.claimed_at.isoformat(),
+        "released": pending.released,
     }
+    if pending.observation is not None:
+        observed = observation_attributes(pending.observation)
+        observed["deploymentArn"] = pending.observation.deployment_arn
+        attribute["observation"] = {name: value for name, value in observed.items() if value is not None}
+    return attribute
 
 
 def tracked_deployment(item: Mapping[str, Any]) -> TrackedDeployment:
     """Read an item back; a garbled item raises CorruptItemError saying which attribute is wrong."""
     values = from_item(item)
     try:
-        metrics = values.get("metrics") or {}
+        kind = DeploymentKind(values["deploymentKind"])
         pending = values.get("pending")
         return TrackedDeployment(
-            kind=DeploymentKind(values["deploymentKind"]),
+            kind=kind,
             deployment_id=values["deploymentId"],
             version=int(values["version"]),
             active="activeKind" in values,
             tracked_at=datetime.fromisoformat(values["trackedAt"]),
             tracked_by=values.get("trackedBy", "manual"),
             status=values.get("status"),
-            metrics=Metrics(
-                records_processed=int(metrics.get("recordsProcessed", 0)),
-                invalid_input_records=int(metrics.get("invalidInputRecords", 0)),
-                retry_attempts=int(metrics.get("retryAttempts", 0)),
-            ),
-            error_message=values.get("errorMessage"),
-            error_details=tuple(
-                ErrorDetail(code=d.get("code"), message=d.get("message"))
-                for d in values.get("errorDetails") or []
-            ),
-            created_at=values.get("createdAt"),
-            deployment_arn=values.get("deploymentArn"),
-            tags=values.get("tags") or {},
+            **_facts(values),
             last_changed_at=_optional_time(values.get("lastChangedAt")),
             last_transition_id=values.get("lastTransitionId"),
             pending=PendingTransition(
                 transition_id=pending["transitionId"],
                 message=pending["message"],
+                observation=Observation(
+                    kind=kind,
+                    deployment_id=values["deploymentId"],
+                    status=pending["observation"]["status"],
+                    **_facts(pending["observation"]),
+                )
+                if "observation" in pending
+                else None,
                 claimed_at=datetime.fromisoformat(pending["claimedAt"]),
+                released=bool(pending.get("released", False)),
             )
             if pending
             else None,
@@ -109,6 +112,26 @@ def tracked_deployment(item: Mapping[str, Any]) -> TrackedDeployment:
     except (ValueError, TypeError, AttributeError) as error:
         problem = str(error) or type(error).__name__
         raise CorruptItemError(f"item {values.get('pk')!r} is garbled: {problem}") from None
+
+
+def _facts(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The attributes that the stored state and a claim's observation share (see observation_attributes)."""
+    metrics = values.get("metrics") or {}
+    return {
+        "metrics": Metrics(
+            records_processed=int(metrics.get("recordsProcessed", 0)),
+            invalid_input_records=int(metrics.get("invalidInputRecords", 0)),
+            retry_attempts=int(metrics.get("retryAttempts", 0)),
+        ),
+        "error_message": values.get("errorMessage"),
+        "error_details": tuple(
+            ErrorDetail(code=d.get("code"), message=d.get("message"))
+            for d in values.get("errorDetails") or []
+        ),
+        "created_at": values.get("createdAt"),
+        "deployment_arn": values.get("deploymentArn"),
+        "tags": values.get("tags") or {},
+    }
 
 
 def _optional_time(value: Any) -> datetime | None:

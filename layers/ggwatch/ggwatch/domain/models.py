@@ -85,7 +85,13 @@ class PendingTransition(_Frozen):
 
     transition_id: str
     message: str
+    """The notification as published (JSON), so that a later run publishes the very same message."""
+    observation: Observation | None
+    """What commit stores once the message is out. None only in a claim written before claims kept
+    it: such a claim is dropped and the deployment observed afresh."""
     claimed_at: datetime
+    released: bool = False
+    """Set by a run whose publish failed: the claim is nobody's, so the next run publishes it at once."""
 
 
 class TrackedDeployment(_DeploymentFacts):

@@ -8,9 +8,7 @@ from datetime import datetime
 
 from ggwatch.domain.models import (
     TRACKING_FAILED,
-    DeploymentKind,
     ErrorDetail,
-    Metrics,
     Observation,
     TrackedDeployment,
     is_terminal,
@@ -126,25 +124,6 @@ def tracking_failure(stored: TrackedDeployment, reason: str) -> Observation:
         created_at=stored.created_at,
         deployment_arn=stored.deployment_arn,
         tags=stored.tags,
-    )
-
-
-def observation_from_notification(notification: Notification) -> Observation:
-    """The observation a notification was built from, so a re-published claim can be stored as seen."""
-    return Observation(
-        kind=DeploymentKind(notification.deployment_kind),
-        deployment_id=notification.deployment_id,
-        status=notification.status,
-        metrics=Metrics(
-            records_processed=notification.metrics.records_processed,
-            invalid_input_records=notification.metrics.invalid_input_records,
-            retry_attempts=notification.metrics.retry_attempts,
-        ),
-        error_message=notification.error_message,
-        error_details=tuple(ErrorDetail(code=d.code, message=d.message) for d in notification.error_details),
-        created_at=notification.created_at,
-        deployment_arn=notification.deployment_arn,
-        tags=notification.tags,
     )
 
 

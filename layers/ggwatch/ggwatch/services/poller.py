@@ -24,13 +24,7 @@ from ggwatch.domain.models import (
     is_terminal,
 )
 from ggwatch.domain.notification import Notification
-from ggwatch.domain.transitions import (
-    assess,
-    bounded,
-    build_notification,
-    observation_from_notification,
-    tracking_failure,
-)
+from ggwatch.domain.transitions import assess, bounded, build_notification, tracking_failure
 from ggwatch.exceptions import (
     ConflictError,
     DeploymentNotFoundError,
@@ -78,14 +72,30 @@ class _RetryLater:
 
 
 @dataclass(frozen=True)
+class _Step:
+    """What observing one deployment led to."""
+
+    result: Result
+    notifications: tuple[Notification, ...] = ()
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A stored claim as a later run needs it: the message to publish again and the facts to commit."""
+
+    pending: PendingTransition
+    notification: Notification
+    observation: Observation
+
+
+@dataclass(frozen=True)
 class PollerPolicy:
     """The poller's tunables (see PollerSettings)."""
 
     retention_days: int = 30
     claim_lease: timedelta = timedelta(seconds=120)
     safety_margin_ms: int = 25_000
-    dry_run: bool = False
-    """Detect and report, but neither publish nor store (the CLI's `poll --dry-run`)."""
 
 
 class Poller:
@@ -121,14 +131,13 @@ class Poller:
         report: PollReport,
     ) -> bool:
         items = list(self._repository.active(kind))
-        cursor = self._repository.cursor(kind) if not self._policy.dry_run else None
+        cursor = self._repository.cursor(kind)
         for item in _starting_at(items, cursor):
             if remaining_ms() < self._policy.safety_margin_ms:
                 report.stopped_at_deadline = True
                 metrics.add_metric(name="DeadlineReached", unit=MetricUnit.Count, value=1)
                 logger.warning("deadline near: stopping before the next deployment", next_key=item.key)
-                if not self._policy.dry_run:
-                    self._repository.set_cursor(kind, item.key)
+                self._repository.set_cursor(kind, item.key)
                 return False
             report.outcomes.append(self._poll_item(item, source))
         if cursor is not None:
@@ -153,52 +162,58 @@ class Poller:
             return PollOutcome(item.key, stored.deployment_id, "failed", detail=str(error))
 
     def _poll(self, stored: TrackedDeployment, source: DeploymentSource, key: str) -> PollOutcome:
+        """Finish a claim its run left behind, then observe the deployment and record what changed."""
+        claim = _readable_claim(stored)
+        if stored.pending is not None and claim is None:
+            stored = stored.model_copy(update={"pending": None})  # observing afresh re-creates it
+        if stored.pending is not None and not self._abandoned(stored.pending):
+            return PollOutcome(key, stored.deployment_id, "skipped", detail="claimed by another run")
         republished: tuple[Notification, ...] = ()
-        claimed = _claimed_notification(stored.pending) if stored.pending is not None else None
-        if stored.pending is not None and claimed is None:
-            # Only a hand-edited item gets here. Observing afresh re-creates the transition it held.
-            metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
-            logger.error("dropping an unreadable claimed transition", deployment_id=stored.deployment_id)
-            stored = stored.model_copy(update={"pending": None})
-        if stored.pending is not None and claimed is not None and not self._policy.dry_run:
-            now = self._clock()
-            if now - stored.pending.claimed_at < self._policy.claim_lease:
-                return PollOutcome(key, stored.deployment_id, "skipped", detail="claimed by another run")
-            # Take the expired claim over with a conditional write first: of several runs that found
-            # it, only one may publish it again.
-            stored = self._repository.claim(stored, stored.pending.model_copy(update={"claimed_at": now}))
-            stored = self._finish_claim(stored, claimed, observation_from_notification(claimed))
-            republished = (claimed,)
-            if is_terminal(stored.status):
-                return PollOutcome(key, stored.deployment_id, "notified", republished)
+        if claim is not None:
+            stored, republished = self._take_over(stored, claim), (claim.notification,)
+        step = _Step("unchanged") if is_terminal(stored.status) else self._observe_and_record(stored, source)
+        result = "notified" if republished else step.result
+        return PollOutcome(
+            key, stored.deployment_id, result, (*republished, *step.notifications), step.detail
+        )
 
+    def _abandoned(self, pending: PendingTransition) -> bool:
+        """Whether no run owns the claim any more: released after a failed publish, or its lease is over."""
+        return pending.released or self._clock() - pending.claimed_at >= self._policy.claim_lease
+
+    def _take_over(self, stored: TrackedDeployment, claim: _Claim) -> TrackedDeployment:
+        """Publish an abandoned claim again and commit the facts it stored.
+
+        The claim is first taken over with a conditional write: of several runs that found it, only one
+        may publish it again.
+        """
+        taken = claim.pending.model_copy(update={"claimed_at": self._clock(), "released": False})
+        stored = self._repository.claim(stored, taken)
+        return self._publish_and_commit(stored, claim.notification, claim.observation)
+
+    def _observe_and_record(self, stored: TrackedDeployment, source: DeploymentSource) -> _Step:
+        """Ask the source, then store what changed: claim, publish and commit a transition."""
         observation = self._observe(stored, source)
         if isinstance(observation, _RetryLater):
-            result: Result = "notified" if republished else "failed"
-            return PollOutcome(key, stored.deployment_id, result, republished, detail=observation.reason)
+            return _Step("failed", detail=observation.reason)
         assessment = assess(stored, observation)
         if not assessment.state_changed:
-            result = "notified" if republished else "unchanged"
-            return PollOutcome(key, stored.deployment_id, result, republished)
+            return _Step("unchanged")
         now = self._clock()
         if not assessment.notify:
-            if not self._policy.dry_run:
-                self._repository.commit(stored, observation, now=now, expires_at=self._expiry(now))
-            return PollOutcome(
-                key, stored.deployment_id, "notified" if republished else "stored", republished
-            )
-
+            self._repository.commit(stored, observation, now=now, expires_at=self._expiry(now))
+            return _Step("stored")
         notification = build_notification(
             stored, observation, assessment.changes, observed_at=now, region=source.region
         )
-        if self._policy.dry_run:
-            return PollOutcome(key, stored.deployment_id, "notified", (*republished, notification))
         pending = PendingTransition(
-            transition_id=notification.transition_id, message=notification.to_json(), claimed_at=now
+            transition_id=notification.transition_id,
+            message=notification.to_json(),
+            observation=observation,
+            claimed_at=now,
         )
-        stored = self._repository.claim(stored, pending)
-        self._finish_claim(stored, notification, observation)
-        return PollOutcome(key, stored.deployment_id, "notified", (*republished, notification))
+        self._publish_and_commit(self._repository.claim(stored, pending), notification, observation)
+        return _Step("notified", (notification,))
 
     def _observe(self, stored: TrackedDeployment, source: DeploymentSource) -> Observation | _RetryLater:
         """The source's answer, ggwatch's tracking failure for an unknown ID, or why to retry later."""
@@ -227,7 +242,7 @@ class Poller:
             )
             return _RetryLater(str(error))
 
-    def _finish_claim(
+    def _publish_and_commit(
         self, stored: TrackedDeployment, notification: Notification, observation: Observation
     ) -> TrackedDeployment:
         """Publish a claimed transition, then store the state it describes and clear the claim."""
@@ -258,12 +273,20 @@ class Poller:
         return int((now + timedelta(days=self._policy.retention_days)).timestamp())
 
 
-def _claimed_notification(pending: PendingTransition) -> Notification | None:
-    """The notification a claim holds, or None when its stored message cannot be read."""
-    try:
-        return Notification.model_validate_json(pending.message)
-    except ValidationError:
+def _readable_claim(stored: TrackedDeployment) -> _Claim | None:
+    """The deployment's claim, or None when it has none or one that cannot be published again."""
+    if stored.pending is None:
         return None
+    try:
+        notification = Notification.model_validate_json(stored.pending.message)
+    except ValidationError:
+        notification = None
+    if notification is None or stored.pending.observation is None:
+        # Only a hand-edited item, or a claim stored before claims kept their facts, gets here.
+        metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
+        logger.error("dropping an unreadable claimed transition", deployment_id=stored.deployment_id)
+        return None
+    return _Claim(stored.pending, notification, stored.pending.observation)
 
 
 def _starting_at(items: list[ActiveItem], cursor: str | None) -> list[ActiveItem]:

@@ -1,0 +1,84 @@
+"""`ggwatch poll --dry-run`: the real Poller, given a repository that never writes and a publisher that
+never sends, so that it reports exactly what a real pass would do and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
+from ggwatch.domain.notification import Notification
+from ggwatch.domain.state import claimed, committed
+from ggwatch.ports import ActiveItem, DeploymentRepository
+
+
+class ReadOnlyRepository:
+    """Reads pass through to the real repository; each write is recorded in `writes`, not made, and
+    answers with the state it would have stored (so a pass goes on as it would)."""
+
+    def __init__(self, repository: DeploymentRepository) -> None:
+        self._repository = repository
+        self.writes: list[str] = []
+
+    def active(self, kind: DeploymentKind) -> Iterator[ActiveItem]:
+        return self._repository.active(kind)
+
+    def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None:
+        return self._repository.get(kind, deployment_id)
+
+    def all(self) -> Iterator[ActiveItem]:
+        return self._repository.all()
+
+    def cursor(self, kind: DeploymentKind) -> str | None:
+        return self._repository.cursor(kind)
+
+    def track(
+        self,
+        kind: DeploymentKind,
+        deployment_id: str,
+        *,
+        tracked_by: str,
+        now: datetime,
+        deployment_arn: str | None = None,
+    ) -> bool:
+        self.writes.append(f"track {deployment_id}")
+        return False
+
+    def untrack(self, kind: DeploymentKind, deployment_id: str, *, now: datetime, expires_at: int) -> bool:
+        self.writes.append(f"untrack {deployment_id}")
+        return False
+
+    def claim(self, stored: TrackedDeployment, pending: PendingTransition) -> TrackedDeployment:
+        self.writes.append(f"claim {stored.deployment_id}")
+        return claimed(stored, pending)
+
+    def release(self, stored: TrackedDeployment) -> TrackedDeployment:
+        self.writes.append(f"release {stored.deployment_id}")
+        released = stored.pending.model_copy(update={"released": True}) if stored.pending else None
+        return claimed(stored, released)
+
+    def commit(
+        self,
+        stored: TrackedDeployment,
+        observation: Observation,
+        *,
+        now: datetime,
+        expires_at: int | None,
+        transition_id: str | None = None,
+    ) -> TrackedDeployment:
+        self.writes.append(f"commit {stored.deployment_id}")
+        return committed(stored, observation, now=now, transition_id=transition_id)
+
+    def set_cursor(self, kind: DeploymentKind, key: str | None) -> None:
+        self.writes.append(f"set cursor {kind.value} {key}")
+
+
+class UnsentPublisher:
+    """Keeps what a real pass would have published, in `unsent`, and sends nothing."""
+
+    def __init__(self) -> None:
+        self.unsent: list[Notification] = []
+
+    def publish(self, notification: Notification) -> str:
+        self.unsent.append(notification)
+        return f"dry-run-{len(self.unsent)}"
