@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ggwatch.adapters import sdk_config
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.observability import logger, metrics
-from ggwatch.services.poller import Poller, PollerPolicy
-from ggwatch.settings import PollerSettings
+from ggwatch.services.poller import Lane, Poller, PollerPolicy
+from ggwatch.settings import ConfigurationError, PollerSettings
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 
 @cache
@@ -22,21 +26,39 @@ def poller() -> Poller:
     """Built on the first invocation (the cold start) and reused by every later one."""
     settings = PollerSettings.from_env()
     return Poller(
-        DynamoDeploymentRepository(settings.TABLE_NAME),
-        [GreengrassV1BulkSource()],
-        SnsNotificationPublisher(settings.TOPIC_ARN),
+        [
+            _lane(settings, sdk_config.API_CONFIG, sdk_config.FULL.worst_case_ms),
+            _lane(settings, sdk_config.HURRIED_CONFIG, sdk_config.HURRIED.worst_case_ms),
+        ],
         PollerPolicy(
             retention_days=settings.RETENTION_DAYS,
             claim_lease=timedelta(seconds=settings.CLAIM_LEASE_SECONDS),
-            safety_margin_ms=settings.SAFETY_MARGIN_MS,
+            end_of_run_reserve_ms=settings.END_OF_RUN_RESERVE_MS,
         ),
+    )
+
+
+def _lane(settings: PollerSettings, config: Config, worst_call_ms: int) -> Lane:
+    """The adapters on clients built with one SDK configuration (see sdk_config)."""
+    return Lane(
+        DynamoDeploymentRepository(settings.TABLE_NAME, client=boto3.client("dynamodb", config=config)),
+        [GreengrassV1BulkSource(client=boto3.client("greengrass", config=config))],
+        SnsNotificationPublisher(settings.TOPIC_ARN, client=boto3.client("sns", config=config)),
+        worst_call_ms,
     )
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    report = poller().run(context.get_remaining_time_in_millis)
+    run = poller()
+    timeout_ms = context.get_remaining_time_in_millis()
+    if timeout_ms < run.minimum_run_ms:
+        raise ConfigurationError(
+            f"the poller's timeout ({timeout_ms} ms) cannot fit one deployment even with the shortest "
+            f"SDK settings ({run.minimum_run_ms} ms): raise the function's Timeout"
+        )
+    report = run.run(context.get_remaining_time_in_millis)
     summary = {
         "polled": len(report.outcomes),
         "transitions": len(report.notifications),
@@ -46,6 +68,5 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         "skipped": report.count("skipped"),
         "stoppedAtDeadline": report.stopped_at_deadline,
     }
-    metrics.add_metric(name="DeploymentsPolled", unit=MetricUnit.Count, value=len(report.outcomes))
     logger.info("poll finished", extra=summary)
     return summary

@@ -17,8 +17,9 @@ from botocore.loaders import create_loader
 from botocore.retries.standard import ExponentialBackoff
 from moto.core.models import botocore_stubber
 
-from ggwatch.adapters import delivery_ledger, dynamodb, greengrass_v1, sns
+from ggwatch.adapters import delivery_ledger, dynamodb, greengrass_v1, sdk_config, sns
 from tests.conftest import REGION
+from tests.faults.faults import BUDGET_TAG
 
 _MOTO_LOCK = threading.RLock()
 
@@ -48,12 +49,22 @@ def session() -> boto3.session.Session:
 
 
 def fast_sdk(monkeypatch: pytest.MonkeyPatch, *, attempts: int, timeout: float) -> None:
-    """Fewer attempts, short timeouts and no backoff sleeps, so that faults cost milliseconds."""
-    config = Config(
+    """Fewer attempts, short timeouts and no backoff sleeps, so that faults cost milliseconds.
+
+    The poller's hurried clients get one attempt, as in production; each configuration names its
+    budget in the user agent, so a fault can tell which of the poller's lanes made a call.
+    """
+    config = _fast(attempts, timeout, "full")
+    for module in (greengrass_v1, sns, dynamodb, delivery_ledger, sdk_config):
+        monkeypatch.setattr(module, "API_CONFIG", config)
+    monkeypatch.setattr(sdk_config, "HURRIED_CONFIG", _fast(1, timeout, "hurried"))
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+
+
+def _fast(attempts: int, timeout: float, budget: str) -> Config:
+    return Config(
         retries={"mode": "standard", "total_max_attempts": attempts},
         connect_timeout=timeout,
         read_timeout=timeout,
+        user_agent_extra=f"{BUDGET_TAG}{budget}",
     )
-    for module in (greengrass_v1, sns, dynamodb, delivery_ledger):
-        monkeypatch.setattr(module, "API_CONFIG", config)
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)

@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ggwatch.adapters.sdk_config import HURRIED
 from ggwatch.settings import PollerSettings
 from tests.conftest import LambdaContext
 from tests.faults.faults import SimulatedCrash
 
-SAFETY_MARGIN_MS = int(PollerSettings.model_fields["SAFETY_MARGIN_MS"].default)
-"""The poller's default safety margin, which the world leaves as configured."""
+DEPLOYMENT_NEEDS_MS = 2 * HURRIED.worst_case_ms + int(
+    PollerSettings.model_fields["END_OF_RUN_RESERVE_MS"].default
+)
+"""The least time left in which the poller starts a deployment: one hurried call, then the cursor write
+through the hurried lane, then the end-of-run reserve (the world leaves the settings as configured)."""
 _START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -36,15 +40,15 @@ class Clock:
 
 @dataclass
 class Countdown(LambdaContext):
-    """A context whose time left drops by `spend_ms` at every look, as a run's time runs out."""
+    """A context with time for the handler's timeout check, the reads and `items` deployments, then too
+    little to start another, as if those deployments had taken the rest of the run."""
 
-    spend_ms: int = 1000
+    items: int = 0
     looks: int = 0
 
     def get_remaining_time_in_millis(self) -> int:
-        left = self.remaining_ms - self.looks * self.spend_ms
         self.looks += 1
-        return left
+        return self.remaining_ms if self.looks <= self.items + 2 else DEPLOYMENT_NEEDS_MS - 1
 
 
 @dataclass
@@ -58,5 +62,5 @@ class TimedContext(LambdaContext):
 
 
 def deadline_after(items: int) -> Countdown:
-    """Time for `items` deployments, then less than the poller's safety margin (SAFETY_MARGIN_MS)."""
-    return Countdown(remaining_ms=SAFETY_MARGIN_MS + items * Countdown.spend_ms - 1)
+    """A run cut short after `items` deployments; it looks at its time `items + 3` times."""
+    return Countdown(items=items)

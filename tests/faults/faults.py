@@ -7,6 +7,7 @@ before the call reaches the service or after the service has done the work.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,11 +20,16 @@ class SimulatedCrash(BaseException):
     """The runtime killing a run between two steps: not an Exception, so no `except Exception` sees it."""
 
 
-Stage = Literal["query", "status", "claim", "publish", "commit", "cursor"]
+Stage = Literal["query", "status", "claim", "publish", "release", "commit", "cursor"]
 """The poller's calls: Query of the active index, GetBulkDeploymentStatus, the claim UpdateItem,
-SNS Publish, the commit UpdateItem and the cursor UpdateItem."""
+SNS Publish, the UpdateItem releasing a claim after a failed publish, the commit UpdateItem and the
+cursor UpdateItem."""
 Phase = Literal["before", "after"]
 """`before`: the call never reaches the service. `after`: the service did the work, then the fault."""
+
+
+BUDGET_TAG = "ggwatch-budget/"
+"""How the world's client configurations name their budget in the user agent (see aws.fast_sdk)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,8 @@ class Call:
     stage: Stage
     deployment_id: str | None
     operation: str
+    budget: str | None = None
+    """"full" or "hurried": the SDK budget of the client that made the call."""
 
 
 Action = Callable[[Call], None]
@@ -121,7 +129,9 @@ class CallFaults:
     def _classify(self, params: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         call = _classify(str(model.name), params)
         if call is not None:
-            context[self._KEY] = call
+            agent = str(getattr(context.get("client_config"), "user_agent_extra", None) or "")
+            budget = agent.removeprefix(BUDGET_TAG) if agent.startswith(BUDGET_TAG) else None
+            context[self._KEY] = dataclasses.replace(call, budget=budget)
 
     def _before_call(self, context: dict[str, Any], **_: Any) -> None:
         self._play("before", context.get(self._KEY))
@@ -168,8 +178,11 @@ def _classify(operation: str, params: Mapping[str, Any]) -> Call | None:
     if not key.startswith("DEPLOYMENT#"):
         return None
     deployment_id = key.split("#", 2)[2]
-    if ":pending" in (params.get("ExpressionAttributeValues") or {}):
+    values = params.get("ExpressionAttributeValues") or {}
+    if ":pending" in values:
         return Call("claim", deployment_id, operation)
+    if ":released" in values:
+        return Call("release", deployment_id, operation)
     if "#pending" in (params.get("ExpressionAttributeNames") or {}):
         return Call("commit", deployment_id, operation)
     return None  # track / untrack

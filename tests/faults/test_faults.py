@@ -14,16 +14,16 @@ from collections.abc import Callable
 
 import pytest
 
-from ggwatch.adapters.sdk_config import WORST_CASE_CALL_SECONDS
+from ggwatch.adapters.sdk_config import FULL, HURRIED
 from ggwatch.services.poller import PollReport
 from ggwatch_local.greengrass import TRUNCATED_BODY, WRONGLY_TYPED_BODY, ErrorDetail, Fault, Step
 from ggwatch_local.slack_receiver import Reply, invalid_payload, no_service, rate_limited, server_error, slow
 from tests.faults.channels import ALERTS_PATH, OPS_PATH
 from tests.faults.clock import TimedContext, deadline_after
-from tests.faults.faults import Action, Phase, Stage, aws_error, crash
+from tests.faults.faults import Action, Call, Phase, Stage, aws_error, crash
 from tests.faults.lives import steps
 from tests.faults.table import KIND
-from tests.faults.world import World
+from tests.faults.world import SCHEDULE_SECONDS, World
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -195,6 +195,49 @@ def test_a_transition_sns_refuses_is_not_stored_as_notified_and_a_later_run_publ
     assert [p.transition_id for p in world.published if p.body["deploymentId"] == "bd-1"][-1] == claimed
 
 
+@pytest.mark.parametrize(
+    ("interruption", "published_by_run"),
+    [
+        ("sns-error", 1),
+        ("sns-error-then-release-error", 2),
+        ("crash-before-publish", 2),
+    ],
+)
+def test_after_sns_failed_once_the_very_next_run_publishes_and_only_a_dead_runs_claim_waits(
+    world: World, interruption: str, published_by_run: int
+) -> None:
+    # Given bd-1 notified as Running, now Failed
+    world.add("bd-1", Step("Running", records_processed=1), FAILED)
+    notified_up_to_date(world, "bd-1")
+    # And the next run's publish of it refused by SNS (and the release after it refused by DynamoDB),
+    # or the run killed before it publishes
+    if interruption == "crash-before-publish":
+        world.calls.inject("publish", crash, deployment_id="bd-1")
+    else:
+        world.calls.inject("publish", aws_error("InternalError"), deployment_id="bd-1")
+    if interruption == "sns-error-then-release-error":
+        world.calls.inject("release", aws_error("InternalServerError"), deployment_id="bd-1")
+    world.tick()
+    world.poll()
+    assert world.drain() == []
+    claimed = world.item("bd-1")["pending"]["transitionId"]
+
+    # When the next scheduled runs come, one tick apart (the first well inside the 120 s lease)
+    published_at = []
+    for run in (1, 2):
+        world.tick()
+        world.poll()
+        if [p.transition_id for p in world.drain()] == [claimed]:
+            published_at.append(run)
+
+    # Then the transition was published by the very next run when the failed run could release its
+    # claim, and only after the lease when it could not; once, with the claimed transitionId
+    assert published_at == [published_by_run]
+    assert world.options.lease_seconds > SCHEDULE_SECONDS
+    world.deliver_slack()
+    world.check()
+
+
 INTERRUPTIONS: list[tuple[Stage, Phase, Action, bool]] = [
     ("claim", "before", crash, False),
     ("claim", "before", aws_error("ProvisionedThroughputExceededException", 400), False),
@@ -348,7 +391,7 @@ def test_a_run_near_its_deadline_stops_starting_work_and_the_next_run_starts_wit
     assert summary is not None
     assert (summary["stoppedAtDeadline"], summary["polled"], summary["transitions"]) == (True, 3, 3)
     assert polled(world) == ["bd-1", "bd-2", "bd-3"]
-    assert context.looks == 4
+    assert context.looks == 3 + 3
     # When the next run has the time it needs
     world.greengrass.clear_calls()
     world.tick()
@@ -393,22 +436,25 @@ def test_no_deployment_starves_when_every_run_is_cut_short(world: World) -> None
 
 LAMBDA_TIMEOUT_MS = 50_000
 """The poller's Timeout in template.yaml."""
+WORST_CASE_MS = {"full": FULL.worst_case_ms, "hurried": HURRIED.worst_case_ms}
 
 
 def test_deployments_behind_persistently_slow_ones_do_not_starve(world: World) -> None:
     # Given five deployments, of which bd-2, bd-3 and bd-4 answer only after every SDK attempt timed
-    # out (WORST_CASE_CALL_SECONDS of the function's time each), and runs with the template's timeout
+    # out (the worst case of the budget the call was made with: 21 s, or 3 s near the end of a run),
+    # and runs with the template's timeout
     ids = [f"bd-{i}" for i in range(1, 6)]
     for deployment_id in ids:
         world.add(deployment_id, *steps("Running", "Completed"))
     run: list[TimedContext] = []
+    budgets: list[str | None] = []
+
+    def slow(call: Call) -> None:
+        budgets.append(call.budget)
+        run[0].spend(WORST_CASE_MS[str(call.budget)])
+
     for laggard in ("bd-2", "bd-3", "bd-4"):
-        world.calls.inject(
-            "status",
-            lambda call: run[0].spend(WORST_CASE_CALL_SECONDS * 1000),
-            deployment_id=laggard,
-            times=None,
-        )
+        world.calls.inject("status", slow, deployment_id=laggard, times=None)
 
     def scheduled_runs_until_settled() -> None:
         for _ in range(6):
@@ -425,8 +471,10 @@ def test_deployments_behind_persistently_slow_ones_do_not_starve(world: World) -
         world.advance(deployment_id)
     scheduled_runs_until_settled()
 
-    # Then no run outlived its timeout, every deployment was reached, and each transition notified once
+    # Then no run outlived its timeout, every deployment was reached, and each transition notified once;
+    # near the end of a run the slow deployments were still polled, with the hurried budget
     assert world.crashes == 0
+    assert "hurried" in budgets
     assert world.settled()
     world.check()
 

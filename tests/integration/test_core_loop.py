@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 
+from ggwatch.exceptions import RepositoryError
+from ggwatch.settings import ConfigurationError
 from ggwatch_local.greengrass import BulkDeploymentFake, ErrorDetail, Step
 from ggwatch_local.lambda_runtime import load_handler
 from tests.conftest import REGION, LambdaContext
@@ -236,3 +239,46 @@ def test_missing_configuration_names_the_variable(
     app_environment()
     with pytest.raises(ConfigurationError, match="TOPIC_ARN"):
         poll(lambda_context)
+
+
+def emitted_metrics(out: str) -> list[dict[str, Any]]:
+    """The EMF documents powertools printed (one per invocation)."""
+    return [document for line in out.splitlines() if '"_aws"' in line for document in [json.loads(line)]]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_every_run_reports_how_many_deployments_it_polled_even_none_or_when_it_fails(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: LambdaContext,
+    app_environment: Callable[[], None],
+) -> None:
+    # Given nothing tracked, when the poller runs, then it still reports 0 deployments polled (the
+    # heartbeat that an alarm with missing data = breaching watches)
+    capsys.readouterr()
+    assert poll(lambda_context)["polled"] == 0
+    assert [m["DeploymentsPolled"] for m in emitted_metrics(capsys.readouterr().out)] == [[0.0]]
+    # And a run that fails to read the table reports it too: it ran, and its failure is the Errors metric
+    monkeypatch.setenv("TABLE_NAME", "no-such-table")
+    app_environment()
+    with pytest.raises(RepositoryError):
+        poll(lambda_context)
+    assert [m["DeploymentsPolled"] for m in emitted_metrics(capsys.readouterr().out)] == [[0.0]]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_a_timeout_too_short_for_one_hurried_deployment_fails_loudly(
+    greengrass: BulkDeploymentFake, topic: TopicWithSubscriber
+) -> None:
+    # Given a tracked deployment, and a function whose timeout is 1 ms short of one deployment polled
+    # with the hurried SDK settings (reads, one call, the cursor write, the end-of-run reserve)
+    greengrass.add("bd-1", [Step("Running")])
+    track("bd-1", LambdaContext())
+    needs = load_handler("poller").poller().minimum_run_ms
+    assert needs < 25_000  # far less than a fixed margin for the full SDK settings would take
+    # When it runs, then it fails naming the setting to change
+    with pytest.raises(ConfigurationError, match="Timeout"):
+        poll(LambdaContext(remaining_ms=needs - 1))
+    # And with just enough time, it polls the deployment
+    assert poll(LambdaContext(remaining_ms=needs))["transitions"] == 1
+    assert statuses(topic) == [("bd-1", None, "Running")]

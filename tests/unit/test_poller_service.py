@@ -8,8 +8,13 @@ from typing import Any
 import pytest
 
 from ggwatch.domain.models import TRACKING_FAILED, DeploymentKind, ErrorDetail, Metrics
-from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
-from ggwatch.services.poller import Poller, PollerPolicy
+from ggwatch.exceptions import (
+    DeploymentNotFoundError,
+    RepositoryError,
+    SourceThrottledError,
+    SourceUnavailableError,
+)
+from ggwatch.services.poller import Lane, Poller, PollerPolicy
 from ggwatch_cli.dry_run import ReadOnlyRepository, UnsentPublisher
 from tests.fakes import InMemoryRepository, RecordingPublisher, ScriptedSource
 
@@ -34,8 +39,12 @@ def world() -> World:
 
 
 def make_poller(world: World, **policy: Any) -> Poller:
-    repository, source, publisher, clock = world
-    return Poller(repository, [source], publisher, PollerPolicy(**policy), clock=clock)
+    return Poller([lane(world)], PollerPolicy(**policy), clock=world[3])
+
+
+def lane(world: World, source: ScriptedSource | None = None, worst_call_ms: int = 0) -> Lane:
+    repository, scripted, publisher, _ = world
+    return Lane(repository, [source or scripted], publisher, worst_call_ms)
 
 
 def track(repository: InMemoryRepository, *ids: str) -> None:
@@ -109,25 +118,64 @@ def test_error_details_change_under_same_status_is_notified(world: World) -> Non
     assert [n.changes for n in publisher.published] == [("status",), ("errors",)]
 
 
-def test_publish_failure_keeps_the_claim_and_a_later_run_publishes_it(world: World) -> None:
+def test_a_failed_publish_releases_the_claim_and_the_next_run_publishes_it_at_once(world: World) -> None:
     repository, source, publisher, clock = world
     track(repository, "bd-1")
-    poller = make_poller(world, claim_lease=timedelta(seconds=60))
+    poller = make_poller(world, claim_lease=timedelta(seconds=120))
     source.set("bd-1", "Running")
     publisher.fail_next = 1
     report = poller.run()
     assert report.count("failed") == 1 and publisher.published == []
     stored = repository.get(KIND, "bd-1")
     assert stored is not None and stored.pending is not None and stored.status is None
-    # Within the lease another run leaves the claim alone; after it, the claim is published once.
-    poller.run()
-    assert publisher.published == []
-    clock.now += timedelta(seconds=61)
+    assert stored.pending.released
+    # The next run, a minute later and well inside the lease, publishes the claim once, same ID
+    clock.now += timedelta(seconds=60)
     poller.run()
     assert transitions(publisher) == [("bd-1", None, "Running")]
     assert publisher.published[0].transition_id == stored.pending.transition_id
     poller.run()
     assert len(publisher.published) == 1
+
+
+class Killed(BaseException):
+    """The runtime ending a run mid-call: no `except Exception` sees it."""
+
+
+@pytest.mark.parametrize("release_fails", [False, True], ids=["killed-run", "release-failed"])
+def test_a_claim_nobody_released_waits_for_its_lease(
+    world: World, release_fails: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repository, source, publisher, clock = world
+    track(repository, "bd-1")
+    poller = make_poller(world, claim_lease=timedelta(seconds=120))
+    source.set("bd-1", "Running")
+    # Given a run killed while publishing, or one whose publish and then release both failed
+    if release_fails:
+
+        def refuse(stored: object) -> None:
+            raise RepositoryError("DynamoDB answered InternalServerError")
+
+        publisher.fail_next = 1
+        monkeypatch.setattr(repository, "release", refuse)
+        poller.run()
+        monkeypatch.undo()
+    else:
+
+        def kill(notification: object) -> None:
+            raise Killed
+
+        publisher.before_publish = kill
+        with pytest.raises(Killed):
+            poller.run()
+        publisher.before_publish = None
+    # Then runs inside the lease leave the claim alone, and the first one after it publishes it once
+    clock.now += timedelta(seconds=119)
+    assert make_poller(world, claim_lease=timedelta(seconds=120)).run().count("skipped") == 1
+    assert publisher.published == []
+    clock.now += timedelta(seconds=1)
+    make_poller(world, claim_lease=timedelta(seconds=120)).run()
+    assert transitions(publisher) == [("bd-1", None, "Running")]
 
 
 def test_republished_claim_is_stored_before_the_next_status_is_compared(world: World) -> None:
@@ -188,12 +236,14 @@ def test_garbled_item_is_reported_and_others_still_polled(world: World) -> None:
 
 
 def test_deadline_stops_new_work_and_the_next_run_starts_with_those_not_reached(world: World) -> None:
-    repository, source, publisher, _ = world
+    repository, source, publisher, clock = world
     track(repository, "a", "b", "c", "d")
     for deployment_id in "abcd":
         source.set(deployment_id, "Running")
-    budget = iter([50_000, 50_000, 1_000])  # two deployments fit, then the margin is reached
-    report = make_poller(world, safety_margin_ms=8_000).run(lambda: next(budget, 1_000))
+    # Given one lane whose calls take at most 3 s, and 1 s kept for the end: a deployment needs 7 s left
+    poller = Poller([lane(world, worst_call_ms=3_000)], PollerPolicy(end_of_run_reserve_ms=1_000), clock)
+    budget = iter([50_000, 50_000, 7_000, 6_999])  # reading, a, b, then too little for c
+    report = poller.run(lambda: next(budget))
     assert report.stopped_at_deadline
     assert source.calls == ["a", "b"]
     assert repository.cursor(KIND) == "DEPLOYMENT#greengrass-v1-bulk#c"
@@ -202,6 +252,47 @@ def test_deadline_stops_new_work_and_the_next_run_starts_with_those_not_reached(
     assert source.calls == ["c", "d", "a", "b"]
     assert repository.cursor(KIND) is None
     assert sorted(n.deployment_id for n in publisher.published) == ["a", "b", "c", "d"]
+
+
+def hurried_world(world: World) -> tuple[Poller, ScriptedSource, ScriptedSource]:
+    """A full lane (calls of up to 21 s) and a hurried one (3 s), over the same deployments."""
+    patient, hurried = ScriptedSource(), ScriptedSource()
+    hurried.answers = patient.answers
+    lanes = [lane(world, patient, worst_call_ms=21_000), lane(world, hurried, worst_call_ms=3_000)]
+    return Poller(lanes, PollerPolicy(end_of_run_reserve_ms=1_000), clock=world[3]), patient, hurried
+
+
+def test_a_run_with_seconds_left_polls_what_fits_through_the_hurried_lane(world: World) -> None:
+    repository, _, publisher, _ = world
+    poller, patient, hurried = hurried_world(world)
+    track(repository, "a", "b", "c", "d")
+    for deployment_id in "abcd":
+        patient.set(deployment_id, "Running")
+    # Given a run with 28 s left, then less at every deployment: the full lane needs 25 s left for a
+    # deployment (21 s call, 3 s cursor write, 1 s reserve); the hurried lane 7 s
+    budget = iter([28_000, 26_000, 12_000, 7_000, 6_999])
+    report = poller.run(lambda: next(budget))
+    # Then the first deployment went through the full lane, the next two through the hurried one,
+    # and the run stopped before the last with the cursor on it
+    assert (patient.calls, hurried.calls) == (["a"], ["b", "c"])
+    assert report.stopped_at_deadline and len(publisher.published) == 3
+    assert repository.cursor(KIND) == "DEPLOYMENT#greengrass-v1-bulk#d"
+    # And the next run, with time, starts with the one not reached
+    patient.calls.clear()
+    poller.run()
+    assert patient.calls == ["d", "a", "b", "c"]
+    assert [n.deployment_id for n in publisher.published] == ["a", "b", "c", "d"]
+
+
+def test_a_run_without_time_for_even_the_hurried_lane_reads_nothing(world: World) -> None:
+    repository = world[0]
+    poller, patient, hurried = hurried_world(world)
+    track(repository, "a")
+    patient.set("a", "Running")
+    report = poller.run(lambda: 9_999)  # reading needs two calls and the cursor write: 10 s
+    assert report.stopped_at_deadline and report.outcomes == []
+    assert patient.calls == hurried.calls == [] and repository.writes == 1
+    assert poller.minimum_run_ms == 13_000
 
 
 def test_overlapping_run_that_loses_the_claim_publishes_nothing(world: World) -> None:
@@ -215,7 +306,7 @@ def test_overlapping_run_that_loses_the_claim_publishes_nothing(world: World) ->
     # A second run that read the item before the first one claimed it: its claim must conflict.
     from ggwatch.ports import ActiveItem
 
-    outcome = poller._poll_item(ActiveItem(key="k", deployment=stale), source)
+    outcome = poller._poll_item(ActiveItem(key="k", deployment=stale), lane(world))
     assert outcome.result == "skipped"
     assert len(publisher.published) == 1
 
@@ -235,7 +326,7 @@ def test_dry_run_reports_transitions_but_publishes_and_stores_nothing(world: Wor
     # When the CLI's dry run polls through a read-only repository and a publisher that sends nothing
     read_only, unsent = ReadOnlyRepository(repository), UnsentPublisher()
     policy = PollerPolicy(claim_lease=timedelta(seconds=60))
-    report = Poller(read_only, [source], unsent, policy, clock=clock).run()
+    report = Poller([Lane(read_only, [source], unsent)], policy, clock=clock).run()
     # Then it reports what a real pass would publish: the claim again, then each next transition
     assert [(n.deployment_id, n.previous_status, n.status) for n in report.notifications] == [
         ("bd-1", None, "Running"),
@@ -272,7 +363,7 @@ def test_an_expired_claim_is_taken_over_before_it_is_published_again(world: Worl
     # ... so a run still holding the version it read before cannot publish it a second time.
     from ggwatch.ports import ActiveItem
 
-    outcome = poller._poll_item(ActiveItem(key="k", deployment=expired), source)
+    outcome = poller._poll_item(ActiveItem(key="k", deployment=expired), lane(world))
     assert outcome.result == "skipped"
     assert [n.transition_id for n in publisher.published] == [expired.pending.transition_id]
 

@@ -35,10 +35,10 @@ def test_tracker_and_slack_settings_require_their_variables() -> None:
         SlackNotifierSettings.from_env({"TABLE_NAME": "t"})
 
 
-def test_safety_margin_must_outlast_the_slowest_possible_status_call() -> None:
-    from ggwatch.adapters.sdk_config import WORST_CASE_CALL_SECONDS
-
+def test_the_retired_safety_margin_is_refused_by_name() -> None:
     environ = {"TABLE_NAME": "t", "TOPIC_ARN": TOPIC}
-    assert PollerSettings.from_env(environ).SAFETY_MARGIN_MS > WORST_CASE_CALL_SECONDS * 1000
-    with pytest.raises(ConfigurationError, match="SAFETY_MARGIN_MS"):
-        PollerSettings.from_env(environ | {"SAFETY_MARGIN_MS": str(WORST_CASE_CALL_SECONDS * 1000)})
+    assert PollerSettings.from_env(environ).END_OF_RUN_RESERVE_MS == 1_000
+    with pytest.raises(ConfigurationError, match="SAFETY_MARGIN_MS is retired"):
+        PollerSettings.from_env(environ | {"SAFETY_MARGIN_MS": "25000"})
+    with pytest.raises(ConfigurationError, match="END_OF_RUN_RESERVE_MS"):
+        PollerSettings.from_env(environ | {"END_OF_RUN_RESERVE_MS": "-1"})

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ggwatch.adapters.sdk_config import WORST_CASE_CALL_SECONDS
 from ggwatch.exceptions import GgwatchError
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -44,11 +43,20 @@ class PollerSettings(_Settings):
     TOPIC_ARN: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")]
     RETENTION_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
     """Days a finished deployment's item is kept before DynamoDB's TTL deletes it."""
-    SAFETY_MARGIN_MS: Annotated[int, Field(gt=WORST_CASE_CALL_SECONDS * 1000)] = 25_000
-    """Time left at which the poller stops starting new work. Longer than the slowest possible status
-    call, so a deployment it starts always ends in time to record where the run stopped."""
+    END_OF_RUN_RESERVE_MS: Annotated[int, Field(ge=0, le=60_000)] = 1_000
+    """Time a run keeps free after its last possible call (the cursor write), for the handler's own
+    closing work. The time each call may take is derived from the SDK settings, not configured."""
     CLAIM_LEASE_SECONDS: Annotated[int, Field(ge=1)] = 120
     """How long a claimed-but-unconfirmed transition belongs to the run that claimed it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_retired_settings(cls, environ: Any) -> Any:
+        """A fixed SAFETY_MARGIN_MS is now derived from the SDK settings; a stale one must not pass
+        unnoticed as if it still applied."""
+        if isinstance(environ, Mapping) and "SAFETY_MARGIN_MS" in environ:
+            raise ValueError("SAFETY_MARGIN_MS is retired: the margin is derived; see END_OF_RUN_RESERVE_MS")
+        return environ
 
 
 class SlackNotifierSettings(_Settings):

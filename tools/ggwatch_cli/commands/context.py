@@ -30,7 +30,7 @@ from ggwatch.domain.commands import TrackRequest
 from ggwatch.exceptions import GgwatchError, RepositoryError, SourceThrottledError
 from ggwatch.observability import logger, metrics
 from ggwatch.ports import DeploymentRepository, NotificationPublisher
-from ggwatch.services.poller import Poller, PollerPolicy, PollReport
+from ggwatch.services.poller import Lane, Poller, PollerPolicy, PollReport
 from ggwatch.services.tracker import Tracker
 from ggwatch_cli import CliError, UsageError
 from ggwatch_cli.config import TABLE, TOPIC, Configuration
@@ -101,7 +101,9 @@ class Runtime:
             publisher = SnsNotificationPublisher(
                 settings.TOPIC_ARN, client=self.session.client("sns", config=API_CONFIG)
             )
-        poller = Poller(repository, [self.source], publisher, PollerPolicy(retention_days=retention_days))
+        poller = Poller(
+            [Lane(repository, [self.source], publisher)], PollerPolicy(retention_days=retention_days)
+        )
         # powertools prints its metrics to stdout once a metric holds 100 values; stdout is ours.
         with redirect_stdout(sys.stderr if verbose else io.StringIO()):
             return poller.run()

@@ -1,21 +1,51 @@
-"""botocore settings shared by the adapters: bounded retries and timeouts that fit a Lambda run."""
+"""botocore settings shared by the adapters: bounded retries and timeouts that fit a Lambda run.
+
+Each budget's worst case is derived from its own attempts and timeouts, so the poller reserves exactly
+what the clients it uses can take: the full budget while time is plentiful, the hurried one (one short
+attempt) near the end of a run.
+"""
+
+from dataclasses import dataclass
 
 from botocore.config import Config
 
-ATTEMPTS = 3
-CONNECT_TIMEOUT_SECONDS = 2
-READ_TIMEOUT_SECONDS = 4
-MAX_BACKOFF_SECONDS = sum(2**retry for retry in range(ATTEMPTS - 1))
-"""Standard mode sleeps at most 2**n seconds (jittered) before retry n+1."""
 
-WORST_CASE_CALL_SECONDS = ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + MAX_BACKOFF_SECONDS
-"""The longest one API call can take when every attempt times out (21 s). The poller's safety margin
-must exceed it, so that a deployment it starts always finishes before the Lambda timeout."""
+@dataclass(frozen=True)
+class CallBudget:
+    """How many attempts one API call may make, and how long each may wait."""
 
-API_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
-    connect_timeout=CONNECT_TIMEOUT_SECONDS,
-    read_timeout=READ_TIMEOUT_SECONDS,
-)
-"""Standard retry mode retries throttling, 5xx and transient connection errors with backoff, a
-bounded number of times, so one slow answer cannot consume the poller's whole run."""
+    attempts: int
+    connect_timeout_seconds: float
+    read_timeout_seconds: float
+
+    @property
+    def max_backoff_seconds(self) -> float:
+        """Standard mode sleeps at most 2**n seconds (jittered) before retry n+1."""
+        return float(sum(2**retry for retry in range(self.attempts - 1)))
+
+    @property
+    def worst_case_ms(self) -> int:
+        """The longest one call can take: every attempt times out, with the longest backoff between."""
+        per_attempt = self.connect_timeout_seconds + self.read_timeout_seconds
+        return round((self.attempts * per_attempt + self.max_backoff_seconds) * 1000)
+
+    def config(self) -> Config:
+        """Standard retry mode retries throttling, 5xx and transient connection errors with backoff, a
+        bounded number of times, so one slow answer cannot consume the poller's whole run."""
+        return Config(
+            retries={"mode": "standard", "total_max_attempts": self.attempts},
+            connect_timeout=self.connect_timeout_seconds,
+            read_timeout=self.read_timeout_seconds,
+        )
+
+
+FULL = CallBudget(attempts=3, connect_timeout_seconds=2, read_timeout_seconds=4)
+"""Every call while a run has time: worst case 21 s."""
+HURRIED = CallBudget(attempts=1, connect_timeout_seconds=1, read_timeout_seconds=2)
+"""The poller's calls near the end of a run: worst case 3 s. A throttled or failed call is not retried
+in the run; the deployment is polled again by the next run."""
+
+API_CONFIG = FULL.config()
+HURRIED_CONFIG = HURRIED.config()
+WORST_CASE_CALL_SECONDS = FULL.worst_case_ms / 1000
+"""The longest one call with API_CONFIG can take (21 s)."""

@@ -1,14 +1,15 @@
 """One polling pass: ask each source about each active deployment, publish transitions, store state.
 
 The order of steps is what makes delivery safe. A transition is first *claimed* (stored as pending with
-a conditional write), then published, then *committed*. A crash or an SNS failure in between leaves the
-claim, which a later run publishes again with the same transitionId; a run that loses the conditional
-write to an overlapping run does nothing, so overlapping runs notify once.
+a conditional write), then published, then *committed*. A run whose publish failed releases its claim,
+and the next run publishes it again with the same transitionId; a run that died holding its claim leaves
+it to the first run after the claim's lease. A run that loses a conditional write to an overlapping run
+does nothing, so overlapping runs notify once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -28,6 +29,7 @@ from ggwatch.domain.transitions import assess, bounded, build_notification, trac
 from ggwatch.exceptions import (
     ConflictError,
     DeploymentNotFoundError,
+    GgwatchError,
     PublishError,
     SourceThrottledError,
     SourceUnavailableError,
@@ -95,63 +97,109 @@ class PollerPolicy:
 
     retention_days: int = 30
     claim_lease: timedelta = timedelta(seconds=120)
-    safety_margin_ms: int = 25_000
+    end_of_run_reserve_ms: int = 1_000
+    """Kept free after the last call a run may make, for the handler's own closing work."""
+
+
+@dataclass(frozen=True)
+class Lane:
+    """The adapters a run reaches the outside world through, and the longest one of their calls can
+    take (derived from their clients' timeouts and attempts)."""
+
+    repository: DeploymentRepository
+    sources: Sequence[DeploymentSource]
+    publisher: NotificationPublisher
+    worst_call_ms: int = 0
+
+    def source(self, kind: DeploymentKind) -> DeploymentSource:
+        return next(source for source in self.sources if source.kind == kind)
 
 
 class Poller:
-    """Detects and publishes transitions of every active tracked deployment."""
+    """Detects and publishes transitions of every active tracked deployment.
+
+    `lanes` go from the most patient to the most hurried (e.g. full SDK retries, then one short
+    attempt): each step of a run goes through the most patient lane whose slowest call still leaves
+    time to write the cursor through the most hurried one, so a run with only seconds left still polls
+    what fits, and stops, with the cursor written, before its deadline.
+    """
 
     def __init__(
         self,
-        repository: DeploymentRepository,
-        sources: Sequence[DeploymentSource],
-        publisher: NotificationPublisher,
+        lanes: Sequence[Lane],
         policy: PollerPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._repository = repository
-        self._sources: Mapping[DeploymentKind, DeploymentSource] = {s.kind: s for s in sources}
-        self._publisher = publisher
+        self._lanes = lanes
+        self._kinds = [source.kind for source in lanes[0].sources]
         self._policy = policy or PollerPolicy()
         self._clock = clock
 
+    @property
+    def minimum_run_ms(self) -> int:
+        """The time a run needs to poll one deployment at all: read the active index and the cursor,
+        ask about one deployment, then write the cursor, every call through the most hurried lane."""
+        return 4 * self._lanes[-1].worst_call_ms + self._policy.end_of_run_reserve_ms
+
     def run(self, remaining_ms: Callable[[], int] = lambda: 2**31) -> PollReport:
-        """Poll every kind; stop starting new deployments when the time left drops below the margin."""
+        """Poll every kind until done or until not even the most hurried lane fits in the time left.
+
+        `DeploymentsPolled` is emitted by every run, a run that polled nothing or failed included, so
+        that its absence means the poller did not run at all.
+        """
         report = PollReport()
-        for kind, source in self._sources.items():
-            if not self._poll_kind(kind, source, remaining_ms, report):
-                break
+        try:
+            for kind in self._kinds:
+                if not self._poll_kind(kind, remaining_ms, report):
+                    report.stopped_at_deadline = True
+                    metrics.add_metric(name="DeadlineReached", unit=MetricUnit.Count, value=1)
+                    break
+        finally:
+            metrics.add_metric(name="DeploymentsPolled", unit=MetricUnit.Count, value=len(report.outcomes))
         return report
 
-    def _poll_kind(
-        self,
-        kind: DeploymentKind,
-        source: DeploymentSource,
-        remaining_ms: Callable[[], int],
-        report: PollReport,
-    ) -> bool:
-        items = list(self._repository.active(kind))
-        cursor = self._repository.cursor(kind)
+    def _poll_kind(self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport) -> bool:
+        """Poll one kind's deployments, starting where a cut-short run stopped; False when cut short."""
+        lane = self._lane(remaining_ms(), calls=2)
+        if lane is None:
+            logger.warning("deadline near: stopping before reading the next kind", kind=kind.value)
+            return False
+        items = list(lane.repository.active(kind))
+        cursor = lane.repository.cursor(kind)
         for item in _starting_at(items, cursor):
-            if remaining_ms() < self._policy.safety_margin_ms:
-                report.stopped_at_deadline = True
-                metrics.add_metric(name="DeadlineReached", unit=MetricUnit.Count, value=1)
+            left = remaining_ms()
+            lane = self._lane(left, calls=1)
+            if lane is None:
                 logger.warning("deadline near: stopping before the next deployment", next_key=item.key)
-                self._repository.set_cursor(kind, item.key)
+                self._closing_lane(left).repository.set_cursor(kind, item.key)
                 return False
-            report.outcomes.append(self._poll_item(item, source))
+            report.outcomes.append(self._poll_item(item, lane))
         if cursor is not None:
-            self._repository.set_cursor(kind, None)
+            self._closing_lane(remaining_ms()).repository.set_cursor(kind, None)
         return True
 
-    def _poll_item(self, item: ActiveItem, source: DeploymentSource) -> PollOutcome:
+    def _lane(self, remaining_ms: int, *, calls: int) -> Lane | None:
+        """The most patient lane in which `calls` calls at their slowest still leave time for the
+        cursor write through the most hurried lane; None when not even the most hurried one does."""
+        closing = self._lanes[-1].worst_call_ms + self._policy.end_of_run_reserve_ms
+        return next(
+            (lane for lane in self._lanes if remaining_ms >= calls * lane.worst_call_ms + closing), None
+        )
+
+    def _closing_lane(self, remaining_ms: int) -> Lane:
+        """The lane for a run's last write: the most patient one that fits, else the most hurried."""
+        reserve = self._policy.end_of_run_reserve_ms
+        fitting = (lane for lane in self._lanes if remaining_ms >= lane.worst_call_ms + reserve)
+        return next(fitting, self._lanes[-1])
+
+    def _poll_item(self, item: ActiveItem, lane: Lane) -> PollOutcome:
         if item.deployment is None:
             metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
             logger.error("skipping garbled tracked deployment item", key=item.key, problem=item.problem)
             return PollOutcome(item.key, None, "corrupt", detail=item.problem)
         stored = item.deployment
         try:
-            return self._poll(stored, source, item.key)
+            return self._poll(stored, lane, item.key)
         except ConflictError as error:
             metrics.add_metric(name="ConcurrentUpdatesSkipped", unit=MetricUnit.Count, value=1)
             logger.info("another run changed the deployment first", deployment_id=stored.deployment_id)
@@ -161,7 +209,7 @@ class Poller:
             logger.exception("polling a deployment failed", deployment_id=stored.deployment_id)
             return PollOutcome(item.key, stored.deployment_id, "failed", detail=str(error))
 
-    def _poll(self, stored: TrackedDeployment, source: DeploymentSource, key: str) -> PollOutcome:
+    def _poll(self, stored: TrackedDeployment, lane: Lane, key: str) -> PollOutcome:
         """Finish a claim its run left behind, then observe the deployment and record what changed."""
         claim = _readable_claim(stored)
         if stored.pending is not None and claim is None:
@@ -170,8 +218,8 @@ class Poller:
             return PollOutcome(key, stored.deployment_id, "skipped", detail="claimed by another run")
         republished: tuple[Notification, ...] = ()
         if claim is not None:
-            stored, republished = self._take_over(stored, claim), (claim.notification,)
-        step = _Step("unchanged") if is_terminal(stored.status) else self._observe_and_record(stored, source)
+            stored, republished = self._take_over(stored, claim, lane), (claim.notification,)
+        step = _Step("unchanged") if is_terminal(stored.status) else self._observe_and_record(stored, lane)
         result = "notified" if republished else step.result
         return PollOutcome(
             key, stored.deployment_id, result, (*republished, *step.notifications), step.detail
@@ -181,18 +229,19 @@ class Poller:
         """Whether no run owns the claim any more: released after a failed publish, or its lease is over."""
         return pending.released or self._clock() - pending.claimed_at >= self._policy.claim_lease
 
-    def _take_over(self, stored: TrackedDeployment, claim: _Claim) -> TrackedDeployment:
+    def _take_over(self, stored: TrackedDeployment, claim: _Claim, lane: Lane) -> TrackedDeployment:
         """Publish an abandoned claim again and commit the facts it stored.
 
         The claim is first taken over with a conditional write: of several runs that found it, only one
         may publish it again.
         """
         taken = claim.pending.model_copy(update={"claimed_at": self._clock(), "released": False})
-        stored = self._repository.claim(stored, taken)
-        return self._publish_and_commit(stored, claim.notification, claim.observation)
+        stored = lane.repository.claim(stored, taken)
+        return self._publish_and_commit(stored, claim.notification, claim.observation, lane)
 
-    def _observe_and_record(self, stored: TrackedDeployment, source: DeploymentSource) -> _Step:
+    def _observe_and_record(self, stored: TrackedDeployment, lane: Lane) -> _Step:
         """Ask the source, then store what changed: claim, publish and commit a transition."""
+        source = lane.source(stored.kind)
         observation = self._observe(stored, source)
         if isinstance(observation, _RetryLater):
             return _Step("failed", detail=observation.reason)
@@ -201,7 +250,7 @@ class Poller:
             return _Step("unchanged")
         now = self._clock()
         if not assessment.notify:
-            self._repository.commit(stored, observation, now=now, expires_at=self._expiry(now))
+            lane.repository.commit(stored, observation, now=now, expires_at=self._expiry(now))
             return _Step("stored")
         notification = build_notification(
             stored, observation, assessment.changes, observed_at=now, region=source.region
@@ -212,7 +261,7 @@ class Poller:
             observation=observation,
             claimed_at=now,
         )
-        self._publish_and_commit(self._repository.claim(stored, pending), notification, observation)
+        self._publish_and_commit(lane.repository.claim(stored, pending), notification, observation, lane)
         return _Step("notified", (notification,))
 
     def _observe(self, stored: TrackedDeployment, source: DeploymentSource) -> Observation | _RetryLater:
@@ -243,13 +292,14 @@ class Poller:
             return _RetryLater(str(error))
 
     def _publish_and_commit(
-        self, stored: TrackedDeployment, notification: Notification, observation: Observation
+        self, stored: TrackedDeployment, notification: Notification, observation: Observation, lane: Lane
     ) -> TrackedDeployment:
         """Publish a claimed transition, then store the state it describes and clear the claim."""
         try:
-            self._publisher.publish(notification)
+            lane.publisher.publish(notification)
         except PublishError:
             metrics.add_metric(name="PublishFailures", unit=MetricUnit.Count, value=1)
+            self._release(stored, lane)
             raise
         metrics.add_metric(name="TransitionsPublished", unit=MetricUnit.Count, value=1)
         logger.info(
@@ -261,13 +311,25 @@ class Poller:
             changes=list(notification.changes),
         )
         now = self._clock()
-        return self._repository.commit(
+        return lane.repository.commit(
             stored,
             observation,
             now=now,
             expires_at=self._expiry(now),
             transition_id=notification.transition_id,
         )
+
+    def _release(self, stored: TrackedDeployment, lane: Lane) -> None:
+        """Give up a claim whose publish failed, so that the next run publishes it at once rather than
+        after the lease; only a run that died holding its claim leaves it for the lease."""
+        try:
+            lane.repository.release(stored)
+        except GgwatchError as error:
+            logger.warning(
+                "could not release the claim: it is published again once its lease is over",
+                deployment_id=stored.deployment_id,
+                error=str(error),
+            )
 
     def _expiry(self, now: datetime) -> int:
         return int((now + timedelta(days=self._policy.retention_days)).timestamp())
