@@ -14,7 +14,8 @@ from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.observability import logger, metrics
-from ggwatch.services.poller import Lane, Poller, PollerPolicy
+from ggwatch.services.lanes import Lane
+from ggwatch.services.poller import Poller, PollerPolicy
 from ggwatch.settings import ConfigurationError, PollerSettings
 
 if TYPE_CHECKING:

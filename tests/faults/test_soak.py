@@ -52,6 +52,7 @@ STEPS: list[tuple[Stage, Phase]] = [
     ("claim", "after"),
     ("publish", "before"),
     ("publish", "after"),
+    ("release", "before"),
     ("commit", "before"),
     ("commit", "after"),
     ("cursor", "before"),

@@ -14,7 +14,8 @@ from ggwatch.exceptions import (
     SourceThrottledError,
     SourceUnavailableError,
 )
-from ggwatch.services.poller import Lane, Poller, PollerPolicy
+from ggwatch.services.lanes import Lane
+from ggwatch.services.poller import Poller, PollerPolicy
 from ggwatch_cli.dry_run import ReadOnlyRepository, UnsentPublisher
 from tests.fakes import InMemoryRepository, RecordingPublisher, ScriptedSource
 

@@ -1,5 +1,8 @@
 """Configuration is validated once and a bad setting is named in the error."""
 
+import subprocess
+import sys
+
 import pytest
 
 from ggwatch.settings import ConfigurationError, PollerSettings, SlackNotifierSettings, TrackerSettings
@@ -42,3 +45,10 @@ def test_the_retired_safety_margin_is_refused_by_name() -> None:
         PollerSettings.from_env(environ | {"SAFETY_MARGIN_MS": "25000"})
     with pytest.raises(ConfigurationError, match="END_OF_RUN_RESERVE_MS"):
         PollerSettings.from_env(environ | {"END_OF_RUN_RESERVE_MS": "-1"})
+
+
+def test_settings_import_no_adapter() -> None:
+    # Settings are validated at cold start by every handler; they depend on nothing below them
+    code = "import sys, ggwatch.settings; print(sorted(m for m in sys.modules if m.startswith('ggwatch.')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "ggwatch.adapters" not in loaded.stdout, loaded.stdout

@@ -30,7 +30,8 @@ from ggwatch.domain.commands import TrackRequest
 from ggwatch.exceptions import GgwatchError, RepositoryError, SourceThrottledError
 from ggwatch.observability import logger, metrics
 from ggwatch.ports import DeploymentRepository, NotificationPublisher
-from ggwatch.services.poller import Lane, Poller, PollerPolicy, PollReport
+from ggwatch.services.lanes import Lane
+from ggwatch.services.poller import Poller, PollerPolicy, PollReport
 from ggwatch.services.tracker import Tracker
 from ggwatch_cli import CliError, UsageError
 from ggwatch_cli.config import TABLE, TOPIC, Configuration

@@ -35,7 +35,8 @@ from ggwatch.exceptions import (
     SourceUnavailableError,
 )
 from ggwatch.observability import logger, metrics
-from ggwatch.ports import ActiveItem, DeploymentRepository, DeploymentSource, NotificationPublisher
+from ggwatch.ports import ActiveItem, DeploymentSource
+from ggwatch.services.lanes import Lane, Lanes
 
 Result = Literal["unchanged", "stored", "notified", "skipped", "failed", "corrupt"]
 
@@ -101,20 +102,6 @@ class PollerPolicy:
     """Kept free after the last call a run may make, for the handler's own closing work."""
 
 
-@dataclass(frozen=True)
-class Lane:
-    """The adapters a run reaches the outside world through, and the longest one of their calls can
-    take (derived from their clients' timeouts and attempts)."""
-
-    repository: DeploymentRepository
-    sources: Sequence[DeploymentSource]
-    publisher: NotificationPublisher
-    worst_call_ms: int = 0
-
-    def source(self, kind: DeploymentKind) -> DeploymentSource:
-        return next(source for source in self.sources if source.kind == kind)
-
-
 class Poller:
     """Detects and publishes transitions of every active tracked deployment.
 
@@ -130,16 +117,14 @@ class Poller:
         policy: PollerPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._lanes = lanes
-        self._kinds = [source.kind for source in lanes[0].sources]
         self._policy = policy or PollerPolicy()
+        self._lanes = Lanes(lanes, self._policy.end_of_run_reserve_ms)
         self._clock = clock
 
     @property
     def minimum_run_ms(self) -> int:
-        """The time a run needs to poll one deployment at all: read the active index and the cursor,
-        ask about one deployment, then write the cursor, every call through the most hurried lane."""
-        return 4 * self._lanes[-1].worst_call_ms + self._policy.end_of_run_reserve_ms
+        """The least time in which a run polls one deployment (see Lanes.minimum_run_ms)."""
+        return self._lanes.minimum_run_ms
 
     def run(self, remaining_ms: Callable[[], int] = lambda: 2**31) -> PollReport:
         """Poll every kind until done or until not even the most hurried lane fits in the time left.
@@ -149,7 +134,7 @@ class Poller:
         """
         report = PollReport()
         try:
-            for kind in self._kinds:
+            for kind in self._lanes.kinds:
                 if not self._poll_kind(kind, remaining_ms, report):
                     report.stopped_at_deadline = True
                     metrics.add_metric(name="DeadlineReached", unit=MetricUnit.Count, value=1)
@@ -160,7 +145,7 @@ class Poller:
 
     def _poll_kind(self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport) -> bool:
         """Poll one kind's deployments, starting where a cut-short run stopped; False when cut short."""
-        lane = self._lane(remaining_ms(), calls=2)
+        lane = self._lanes.for_calls(2, remaining_ms())
         if lane is None:
             logger.warning("deadline near: stopping before reading the next kind", kind=kind.value)
             return False
@@ -168,29 +153,15 @@ class Poller:
         cursor = lane.repository.cursor(kind)
         for item in _starting_at(items, cursor):
             left = remaining_ms()
-            lane = self._lane(left, calls=1)
+            lane = self._lanes.for_calls(1, left)
             if lane is None:
                 logger.warning("deadline near: stopping before the next deployment", next_key=item.key)
-                self._closing_lane(left).repository.set_cursor(kind, item.key)
+                self._lanes.for_closing(left).repository.set_cursor(kind, item.key)
                 return False
             report.outcomes.append(self._poll_item(item, lane))
         if cursor is not None:
-            self._closing_lane(remaining_ms()).repository.set_cursor(kind, None)
+            self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, None)
         return True
-
-    def _lane(self, remaining_ms: int, *, calls: int) -> Lane | None:
-        """The most patient lane in which `calls` calls at their slowest still leave time for the
-        cursor write through the most hurried lane; None when not even the most hurried one does."""
-        closing = self._lanes[-1].worst_call_ms + self._policy.end_of_run_reserve_ms
-        return next(
-            (lane for lane in self._lanes if remaining_ms >= calls * lane.worst_call_ms + closing), None
-        )
-
-    def _closing_lane(self, remaining_ms: int) -> Lane:
-        """The lane for a run's last write: the most patient one that fits, else the most hurried."""
-        reserve = self._policy.end_of_run_reserve_ms
-        fitting = (lane for lane in self._lanes if remaining_ms >= lane.worst_call_ms + reserve)
-        return next(fitting, self._lanes[-1])
 
     def _poll_item(self, item: ActiveItem, lane: Lane) -> PollOutcome:
         if item.deployment is None:
