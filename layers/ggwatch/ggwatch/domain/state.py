@@ -20,17 +20,17 @@ def committed(
     stored: TrackedDeployment, observation: Observation, *, now: datetime, transition_id: str | None
 ) -> TrackedDeployment:
     """The deployment once `observation` is stored and its claim cleared."""
+    observed = {
+        name: getattr(observation, name)
+        for name in Observation.model_fields
+        if name not in ("kind", "deployment_id", "deployment_arn")
+    }
     return stored.model_copy(
         update={
+            **observed,
             "version": stored.version + 1,
             "pending": None,
             "active": stored.active and not is_terminal(observation.status),
-            "status": observation.status,
-            "metrics": observation.metrics,
-            "error_message": observation.error_message,
-            "error_details": observation.error_details,
-            "created_at": observation.created_at,
-            "tags": observation.tags,
             "deployment_arn": observation.deployment_arn or stored.deployment_arn,
             "last_changed_at": now,
             "last_transition_id": transition_id or stored.last_transition_id,
