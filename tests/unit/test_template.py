@@ -435,7 +435,7 @@ def test_only_the_trackers_rule_may_send_to_its_dlq(template: Template) -> None:
     (rule_name,) = [name for name, e in events.items() if e["Type"] == "EventBridgeRule"]
     policy = resource(template, "TrackerEventsDLQPolicy")["Properties"]
     assert policy["Queues"] == [{"Ref": "TrackerEventsDLQ"}]
-    (statement,) = policy["PolicyDocument"]["Statement"]
+    (statement,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
     assert statement["Resource"] == {"Fn::GetAtt": ["TrackerEventsDLQ", "Arn"]}
@@ -469,6 +469,7 @@ def test_slack_is_optional_and_off_by_default(template: Template) -> None:
         "SlackNotifierFunction",
         "SlackNotifierLogGroup",
         "SlackNotifierDLQ",
+        "SlackNotifierDLQPolicy",
         "SlackNotifierDLQAlarm",
     }
     conditional = {
