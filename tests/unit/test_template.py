@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from ggwatch_local.template import (
     TEMPLATE_PATH,
+    Resolver,
     dynamodb_table_definition,
     function_properties,
     load_template,
@@ -37,13 +37,8 @@ ACTIVE_INDEX_ARN = {"Fn::Sub": "${DeploymentsTable.Arn}/index/active-index"}
 BULK_DEPLOYMENTS_ARN = {
     "Fn::Sub": "arn:${AWS::Partition}:greengrass:${AWS::Region}:${AWS::AccountId}:/greengrass/bulk/deployments/*"
 }
-NOTIFICATIONS_TOPIC_ARN = {
-    "Fn::Sub": [
-        "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${topicName}",
-        {"topicName": {"Fn::GetAtt": ["NotificationsTopic", "TopicName"]}},
-    ]
-}
-SLACK_SECRET_ARN = {"Fn::Sub": ["${secretArn}", {"secretArn": {"Ref": "SlackWebhooksSecretArn"}}]}
+NOTIFICATIONS_TOPIC_ARN = {"Ref": "NotificationsTopic"}
+SLACK_SECRET_ARN = {"Ref": "SlackWebhooksSecretArn"}
 CLOUDWATCH_LOG_RETENTION_VALUES = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ]  # fmt: skip
@@ -70,44 +65,41 @@ def grants(actions: list[str], resource_arn: Any, condition: dict[str, Any] | No
     }
 
 
-# SAM policy templates the functions may use, expanded as SAM expands them
-# (samtranslator/policy_templates_data/policy_templates.json). Any other template fails the tests.
-POLICY_TEMPLATES: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
-    "SNSPublishMessagePolicy": lambda p: [
-        {
-            "Effect": "Allow",
-            "Action": ["sns:Publish"],
-            "Resource": {
-                "Fn::Sub": [
-                    "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${topicName}",
-                    {"topicName": p["TopicName"]},
-                ]
-            },
-        }
-    ],
-    "AWSSecretsManagerGetSecretValuePolicy": lambda p: [
-        {
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": {"Fn::Sub": ["${secretArn}", {"secretArn": p["SecretArn"]}]},
-        }
-    ],
-}
+ROLES = {function: f"{function}Role" for function in FUNCTIONS}
+TRACE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+"""Active tracing's writes: X-Ray has no resource-level permissions, so these are granted on "*"."""
+
+
+def role_of(template: Template, function: str) -> dict[str, Any]:
+    """The AWS::IAM::Role the function runs as (its `Role` is that role's ARN)."""
+    role_arn = function_properties(template, function)["Role"]
+    assert set(role_arn) == {"Fn::GetAtt"}, f"{function} must run as a role of this template"
+    logical_id, attribute = role_arn["Fn::GetAtt"]
+    assert attribute == "Arn"
+    role = resource(template, logical_id)
+    assert role["Type"] == "AWS::IAM::Role"
+    return role
 
 
 def statements_of(template: Template, function: str) -> list[dict[str, Any]]:
+    """Every statement of the function's role (its inline policies)."""
     statements: list[dict[str, Any]] = []
-    for policy in function_properties(template, function).get("Policies", []):
-        assert isinstance(policy, dict), (
-            f"{function}: managed policy {policy!r} is not scoped to our resources"
-        )
-        if "Statement" in policy:
-            statements.extend(policy["Statement"])
-            continue
-        ((name, parameters),) = policy.items()
-        assert name in POLICY_TEMPLATES, f"{function}: unreviewed SAM policy template {name}"
-        statements.extend(POLICY_TEMPLATES[name](parameters))
+    for policy in role_of(template, function)["Properties"].get("Policies", []):
+        statements.extend(policy["PolicyDocument"]["Statement"])
     return statements
+
+
+def own_log_streams(log_group: str) -> dict[str, str]:
+    return {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{log_group}}}:*"
+    }
+
+
+def runtime_grants(log_group: str) -> set[Grant]:
+    """What Lambda itself does as the role: write the function's logs and traces."""
+    return grants(["logs:CreateLogStream", "logs:PutLogEvents"], own_log_streams(log_group)) | grants(
+        TRACE_ACTIONS, "*"
+    )
 
 
 def granted(template: Template, function: str) -> set[Grant]:
@@ -165,6 +157,38 @@ def test_loader_expands_short_tags_and_keeps_dates_as_strings(tmp_path: Path) ->
 def test_loader_finds_the_repository_template() -> None:
     assert TEMPLATE_PATH.name == "template.yaml"
     assert TEMPLATE_PATH.is_file()
+
+
+def test_the_resolver_resolves_refs_attributes_subs_and_conditions() -> None:
+    template = load_template()
+    resolve = Resolver(
+        template,
+        stack_name="s",
+        parameters={"AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:alarms"},
+        resources={"DeploymentsTable.Arn": "arn:table", "PollerLogGroup": "/aws/lambda/s-poller"},
+    )
+    assert resolve({"Fn::Sub": "${DeploymentsTable.Arn}/index/x-${AWS::StackName}-${!Literal}"}) == (
+        "arn:table/index/x-s-${Literal}"
+    )
+    assert resolve({"Fn::Sub": ["${a}:${PollerLogGroup}", {"a": {"Ref": "AWS::Region"}}]}) == (
+        "us-east-1:/aws/lambda/s-poller"
+    )
+    assert resolve({"Ref": "RetentionDays"}) == 30, "a parameter not given takes its default"
+    assert resolve({"AlarmActions": ALARM_ACTIONS}) == {
+        "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:alarms"]
+    }
+    assert resolve.condition("HasAlarmTopic") is True
+    assert resolve.condition("HasSlack") is False
+    without_topic = Resolver(template, stack_name="s")
+    assert without_topic({"AlarmActions": ALARM_ACTIONS, "X": 1}) == {"X": 1}, "AWS::NoValue drops the key"
+
+
+def test_the_resolver_names_what_it_cannot_resolve() -> None:
+    resolve = Resolver(load_template(), stack_name="s")
+    with pytest.raises(ValueError, match="NotificationsTopic"):
+        resolve({"Ref": "NotificationsTopic"})
+    with pytest.raises(ValueError, match="Fn::Select"):
+        resolve({"Fn::Select": [0, ["a"]]})
 
 
 # ---------------------------------------------------------------- functions
@@ -257,58 +281,82 @@ def test_the_layer_is_built_for_python313_on_arm64(template: Template) -> None:
 # ---------------------------------------------------------------- least privilege
 
 
-def test_the_poller_may_only_query_the_active_index_touch_its_items_read_greengrass_and_publish(
+def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_items_and_publish(
     template: Template,
 ) -> None:
     assert granted(template, "PollerFunction") == (
-        grants(["dynamodb:Query"], ACTIVE_INDEX_ARN)
-        | grants(
-            ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-            TABLE_ARN,
-            leading_keys("DEPLOYMENT#*", "POLLER#*"),
-        )
+        runtime_grants("PollerLogGroup")
+        | grants(["dynamodb:Query"], ACTIVE_INDEX_ARN)
+        | grants(["dynamodb:GetItem"], TABLE_ARN, leading_keys("POLLER#cursor#*"))
+        | grants(["dynamodb:UpdateItem"], TABLE_ARN, leading_keys("DEPLOYMENT#*", "POLLER#cursor#*"))
         | grants(["greengrass:GetBulkDeploymentStatus"], BULK_DEPLOYMENTS_ARN)
         | grants(["sns:Publish"], NOTIFICATIONS_TOPIC_ARN)
     )
 
 
-def test_the_tracker_may_only_touch_deployment_items(template: Template) -> None:
-    assert granted(template, "TrackerFunction") == grants(
-        ["dynamodb:UpdateItem"],
-        TABLE_ARN,
-        leading_keys("DEPLOYMENT#*"),
+def test_the_tracker_may_only_touch_deployment_items_and_dead_letter_failed_events(
+    template: Template,
+) -> None:
+    assert granted(template, "TrackerFunction") == (
+        runtime_grants("TrackerLogGroup")
+        | grants(["dynamodb:UpdateItem"], TABLE_ARN, leading_keys("DEPLOYMENT#*"))
+        | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["TrackerEventsDLQ", "Arn"]})
     )
 
 
-def test_the_slack_notifier_may_only_read_its_secret_and_touch_delivery_items(template: Template) -> None:
+def test_the_slack_notifier_may_only_read_its_secret_touch_delivery_items_and_dead_letter(
+    template: Template,
+) -> None:
     assert granted(template, "SlackNotifierFunction") == (
-        grants(["secretsmanager:GetSecretValue"], SLACK_SECRET_ARN)
+        runtime_grants("SlackNotifierLogGroup")
+        | grants(["secretsmanager:GetSecretValue"], SLACK_SECRET_ARN)
         | grants(
             ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             TABLE_ARN,
             leading_keys("DELIVERY#*"),
         )
+        | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["SlackNotifierDLQ", "Arn"]})
     )
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_no_statement_grants_a_wildcard_resource_or_action(template: Template, function: str) -> None:
+def test_only_xray_is_granted_on_every_resource_and_no_action_is_a_wildcard(
+    template: Template, function: str
+) -> None:
     for statement in statements_of(template, function):
-        resources = (
-            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        )
-        assert "*" not in resources
+        assert statement["Effect"] == "Allow"
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in actions)
+        if statement["Resource"] == "*":
+            assert actions == TRACE_ACTIONS
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_sam_generates_each_role_so_the_policies_above_are_complete(
+def test_each_function_runs_as_its_own_role_without_managed_policies(
     template: Template, function: str
 ) -> None:
+    # A role SAM generates would carry AWSLambdaBasicExecutionRole: logs:CreateLogGroup on "*".
     properties = function_properties(template, function)
-    assert "Role" not in properties
-    assert "PermissionsBoundary" not in properties
+    assert properties["Role"] == {"Fn::GetAtt": [ROLES[function], "Arn"]}
+    assert "Policies" not in properties, "SAM ignores Policies next to a Role"
+    role = resource(template, ROLES[function])
+    assert role.get("Condition") == resource(template, function).get("Condition")
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert "PermissionsBoundary" not in role["Properties"]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    granted_actions = {action for action, _resource, _condition in granted(template, function)}
+    assert "logs:CreateLogGroup" not in granted_actions
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_writes_logs_only_to_its_own_log_group(template: Template, function: str) -> None:
+    log_group = function_properties(template, function)["LoggingConfig"]["LogGroup"]["Ref"]
+    log_grants = {g for g in granted(template, function) if g[0].startswith("logs:")}
+    assert {resource_arn for _action, resource_arn, _condition in log_grants} == {
+        json.dumps(own_log_streams(log_group), sort_keys=True)
+    }
 
 
 def test_the_greengrass_grant_uses_the_bulk_deployment_resource_format(template: Template) -> None:
@@ -467,6 +515,7 @@ def test_slack_is_optional_and_off_by_default(template: Template) -> None:
     assert template["Parameters"]["SlackWebhooksSecretArn"]["Default"] == ""
     slack_only = {
         "SlackNotifierFunction",
+        "SlackNotifierFunctionRole",
         "SlackNotifierLogGroup",
         "SlackNotifierDLQ",
         "SlackNotifierDLQPolicy",
