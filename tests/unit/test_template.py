@@ -39,6 +39,7 @@ BULK_DEPLOYMENTS_ARN = {
 }
 NOTIFICATIONS_TOPIC_ARN = {"Ref": "NotificationsTopic"}
 SLACK_SECRET_ARN = {"Ref": "SlackWebhooksSecretArn"}
+REPOSITORY = TEMPLATE_PATH.parent
 CLOUDWATCH_LOG_RETENTION_VALUES = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ]  # fmt: skip
@@ -291,6 +292,7 @@ def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_it
         | grants(["dynamodb:UpdateItem"], TABLE_ARN, leading_keys("DEPLOYMENT#*", "POLLER#cursor#*"))
         | grants(["greengrass:GetBulkDeploymentStatus"], BULK_DEPLOYMENTS_ARN)
         | grants(["sns:Publish"], NOTIFICATIONS_TOPIC_ARN)
+        | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]})
     )
 
 
@@ -447,6 +449,18 @@ def test_the_poller_runs_on_the_polling_schedule_without_retries_and_with_a_dlq(
     assert invoke["MaximumRetryAttempts"] == 0, "Lambda must not replay a failed poll either"
 
 
+def test_lambda_records_a_failed_or_dropped_poll_in_the_pollers_dlq(template: Template) -> None:
+    invoke = function_properties(template, "PollerFunction")["EventInvokeConfig"]
+    assert invoke["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]},
+    }
+    # Lambda sends to the destination as the function's role.
+    assert grants(["sqs:SendMessage"], {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]}) <= granted(
+        template, "PollerFunction"
+    )
+
+
 @pytest.mark.parametrize(
     ("expression", "allowed"),
     [
@@ -520,6 +534,7 @@ def test_slack_is_optional_and_off_by_default(template: Template) -> None:
         "SlackNotifierDLQ",
         "SlackNotifierDLQPolicy",
         "SlackNotifierDLQAlarm",
+        "SlackNotifierEventsDroppedAlarm",
     }
     conditional = {
         name for name, body in template["Resources"].items() if body.get("Condition") == "HasSlack"
@@ -554,14 +569,59 @@ def alarms(template: Template) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_every_alarm_notifies_the_optional_alarm_topic_and_ignores_missing_data(template: Template) -> None:
+def test_every_alarm_notifies_the_optional_alarm_topic_and_only_the_heartbeat_alarms_on_silence(
+    template: Template,
+) -> None:
     assert template["Conditions"]["HasAlarmTopic"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
     for name, alarm in alarms(template).items():
         assert alarm["AlarmActions"] == ALARM_ACTIONS, name
-        assert alarm["TreatMissingData"] == "notBreaching", name
+        expected = "breaching" if name == "PollerHeartbeatAlarm" else "notBreaching"
+        assert alarm["TreatMissingData"] == expected, name
         assert alarm["AlarmDescription"], name
+
+
+def test_a_poller_that_stops_running_raises_the_heartbeat_alarm(template: Template) -> None:
+    alarm = alarms(template)["PollerHeartbeatAlarm"]
+    # Every run reports DeploymentsPolled, 0 included: the count of reports is the heartbeat.
+    assert (alarm["MetricName"], alarm["Statistic"]) == ("DeploymentsPolled", "SampleCount")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "LessThanThreshold")
+    assert alarm["TreatMissingData"] == "breaching", "no run at all must alarm"
+    # Every minute of the window silent, so one late run does not alarm.
+    assert alarm["Period"] == 60
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == {"Ref": "PollerSilenceMinutes"}
+    silence = template["Parameters"]["PollerSilenceMinutes"]
+    assert silence["Default"] >= 2, "a single missed minute is jitter, not a stop"
+    assert silence["MaxValue"] * alarm["Period"] <= 86_400, "CloudWatch evaluates at most a day"
+
+
+def test_deadlines_reached_run_after_run_raise_an_alarm(template: Template) -> None:
+    alarm = alarms(template)["DeadlineReachedAlarm"]
+    assert (alarm["MetricName"], alarm["Statistic"]) == ("DeadlineReached", "Sum")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 3, "repeating, not once"
+    assert alarm["Period"] == 300
+
+
+ASYNC_EVENT_TYPES = {"ScheduleV2", "EventBridgeRule", "SNS"}
+"""Event sources that invoke a function asynchronously."""
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_async_function_alarms_when_lambda_drops_an_event(template: Template, function: str) -> None:
+    events = function_properties(template, function)["Events"].values()
+    assert {event["Type"] for event in events} <= ASYNC_EVENT_TYPES, "every trigger is asynchronous"
+    (alarm_name,) = [
+        name
+        for name, alarm in alarms(template).items()
+        if alarm["MetricName"] == "AsyncEventsDropped"
+        and alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+    ]
+    alarm = alarms(template)[alarm_name]
+    assert (alarm["Namespace"], alarm["Statistic"]) == ("AWS/Lambda", "Sum")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert resource(template, alarm_name).get("Condition") == resource(template, function).get("Condition")
 
 
 def test_the_poller_alarms_on_any_error(template: Template) -> None:
@@ -645,10 +705,10 @@ def test_every_checkov_suppression_says_why(template: Template) -> None:
 
 
 def test_every_custom_metric_alarm_watches_a_metric_the_code_emits(template: Template) -> None:
-    package = Path(__file__).parents[2] / "layers" / "ggwatch" / "ggwatch"
     emitted = {
         match
-        for source in package.rglob("*.py")
+        for directory in ("layers", "functions")
+        for source in (REPOSITORY / directory).rglob("*.py")
         for match in re.findall(r'add_metric\(name="(\w+)"', source.read_text())
     }
     watched = {
