@@ -21,6 +21,7 @@ from ggwatch_local.template import (
     load_template,
     resource,
     resources_of_type,
+    stack_variables,
     ttl_attribute,
 )
 
@@ -43,6 +44,7 @@ REPOSITORY = TEMPLATE_PATH.parent
 CLOUDWATCH_LOG_RETENTION_VALUES = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ]  # fmt: skip
+STACK_NAMESPACE = {"Fn::If": ["HasMetricsNamespace", {"Ref": "MetricsNamespace"}, {"Ref": "AWS::StackName"}]}
 ALARM_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
 
@@ -220,10 +222,61 @@ def test_every_function_runs_python313_on_arm64_with_tracing_and_the_layer(
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_every_function_gets_the_powertools_settings(template: Template, function: str) -> None:
     variables = function_properties(template, function)["Environment"]["Variables"]
-    assert variables["POWERTOOLS_SERVICE_NAME"] == "ggwatch"
-    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "ggwatch"
+    assert variables["POWERTOOLS_SERVICE_NAME"] == STACK_NAMESPACE
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == STACK_NAMESPACE
     assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
     assert variables["LOG_LEVEL"] == "INFO"
+
+
+def metric_names(template: Template, stack_name: str, **parameters: str) -> set[tuple[str, str]]:
+    """(namespace, service) of every function's metrics and of every custom metric alarm of a stack."""
+    resolve = Resolver(template, stack_name=stack_name, parameters=parameters)
+    names = set()
+    for function in FUNCTIONS:
+        variables = function_properties(template, function)["Environment"]["Variables"]
+        names.add(
+            (
+                resolve(variables["POWERTOOLS_METRICS_NAMESPACE"]),
+                resolve(variables["POWERTOOLS_SERVICE_NAME"]),
+            )
+        )
+    for alarm in custom_metric_alarms(template).values():
+        ((service,),) = [[d["Value"] for d in resolve(alarm["Dimensions"]) if d["Name"] == "service"]]
+        names.add((resolve(alarm["Namespace"]), service))
+    return names
+
+
+def test_two_stacks_in_one_account_count_their_metrics_apart(template: Template) -> None:
+    # Given two stacks deployed with the default parameters
+    first = metric_names(template, "ggwatch-prod")
+    second = metric_names(template, "ggwatch-staging")
+    # Then each stack's functions and alarms agree on one namespace, and the two namespaces differ
+    assert first == {("ggwatch-prod", "ggwatch-prod")}
+    assert second == {("ggwatch-staging", "ggwatch-staging")}
+
+
+def test_an_explicit_metrics_namespace_names_the_metrics_and_the_alarms(template: Template) -> None:
+    assert template["Parameters"]["MetricsNamespace"]["Default"] == ""
+    assert metric_names(template, "ggwatch-prod", MetricsNamespace="ops/ggwatch") == {
+        ("ops/ggwatch", "ops/ggwatch")
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [("", True), ("ggwatch", True), ("ops/ggwatch-prod_1.v2", True), ("AWS/Lambda", False), ("a b", False)],
+)
+def test_the_metrics_namespace_must_be_empty_or_a_custom_cloudwatch_namespace(
+    template: Template, value: str, allowed: bool
+) -> None:
+    assert fullmatch(template["Parameters"]["MetricsNamespace"]["AllowedPattern"], value) is allowed
+
+
+def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> None:
+    assert stack_variables(template, "ggwatch-local") == {
+        "POWERTOOLS_SERVICE_NAME": "ggwatch-local",
+        "POWERTOOLS_METRICS_NAMESPACE": "ggwatch-local",
+    }
 
 
 @pytest.mark.parametrize(
@@ -569,6 +622,15 @@ def alarms(template: Template) -> dict[str, dict[str, Any]]:
     }
 
 
+def custom_metric_alarms(template: Template) -> dict[str, dict[str, Any]]:
+    """Alarms on the code's own (Powertools) metrics rather than on an AWS service's."""
+    return {
+        name: alarm
+        for name, alarm in alarms(template).items()
+        if not str(alarm["Namespace"]).startswith("AWS/")
+    }
+
+
 def test_every_alarm_notifies_the_optional_alarm_topic_and_only_the_heartbeat_alarms_on_silence(
     template: Template,
 ) -> None:
@@ -662,9 +724,9 @@ def test_custom_metric_alarms_watch_the_powertools_metrics(
     template: Template, alarm_name: str, metric: str
 ) -> None:
     alarm = alarms(template)[alarm_name]
-    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("ggwatch", metric, "Sum")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (STACK_NAMESPACE, metric, "Sum")
     # Powertools adds the service name as the "service" dimension of every metric.
-    assert alarm["Dimensions"] == [{"Name": "service", "Value": "ggwatch"}]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": STACK_NAMESPACE}]
     assert alarm["Period"] == 300
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
@@ -711,8 +773,6 @@ def test_every_custom_metric_alarm_watches_a_metric_the_code_emits(template: Tem
         for source in (REPOSITORY / directory).rglob("*.py")
         for match in re.findall(r'add_metric\(name="(\w+)"', source.read_text())
     }
-    watched = {
-        alarm["MetricName"] for alarm in alarms(template).values() if alarm.get("Namespace") == "ggwatch"
-    }
+    watched = {alarm["MetricName"] for alarm in custom_metric_alarms(template).values()}
     assert watched
     assert watched <= emitted

@@ -331,3 +331,15 @@ class Resolver:
             return str(self._resolve({"Fn::GetAtt": name} if "." in name else {"Ref": name}))
 
         return _SUB_VARIABLE.sub(replace, text)
+
+
+def stack_variables(template: dict[str, Any], stack_name: str) -> dict[str, str]:
+    """The functions' Globals environment variables that follow the stack, resolved for `stack_name`.
+
+    Those given by an intrinsic function of the stack name and parameters (the Powertools metrics
+    namespace and service name); literal ones the local runtime reads from the template itself. A
+    variable naming a resource would raise ValueError here.
+    """
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    resolve = Resolver(template, stack_name=stack_name)
+    return {name: str(resolve(value)) for name, value in variables.items() if isinstance(value, dict)}
