@@ -2,6 +2,8 @@
 
 Tests and the local stack build their DynamoDB table from the template's own definition, so a
 key, index or TTL change in the template cannot drift away from what the code is tested against.
+`Resolver` resolves the template's intrinsic functions for one imagined stack, so tests can check
+what a deployed stack would get (an IAM statement's ARN, a metrics namespace) rather than its text.
 """
 
 from __future__ import annotations
@@ -223,7 +225,6 @@ def _literal(value: Any, where: str) -> Any:
     return value
 
 
-_PSEUDO_PARAMETERS = ("AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition")
 _NO_VALUE = object()
 """What `!Ref AWS::NoValue` resolves to: removed from the mapping or list that holds it."""
 _SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]+)\}")
@@ -298,13 +299,12 @@ class Resolver:
         raise ValueError(f"{function} is not resolved here")
 
     def _ref(self, name: str) -> Any:
-        pseudo = dict(
-            zip(
-                _PSEUDO_PARAMETERS,
-                (self.stack_name, self.region, self.account_id, self.partition),
-                strict=True,
-            )
-        )
+        pseudo = {
+            "AWS::StackName": self.stack_name,
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account_id,
+            "AWS::Partition": self.partition,
+        }
         if name in pseudo:
             return pseudo[name]
         if name == "AWS::NoValue":
