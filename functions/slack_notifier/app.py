@@ -18,6 +18,7 @@ from ggwatch.exceptions import DeliveryError
 from ggwatch.observability import logger, metrics
 from ggwatch.services.slack_delivery import SlackDelivery
 from ggwatch.settings import SlackNotifierSettings
+from ggwatch.validation import describe
 
 
 @cache
@@ -67,10 +68,7 @@ def _notifications(event: Any) -> Iterator[Notification | None]:
         try:
             yield Notification.model_validate_json(message)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in error.errors()
-            )
-            _malformed(index, problems)
+            _malformed(index, describe(error, whole="body", say="type"))
             yield None
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ggwatch.adapters.sdk_config import WORST_CASE_CALL_SECONDS
 from ggwatch.exceptions import GgwatchError
+from ggwatch.validation import describe
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -27,10 +28,7 @@ class _Settings(BaseModel):
         try:
             return cls.model_validate(dict(os.environ if environ is None else environ))
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
-            )
-            raise ConfigurationError(f"invalid {cls.__name__} configuration: {problems}") from None
+            raise ConfigurationError(f"invalid {cls.__name__} configuration: {describe(error)}") from None
 
 
 class TrackerSettings(_Settings):
