@@ -8,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
-from ggwatch.domain.commands import parse_tracker_event
 from ggwatch.exceptions import InvalidEventError
+from ggwatch.inbound.tracker import parse_tracker_event
 from ggwatch.observability import logger
 from ggwatch.services.tracker import Tracker
 from ggwatch.settings import TrackerSettings

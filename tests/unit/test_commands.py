@@ -6,15 +6,22 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ggwatch.domain.commands import MAX_ARN_LENGTH, IgnoredEvent, TrackRequest, parse_tracker_event
+from ggwatch.domain.commands import MAX_ARN_LENGTH, IgnoredEvent, TrackRequest
 from ggwatch.exceptions import InvalidEventError
+from ggwatch.inbound.tracker import parse_tracker_event
 
 ARN = "arn:aws:greengrass:us-east-1:123456789012:/greengrass/bulk/deployments/bd-1"
 
 
 def cloudtrail(response: object = None, **detail: object) -> dict[str, object]:
     return {
+        "version": "0",
+        "id": "3a1c9f4a-6b2d-4f7e-8a0c-5d9b2e7f1a34",
         "source": "aws.greengrass",
+        "account": "123456789012",
+        "time": "2026-11-28T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
         "detail-type": "AWS API Call via CloudTrail",
         "detail": {
             "eventSource": "greengrass.amazonaws.com",
