@@ -51,3 +51,13 @@ class IgnoredEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     reason: str
+
+
+class TrackResult(BaseModel):
+    """What one track/untrack request changed: `changed` is False when it was already so."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deployment_id: str
+    action: Literal["track", "untrack"]
+    changed: bool
