@@ -97,6 +97,10 @@ class InMemoryRepository:
             error_details=observation.error_details,
             created_at=observation.created_at,
             tags=observation.tags,
+            deployment_name=observation.deployment_name,
+            target_arn=observation.target_arn,
+            revision_id=observation.revision_id,
+            job_id=observation.job_id,
             last_changed_at=now,
             last_transition_id=transition_id or stored.last_transition_id,
         )

@@ -200,7 +200,13 @@ def test_cloudtrail_start_event_tracks_the_deployment_with_its_arn(
 ) -> None:
     greengrass.add("bd-ct", [Step("Initializing")])
     event = {
+        "version": "0",
+        "id": "3a1c9f4a-6b2d-4f7e-8a0c-5d9b2e7f1a34",
         "source": "aws.greengrass",
+        "account": "123456789012",
+        "time": "2026-11-28T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
         "detail-type": "AWS API Call via CloudTrail",
         "detail": {
             "eventSource": "greengrass.amazonaws.com",

@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities import parameters
 
 from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger, delivery_key
 from ggwatch.adapters.slack_webhook import SlackWebhookClient
-from ggwatch.domain.notification import Notification, NotificationErrorDetail, NotificationMetrics
+from ggwatch.domain.models import ErrorDetail, Metrics
+from ggwatch.domain.notification import Notification
 from ggwatch.exceptions import DeliveryError
 from ggwatch.observability import logger
 from ggwatch.settings import ConfigurationError
@@ -37,9 +38,9 @@ notification = notification_factory(
     previous_status="Running",
     status="Failed",
     terminal=True,
-    metrics=NotificationMetrics(records_processed=3, invalid_input_records=1, retry_attempts=0),
+    metrics=Metrics({"recordsProcessed": 3, "invalidInputRecords": 1, "retryAttempts": 0}),
     error_message="Deployment failed",
-    error_details=(NotificationErrorDetail(code="InvalidInput", message="bad record"),),
+    error_details=(ErrorDetail(code="InvalidInput", message="bad record"),),
 )
 
 

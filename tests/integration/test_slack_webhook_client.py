@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from ggwatch.adapters.slack_webhook import RetryPolicy, SlackWebhookClient
-from ggwatch.domain.notification import Notification, NotificationErrorDetail, NotificationMetrics
+from ggwatch.domain.models import ErrorDetail, Metrics
+from ggwatch.domain.notification import Notification
 from ggwatch.exceptions import DeliveryError
 from ggwatch.slack.blocks import render
 from ggwatch.slack.webhooks import Webhook, parse_webhooks
@@ -246,9 +247,9 @@ def test_a_received_message_reads_as_plain_text_in_a_terminal() -> None:
             status="Failed",
             terminal=True,
             changes=("status",),
-            metrics=NotificationMetrics(records_processed=3, invalid_input_records=1, retry_attempts=0),
+            metrics=Metrics({"recordsProcessed": 3, "invalidInputRecords": 1, "retryAttempts": 0}),
             error_message="role <arn> & more",
-            error_details=(NotificationErrorDetail(code="InvalidInput", message="bad"),),
+            error_details=(ErrorDetail(code="InvalidInput", message="bad"),),
             created_at=None,
             observed_at="2026-11-28T12:00:00Z",
             tags={"env": "prod"},

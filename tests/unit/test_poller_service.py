@@ -75,7 +75,7 @@ def test_terminal_deployment_is_no_longer_polled(world: World) -> None:
 def test_nothing_is_written_when_nothing_changed(world: World) -> None:
     repository, source, _, _ = world
     track(repository, "bd-1")
-    source.set("bd-1", "Running", metrics=Metrics(records_processed=1))
+    source.set("bd-1", "Running", metrics=Metrics({"recordsProcessed": 1}))
     poller = make_poller(world)
     poller.run()
     writes = repository.writes
@@ -89,12 +89,12 @@ def test_metrics_only_change_is_stored_without_notification(world: World) -> Non
     poller = make_poller(world)
     source.set("bd-1", "Running")
     poller.run()
-    source.set("bd-1", "Running", metrics=Metrics(records_processed=7))
+    source.set("bd-1", "Running", metrics=Metrics({"recordsProcessed": 7}))
     report = poller.run()
     assert len(publisher.published) == 1
     assert report.count("stored") == 1
     stored = repository.get(KIND, "bd-1")
-    assert stored is not None and stored.metrics.records_processed == 7
+    assert stored is not None and stored.metrics["recordsProcessed"] == 7
 
 
 def test_error_details_change_under_same_status_is_notified(world: World) -> None:

@@ -42,3 +42,10 @@ def test_safety_margin_must_outlast_the_slowest_possible_status_call() -> None:
     assert PollerSettings.from_env(environ).SAFETY_MARGIN_MS > WORST_CASE_CALL_SECONDS * 1000
     with pytest.raises(ConfigurationError, match="SAFETY_MARGIN_MS"):
         PollerSettings.from_env(environ | {"SAFETY_MARGIN_MS": str(WORST_CASE_CALL_SECONDS * 1000)})
+
+
+def test_configuration_errors_are_the_packages_own_and_still_importable_from_settings() -> None:
+    from ggwatch import exceptions, settings
+
+    assert settings.ConfigurationError is exceptions.ConfigurationError
+    assert issubclass(exceptions.ConfigurationError, exceptions.GgwatchError)

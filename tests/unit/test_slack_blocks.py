@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ggwatch.domain.notification import NotificationErrorDetail, NotificationMetrics
+from ggwatch.domain.models import ErrorDetail, Metrics
 from ggwatch.slack.blocks import (
     MAX_BLOCKS,
     MAX_FALLBACK_CHARS,
@@ -36,7 +36,7 @@ notification = notification_factory(
     deployment_arn="arn:aws:greengrass:us-east-1:123456789012:/greengrass/bulk/deployments/bd-1",
     previous_status="Initializing",
     status="Running",
-    metrics=NotificationMetrics(records_processed=12, invalid_input_records=2, retry_attempts=1),
+    metrics=Metrics({"recordsProcessed": 12, "invalidInputRecords": 2, "retryAttempts": 1}),
     created_at="2026-11-28T11:58:00Z",
 )
 
@@ -177,9 +177,9 @@ def test_the_error_message_is_shown_as_preformatted_text() -> None:
 
 def test_error_details_are_a_list_of_code_and_message() -> None:
     details = (
-        NotificationErrorDetail(code="InvalidInput", message="record 3 is not JSON"),
-        NotificationErrorDetail(code=None, message="no code"),
-        NotificationErrorDetail(code="OnlyCode", message=None),
+        ErrorDetail(code="InvalidInput", message="record 3 is not JSON"),
+        ErrorDetail(code=None, message="no code"),
+        ErrorDetail(code="OnlyCode", message=None),
     )
     payload = render(notification(status="Failed", error_details=details))
 
@@ -248,7 +248,7 @@ def test_every_aws_provided_string_field_is_escaped(field: str) -> None:
 def test_error_details_and_tags_are_escaped() -> None:
     payload = render(
         notification(
-            error_details=(NotificationErrorDetail(code=HOSTILE, message=HOSTILE),),
+            error_details=(ErrorDetail(code=HOSTILE, message=HOSTILE),),
             tags={HOSTILE: HOSTILE},
         )
     )
@@ -273,7 +273,7 @@ def test_a_huge_notification_is_truncated_visibly_within_every_limit() -> None:
         status="Failed",
         previous_status="Running",
         error_message="m" * 50_000,
-        error_details=tuple(NotificationErrorDetail(code=f"E{i}", message="x" * 2000) for i in range(500)),
+        error_details=tuple(ErrorDetail(code=f"E{i}", message="x" * 2000) for i in range(500)),
         tags={f"key{i}": "v" * 256 for i in range(50)},
     )
 
@@ -288,7 +288,7 @@ def test_a_huge_notification_is_truncated_visibly_within_every_limit() -> None:
 
 
 def test_many_small_error_details_spread_over_sections_and_the_rest_are_counted() -> None:
-    details = tuple(NotificationErrorDetail(code=f"E{i}", message="bad record") for i in range(2000))
+    details = tuple(ErrorDetail(code=f"E{i}", message="bad record") for i in range(2000))
 
     payload = render(notification(status="Failed", error_details=details))
 
@@ -333,7 +333,7 @@ def test_any_notification_renders_within_limits_and_without_control_sequences(
             previous_status=previous,
             deployment_id=deployment_id,
             error_message=error_message,
-            error_details=tuple(NotificationErrorDetail(code=c, message=m) for c, m in details),
+            error_details=tuple(ErrorDetail(code=c, message=m) for c, m in details),
             tags=tags,
         )
     )

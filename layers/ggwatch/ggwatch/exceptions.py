@@ -5,6 +5,10 @@ class GgwatchError(Exception):
     """Base class for every error ggwatch raises on purpose."""
 
 
+class ConfigurationError(GgwatchError):
+    """A required setting is missing or invalid; the message names the setting, never its value."""
+
+
 class InvalidEventError(GgwatchError):
     """A Lambda event does not have the shape the handler accepts; the message says what is wrong."""
 

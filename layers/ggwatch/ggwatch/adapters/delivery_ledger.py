@@ -9,16 +9,14 @@ TTL (`expiresAt`) removes it; `release` deletes a claim whose post failed, so th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
-from ggwatch.adapters.aws_errors import error_code, error_message
+from ggwatch.adapters.aws_errors import dynamodb_errors
 from ggwatch.adapters.sdk_config import API_CONFIG
-from ggwatch.exceptions import ConflictError, RepositoryError
+from ggwatch.exceptions import ConflictError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,6 +27,9 @@ DELIVERED = "delivered"
 DEFAULT_LEASE_SECONDS = 60
 """Longer than one webhook post may take (RetryPolicy.max_total_seconds), shorter than the minute
 Lambda waits before retrying an asynchronous invocation that failed or timed out."""
+
+
+_CLAIMED = "the delivery record is already claimed or delivered"
 
 
 def delivery_key(transition_id: str, webhook_name: str) -> str:
@@ -57,7 +58,7 @@ class DynamoDeliveryLedger:
         """Claim the right to post; False when it was delivered, or another invocation holds the claim."""
         now = int(self._clock())
         try:
-            with _translated():
+            with dynamodb_errors(_CLAIMED):
                 self._client.put_item(
                     TableName=self._table,
                     Item={
@@ -80,7 +81,7 @@ class DynamoDeliveryLedger:
 
     def mark_delivered(self, transition_id: str, webhook_name: str) -> None:
         now = int(self._clock())
-        with _translated():
+        with dynamodb_errors(_CLAIMED):
             self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": delivery_key(transition_id, webhook_name)}},
@@ -96,7 +97,7 @@ class DynamoDeliveryLedger:
     def release(self, transition_id: str, webhook_name: str) -> None:
         """Drop a claim after a failed post; a delivered record is never removed."""
         try:
-            with _translated():
+            with dynamodb_errors(_CLAIMED):
                 self._client.delete_item(
                     TableName=self._table,
                     Key={"pk": {"S": delivery_key(transition_id, webhook_name)}},
@@ -106,16 +107,3 @@ class DynamoDeliveryLedger:
                 )
         except ConflictError:
             return
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """The one place SDK errors become the package's: a lost condition, or DynamoDB failing."""
-    try:
-        yield
-    except ClientError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            raise ConflictError("the delivery record is already claimed or delivered") from error
-        raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
-    except BotoCoreError as error:
-        raise RepositoryError(f"DynamoDB call failed: {error}") from error

@@ -7,14 +7,12 @@ both claim or both store the same transition: the loser gets ConflictError and l
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
-from ggwatch.adapters.aws_errors import error_code, error_message
+from ggwatch.adapters.aws_errors import dynamodb_errors
 from ggwatch.adapters.dynamodb_items import (
     DEPLOYMENT_PREFIX,
     POLLER_PREFIX,
@@ -33,7 +31,7 @@ from ggwatch.domain.models import (
     TrackedDeployment,
     is_terminal,
 )
-from ggwatch.exceptions import ConflictError, CorruptItemError, RepositoryError
+from ggwatch.exceptions import ConflictError, CorruptItemError
 from ggwatch.ports import ActiveItem
 
 if TYPE_CHECKING:
@@ -57,7 +55,7 @@ class DynamoDeploymentRepository:
             KeyConditionExpression="activeKind = :kind",
             ExpressionAttributeValues={":kind": {"S": kind.value}},
         )
-        with _translated():
+        with dynamodb_errors():
             for page in pages:
                 yield from (_active_item(item) for item in page.get("Items", []))
 
@@ -67,12 +65,12 @@ class DynamoDeploymentRepository:
             FilterExpression="begins_with(pk, :prefix)",
             ExpressionAttributeValues={":prefix": {"S": DEPLOYMENT_PREFIX}},
         )
-        with _translated():
+        with dynamodb_errors():
             for page in pages:
                 yield from (_active_item(item) for item in page.get("Items", []))
 
     def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None:
-        with _translated():
+        with dynamodb_errors():
             answer = self._client.get_item(
                 TableName=self._table,
                 Key={"pk": {"S": deployment_key(kind, deployment_id)}},
@@ -166,6 +164,10 @@ class DynamoDeploymentRepository:
             "error_details": observation.error_details,
             "created_at": observation.created_at,
             "tags": observation.tags,
+            "deployment_name": observation.deployment_name,
+            "target_arn": observation.target_arn,
+            "revision_id": observation.revision_id,
+            "job_id": observation.job_id,
             "last_changed_at": now,
             "deployment_arn": observation.deployment_arn or stored.deployment_arn,
         }
@@ -174,7 +176,7 @@ class DynamoDeploymentRepository:
         return stored.model_copy(update=updates)
 
     def cursor(self, kind: DeploymentKind) -> str | None:
-        with _translated():
+        with dynamodb_errors():
             answer = self._client.get_item(
                 TableName=self._table, Key={"pk": {"S": f"{POLLER_PREFIX}cursor#{kind.value}"}}
             )
@@ -190,7 +192,7 @@ class DynamoDeploymentRepository:
         if key is not None:
             request["UpdateExpression"] = "SET nextKey = :key"
             request["ExpressionAttributeValues"] = {":key": {"S": key}}
-        with _translated():
+        with dynamodb_errors():
             self._client.update_item(**request)
 
     def _update_versioned(
@@ -229,13 +231,10 @@ class DynamoDeploymentRepository:
         if names:
             request["ExpressionAttributeNames"] = dict(names)
         try:
-            self._client.update_item(**request)
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
-        except BotoCoreError as error:
-            raise RepositoryError(f"DynamoDB call failed: {error}") from error
+            with dynamodb_errors():
+                self._client.update_item(**request)
+        except ConflictError:
+            return False
         return True
 
 
@@ -245,14 +244,3 @@ def _active_item(item: Mapping[str, Any]) -> ActiveItem:
         return ActiveItem(key=key, deployment=tracked_deployment(item))
     except CorruptItemError as error:
         return ActiveItem(key=key, deployment=None, problem=str(error))
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Turn SDK failures of a read into RepositoryError."""
-    try:
-        yield
-    except ClientError as error:
-        raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
-    except BotoCoreError as error:
-        raise RepositoryError(f"DynamoDB call failed: {error}") from error

@@ -7,12 +7,22 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 from ggwatch.adapters.aws_errors import error_code, error_message, is_throttling
 from ggwatch.adapters.sdk_config import API_CONFIG
-from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics, Observation
+from ggwatch.domain.models import (
+    INVALID_INPUT_RECORDS,
+    RECORDS_PROCESSED,
+    RETRY_ATTEMPTS,
+    DeploymentKind,
+    ErrorDetail,
+    Metrics,
+    Observation,
+)
 from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
 from ggwatch.ports import DeploymentSummary
+from ggwatch.validation import describe
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrass import GreengrassClient
@@ -59,29 +69,38 @@ class GreengrassV1BulkSource:
             raise SourceUnavailableError(f"ListBulkDeployments failed: {error}") from error
 
 
+_COUNTERS = {
+    "RecordsProcessed": RECORDS_PROCESSED,
+    "InvalidInputRecords": INVALID_INPUT_RECORDS,
+    "RetryAttempts": RETRY_ATTEMPTS,
+}
+"""BulkDeploymentMetrics' keys, and the names the notification's `metrics` gives them."""
+
+
 def observation_from_answer(deployment_id: str, answer: Mapping[str, Any]) -> Observation:
     """Translate a GetBulkDeploymentStatus answer; an answer without a status is a source failure."""
     status = answer.get("BulkDeploymentStatus")
     if not isinstance(status, str) or not status:
         raise SourceUnavailableError(f"GetBulkDeploymentStatus for {deployment_id} returned no status")
     metrics = answer.get("BulkDeploymentMetrics") or {}
-    return Observation(
-        kind=DeploymentKind.GREENGRASS_V1_BULK,
-        deployment_id=deployment_id,
-        status=status,
-        metrics=Metrics(
-            records_processed=int(metrics.get("RecordsProcessed") or 0),
-            invalid_input_records=int(metrics.get("InvalidInputRecords") or 0),
-            retry_attempts=int(metrics.get("RetryAttempts") or 0),
-        ),
-        error_message=answer.get("ErrorMessage") or None,
-        error_details=tuple(
-            ErrorDetail(code=d.get("DetailedErrorCode"), message=d.get("DetailedErrorMessage"))
-            for d in answer.get("ErrorDetails") or []
-        ),
-        created_at=answer.get("CreatedAt"),
-        tags=dict(answer.get("tags") or {}),
-    )
+    try:
+        return Observation(
+            kind=DeploymentKind.GREENGRASS_V1_BULK,
+            deployment_id=deployment_id,
+            status=status,
+            metrics=Metrics({name: int(metrics.get(key) or 0) for key, name in _COUNTERS.items()}),
+            error_message=answer.get("ErrorMessage") or None,
+            error_details=tuple(
+                ErrorDetail(code=d.get("DetailedErrorCode"), message=d.get("DetailedErrorMessage"))
+                for d in answer.get("ErrorDetails") or []
+            ),
+            created_at=answer.get("CreatedAt"),
+            tags=dict(answer.get("tags") or {}),
+        )
+    except ValidationError as error:
+        raise SourceUnavailableError(
+            f"GetBulkDeploymentStatus for {deployment_id} returned a garbled answer: {describe(error)}"
+        ) from None
 
 
 def _translate(error: ClientError, deployment_id: str | None) -> Exception:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from ggwatch.exceptions import DeliveryError
-from ggwatch.settings import ConfigurationError
+from ggwatch.exceptions import ConfigurationError, DeliveryError
 from ggwatch.slack.webhooks import Webhook, parse_webhooks
 
 

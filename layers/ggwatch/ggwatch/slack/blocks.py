@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ggwatch.domain.models import TRACKING_FAILED, DeploymentKind, V1BulkStatus
-from ggwatch.domain.notification import Notification, NotificationErrorDetail
+from ggwatch.domain.models import TRACKING_FAILED, DeploymentKind, ErrorDetail, V1BulkStatus, counter_label
+from ggwatch.domain.notification import Notification
 from ggwatch.slack.escape import TRUNCATED, code, code_block, escape, length, truncate
 
 MAX_HEADER_CHARS = 150
@@ -154,9 +154,7 @@ def _facts(notification: Notification, budget: _Budget) -> dict[str, Any]:
         ("Deployment", code(notification.deployment_id, _ID)),
         ("Kind", code(notification.deployment_kind, _SHORT)),
         ("Region", code(notification.region, _SHORT) if notification.region else unknown),
-        ("Records processed", str(metrics.records_processed)),
-        ("Invalid input records", str(metrics.invalid_input_records)),
-        ("Retry attempts", str(metrics.retry_attempts)),
+        *((escape(counter_label(name)), str(value)) for name, value in metrics.root.items()),
         (
             "Created at",
             truncate(escape(notification.created_at), _SHORT) if notification.created_at else unknown,
@@ -188,7 +186,7 @@ def _tags(notification: Notification, budget: _Budget) -> dict[str, Any] | None:
 
 
 def _error_details(
-    details: tuple[NotificationErrorDetail, ...], budget: _Budget, max_blocks: int
+    details: tuple[ErrorDetail, ...], budget: _Budget, max_blocks: int
 ) -> list[dict[str, Any] | None]:
     """The details as a bulleted list over as many sections as the limits allow, then a count of the rest."""
     if not details or budget.allow(MAX_SECTION_CHARS) < _MIN_USEFUL + _OMITTED_RESERVE:
@@ -218,7 +216,7 @@ _OMITTED_RESERVE = 40
 """Room kept for the `…and N more not shown` line."""
 
 
-def _detail_line(detail: NotificationErrorDetail) -> str:
+def _detail_line(detail: ErrorDetail) -> str:
     parts = [
         code(detail.code, _SHORT) if detail.code else "",
         escape(detail.message) if detail.message else "",

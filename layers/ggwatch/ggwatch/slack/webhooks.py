@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from ggwatch.settings import ConfigurationError
+from ggwatch.exceptions import ConfigurationError
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 """Where plain http:// is allowed: the local Slack stand-in, never a real endpoint."""
