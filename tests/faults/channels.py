@@ -20,6 +20,7 @@ import boto3
 
 from ggwatch_local.lambda_runtime import LambdaContext, sns_event
 from ggwatch_local.slack_receiver import SlackReceiver
+from ggwatch_local.stack import subscribe_queue
 from tests.conftest import context_with
 from tests.faults.lives import Transition
 
@@ -102,11 +103,9 @@ class Subscribers:
         topic = self._aws.client("sns")
         topic_arn = self._topic_arn = topic.create_topic(Name="ggwatch-notifications")["TopicArn"]
         for name in ("automation", "slack"):
-            url = self._sqs.create_queue(QueueName=f"ggwatch-{name}")["QueueUrl"]
-            arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-            subscribed = topic.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn["QueueArn"])
-            self._subscription_arns[name] = subscribed["SubscriptionArn"]
-            self._queues[name] = url
+            subscribed = subscribe_queue(topic, self._sqs, topic_arn, f"ggwatch-{name}", {})
+            self._queues[name] = subscribed.queue_url
+            self._subscription_arns[name] = subscribed.subscription_arn
         return topic_arn
 
     def drain(self) -> list[Published]:

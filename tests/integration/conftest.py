@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer
+from ggwatch_local.stack import subscribe_queue
 from tests.conftest import REGION
 
 
@@ -59,14 +60,9 @@ class TopicWithSubscriber:
 def topic(moto_aws: None) -> TopicWithSubscriber:
     """The notifications topic with an SQS queue subscribed, to read what was published."""
     sns = boto3.client("sns", region_name=REGION)
-    sqs = boto3.client("sqs", region_name=REGION)
     topic_arn = sns.create_topic(Name="ggwatch-notifications")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return TopicWithSubscriber(topic_arn, queue_url)
+    subscriber = subscribe_queue(sns, boto3.client("sqs", region_name=REGION), topic_arn, "subscriber", {})
+    return TopicWithSubscriber(topic_arn, subscriber.queue_url)
 
 
 @pytest.fixture
