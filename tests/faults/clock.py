@@ -42,5 +42,5 @@ class RunTime:
 
 def deadline_after(items: int) -> RunTime:
     """Time for `items` deployments, then less than the poller's safety margin (SAFETY_MARGIN_MS):
-    each deployment costs one look at the time left."""
+    the poller looks at the time left before each deployment, and each look spends LOOK_MS."""
     return RunTime(SAFETY_MARGIN_MS + items * LOOK_MS - 1, per_look_ms=LOOK_MS)
