@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from ggwatch_local.slack_receiver import SlackReceiver
 from ggwatch_local.stack import subscribe_queue
 from tests.conftest import context_with
 from tests.faults.lives import Transition
+from tests.queues import drain_envelopes
 
 OPS_PATH = "/services/T0FAULTS/B0OPS/ops"
 ALERTS_PATH = "/services/T0FAULTS/B0ALERTS/alerts"
@@ -111,8 +112,7 @@ class Subscribers:
     def drain(self) -> list[Published]:
         """Read what the automation subscriber received since the last drain (kept in `published`)."""
         received: list[Published] = []
-        for raw in self._receive_all("automation"):
-            envelope = json.loads(raw)
+        for envelope in drain_envelopes(self._sqs, self._queues["automation"]):
             received.append(Published(body=json.loads(envelope["Message"])))
         self.published += received
         return received
@@ -159,16 +159,3 @@ class Subscribers:
                 return False
             self.dead_letters.append(envelope)
         return True
-
-    def _receive_all(self, name: str) -> Iterator[str]:
-        queue = self._queues[name]
-        while True:
-            messages = self._sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return
-            for message in messages:
-                yield message["Body"]
-            self._sqs.delete_message_batch(
-                QueueUrl=queue,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )

@@ -13,6 +13,7 @@ import pytest
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer
 from ggwatch_local.stack import subscribe_queue
 from tests.conftest import REGION
+from tests.queues import drain_envelopes
 
 
 @pytest.fixture
@@ -38,22 +39,13 @@ class TopicWithSubscriber:
 
     def drain(self) -> list[Delivered]:
         """Every message delivered to the subscriber queue since the last drain."""
-        sqs = boto3.client("sqs", region_name=REGION)
-        delivered: list[Delivered] = []
-        while True:
-            answer = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
-            messages = answer.get("Messages", [])
-            if not messages:
-                return delivered
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                delivered.append(
-                    Delivered(
-                        body=json.loads(envelope["Message"]),
-                        attributes={k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
-                    )
-                )
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [
+            Delivered(
+                body=json.loads(envelope["Message"]),
+                attributes={k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
+            )
+            for envelope in drain_envelopes(boto3.client("sqs", region_name=REGION), self.queue_url)
+        ]
 
 
 @pytest.fixture
