@@ -6,7 +6,8 @@
   loopback HTTP.
 - `calls` plays faults and pauses inside the handlers' own AWS calls (faults.py); overlapping runs
   meet there (overlap.py).
-- Time: the poller and the delivery ledger read `clock` (clock.py), which moves only when a test says so.
+- Time: the poller and the delivery ledger read `clock` (tests/clock.py), which moves only when a test
+  says so; a run's own Lambda time runs out where the test decides (clock.py).
 - `check` and `assert_honest` are invariant.py, against the transitions the lives owe (lives.py).
 
 The world is one object so that a test reads as a story: add deployments, inject faults, run, check.
