@@ -12,15 +12,18 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
+from ggwatch_local.lambda_runtime import LambdaContext, sns_event
 from ggwatch_local.slack_receiver import SlackReceiver
-from tests.conftest import LambdaContext
+from ggwatch_local.stack import subscribe_queue
+from tests.conftest import context_with
 from tests.faults.lives import Transition
+from tests.queues import drain_envelopes
 
 OPS_PATH = "/services/T0FAULTS/B0OPS/ops"
 ALERTS_PATH = "/services/T0FAULTS/B0ALERTS/alerts"
@@ -29,6 +32,7 @@ LAMBDA_ATTEMPTS = 3
 """SNS invokes the Slack notifier asynchronously: one attempt and MaximumRetryAttempts (2) retries
 (template.yaml)."""
 _TRANSITION = re.compile(r"^transition `([^`]+)`")
+_SENT_AT = "2026-11-28T12:00:00.000Z"
 
 SlackHandler = Callable[[dict[str, Any], LambdaContext], Any]
 
@@ -89,6 +93,8 @@ class Subscribers:
         self._sqs = aws.client("sqs")
         self._slack_handler = slack_handler
         self._queues: dict[str, str] = {}
+        self._topic_arn = ""
+        self._subscription_arns: dict[str, str] = {}
         self.published: list[Published] = []
         self.dead_letters: list[dict[str, Any]] = []
         self.slack_attempts: Counter[str] = Counter()
@@ -96,19 +102,17 @@ class Subscribers:
     def create_topic(self) -> str:
         """The topic with both subscriptions; returns its ARN."""
         topic = self._aws.client("sns")
-        topic_arn = topic.create_topic(Name="ggwatch-notifications")["TopicArn"]
+        topic_arn = self._topic_arn = topic.create_topic(Name="ggwatch-notifications")["TopicArn"]
         for name in ("automation", "slack"):
-            url = self._sqs.create_queue(QueueName=f"ggwatch-{name}")["QueueUrl"]
-            arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-            topic.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn["QueueArn"])
-            self._queues[name] = url
+            subscribed = subscribe_queue(topic, self._sqs, topic_arn, f"ggwatch-{name}", {})
+            self._queues[name] = subscribed.queue_url
+            self._subscription_arns[name] = subscribed.subscription_arn
         return topic_arn
 
     def drain(self) -> list[Published]:
         """Read what the automation subscriber received since the last drain (kept in `published`)."""
         received: list[Published] = []
-        for raw in self._receive_all("automation"):
-            envelope = json.loads(raw)
+        for envelope in drain_envelopes(self._sqs, self._queues["automation"]):
             received.append(Published(body=json.loads(envelope["Message"])))
         self.published += received
         return received
@@ -128,7 +132,9 @@ class Subscribers:
                 )
 
     def send_to_slack(self, envelope: Mapping[str, Any]) -> None:
-        self._sqs.send_message(QueueUrl=self._queues["slack"], MessageBody=json.dumps(envelope))
+        """Put `envelope` on the notifier's subscription, with the fields SNS always sets added."""
+        sent = {"Type": "Notification", "TopicArn": self._topic_arn, "Timestamp": _SENT_AT, **envelope}
+        self._sqs.send_message(QueueUrl=self._queues["slack"], MessageBody=json.dumps(sent))
 
     def slack_empty(self) -> bool:
         """Nothing waits on the notifier's subscription, in flight or not."""
@@ -144,7 +150,7 @@ class Subscribers:
         key = str(envelope.get("MessageId") or message["MessageId"])
         self.slack_attempts[key] += 1
         try:
-            self._slack_handler(_lambda_sns_event(envelope), LambdaContext())
+            self._slack_handler(sns_event(envelope, self._subscription_arns["slack"]), context_with())
         except Exception:
             if self.slack_attempts[key] < LAMBDA_ATTEMPTS:
                 self._sqs.change_message_visibility(
@@ -153,38 +159,3 @@ class Subscribers:
                 return False
             self.dead_letters.append(envelope)
         return True
-
-    def _receive_all(self, name: str) -> Iterator[str]:
-        queue = self._queues[name]
-        while True:
-            messages = self._sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return
-            for message in messages:
-                yield message["Body"]
-            self._sqs.delete_message_batch(
-                QueueUrl=queue,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )
-
-
-def _lambda_sns_event(envelope: Mapping[str, Any]) -> dict[str, Any]:
-    """The event Lambda hands a function subscribed to the topic, built from the SQS copy."""
-    return {
-        "Records": [
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": f"{envelope.get('TopicArn')}:slack-notifier",
-                "Sns": {
-                    "Type": envelope.get("Type", "Notification"),
-                    "MessageId": envelope.get("MessageId"),
-                    "TopicArn": envelope.get("TopicArn"),
-                    "Subject": envelope.get("Subject"),
-                    "Message": envelope.get("Message"),
-                    "Timestamp": envelope.get("Timestamp"),
-                    "MessageAttributes": envelope.get("MessageAttributes") or {},
-                },
-            }
-        ]
-    }

@@ -19,7 +19,7 @@ from ggwatch.services.poller import PollReport
 from ggwatch_local.greengrass import TRUNCATED_BODY, WRONGLY_TYPED_BODY, ErrorDetail, Fault, Step
 from ggwatch_local.slack_receiver import Reply, invalid_payload, no_service, rate_limited, server_error, slow
 from tests.faults.channels import ALERTS_PATH, OPS_PATH
-from tests.faults.clock import TimedContext, deadline_after
+from tests.faults.clock import RunTime, deadline_after
 from tests.faults.faults import Action, Phase, Stage, aws_error, crash
 from tests.faults.lives import steps
 from tests.faults.table import KIND
@@ -237,7 +237,7 @@ def test_a_transition_interrupted_at_any_step_is_notified_exactly_once_per_chann
 
     # When the poller runs (cut short for the cursor case, so that it writes one)
     world.tick()
-    world.poll(deadline_after(1) if stage == "cursor" else None)
+    world.poll(deadline_after(1).context if stage == "cursor" else None)
     world.drain()
 
     # Then the interruption happened, and the stored state claims no more than was published
@@ -341,14 +341,14 @@ def test_a_run_near_its_deadline_stops_starting_work_and_the_next_run_starts_wit
         world.add(deployment_id, *steps("Running", "Completed"))
 
     # When a run has time for three of them only
-    context = deadline_after(3)
-    summary = world.poll(context)
+    run_time = deadline_after(3)
+    summary = world.poll(run_time.context)
 
     # Then it stopped before the fourth, still inside its safety margin
     assert summary is not None
     assert (summary["stoppedAtDeadline"], summary["polled"], summary["transitions"]) == (True, 3, 3)
     assert polled(world) == ["bd-1", "bd-2", "bd-3"]
-    assert context.looks == 4
+    assert run_time.looks == 4
     # When the next run has the time it needs
     world.greengrass.clear_calls()
     world.tick()
@@ -374,7 +374,7 @@ def test_no_deployment_starves_when_every_run_is_cut_short(world: World) -> None
     for _ in range(3):
         world.greengrass.clear_calls()
         world.tick()
-        world.poll(deadline_after(2))
+        world.poll(deadline_after(2).context)
         order.append(polled(world))
 
     # Then they took turns: every deployment was reached within three runs
@@ -385,7 +385,7 @@ def test_no_deployment_starves_when_every_run_is_cut_short(world: World) -> None
         world.advance(deployment_id)
     for _ in range(3):
         world.tick()
-        world.poll(deadline_after(2))
+        world.poll(deadline_after(2).context)
     world.deliver_slack()
     assert world.settled()
     world.check()
@@ -401,7 +401,7 @@ def test_deployments_behind_persistently_slow_ones_do_not_starve(world: World) -
     ids = [f"bd-{i}" for i in range(1, 6)]
     for deployment_id in ids:
         world.add(deployment_id, *steps("Running", "Completed"))
-    run: list[TimedContext] = []
+    run: list[RunTime] = []
     for laggard in ("bd-2", "bd-3", "bd-4"):
         world.calls.inject(
             "status",
@@ -412,9 +412,9 @@ def test_deployments_behind_persistently_slow_ones_do_not_starve(world: World) -
 
     def scheduled_runs_until_settled() -> None:
         for _ in range(6):
-            run[:] = [TimedContext(remaining_ms=LAMBDA_TIMEOUT_MS)]
+            run[:] = [RunTime(LAMBDA_TIMEOUT_MS)]
             world.tick()
-            world.poll(run[0])
+            world.poll(run[0].context)
             world.deliver_slack()
             if world.settled():
                 return

@@ -138,7 +138,7 @@ class Soak:
         if choice < 0.15:
             self.world.poll_overlapping(rendezvous="query")
         elif choice < 0.3:
-            self.world.poll(deadline_after(self.rng.randint(0, len(self.active))))
+            self.world.poll(deadline_after(self.rng.randint(0, len(self.active))).context)
         else:
             self.world.poll()
 

@@ -6,7 +6,8 @@
   loopback HTTP.
 - `calls` plays faults and pauses inside the handlers' own AWS calls (faults.py); overlapping runs
   meet there (overlap.py).
-- Time: the poller and the delivery ledger read `clock` (clock.py), which moves only when a test says so.
+- Time: the poller and the delivery ledger read `clock` (tests/clock.py), which moves only when a test
+  says so; a run's own Lambda time runs out where the test decides (clock.py).
 - `check` and `assert_honest` are invariant.py, against the transitions the lives owe (lives.py).
 
 The world is one object so that a test reads as a story: add deployments, inject faults, run, check.
@@ -29,12 +30,12 @@ from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger
 from ggwatch.adapters.slack_webhook import RetryPolicy, SlackWebhookClient
 from ggwatch.services.poller import Poller, PollReport
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer, Step
-from ggwatch_local.lambda_runtime import load_handler
+from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from ggwatch_local.slack_receiver import SlackReceiver
-from tests.conftest import LambdaContext
+from tests.clock import Clock
+from tests.conftest import context_with
 from tests.faults import aws, invariant, overlap
 from tests.faults.channels import Published, SlackPost, Subscribers, webhooks_secret
-from tests.faults.clock import Clock
 from tests.faults.faults import CallFaults, SimulatedCrash, Stage
 from tests.faults.invariant import Figures
 from tests.faults.lives import Life
@@ -98,7 +99,7 @@ class World:
         handlers = aws.session()
         self.calls.install(handlers.events)
         patch.setattr(boto3, "DEFAULT_SESSION", handlers)
-        patch.setattr(self._poller, "Poller", functools.partial(Poller, clock=self.clock.now))
+        patch.setattr(self._poller, "Poller", functools.partial(Poller, clock=self.clock))
         patch.setattr(
             self._slack,
             "DynamoDeliveryLedger",
@@ -140,7 +141,7 @@ class World:
         self.track(deployment_id)
 
     def track(self, deployment_id: str) -> None:
-        self._tracker.lambda_handler({"bulkDeploymentId": deployment_id}, LambdaContext())
+        self._tracker.lambda_handler({"bulkDeploymentId": deployment_id}, context_with())
 
     def advance(self, deployment_id: str, item: Mapping[str, Any] | None = None) -> str:
         """Move a life on one step, which the poller must have stored first (so it was observable)."""
@@ -172,7 +173,7 @@ class World:
         self.runs += 1
         try:
             summary: dict[str, Any] = self._poller.lambda_handler(
-                {"source": "ggwatch.schedule"}, context or LambdaContext()
+                {"source": "ggwatch.schedule"}, context or context_with()
             )
         except SimulatedCrash:
             self.crashes += 1
@@ -188,7 +189,7 @@ class World:
         """A run in a second execution environment (own clients), e.g. from inside a paused call."""
         self.runs += 1
         report: PollReport = self._poller.poller.__wrapped__().run(
-            LambdaContext().get_remaining_time_in_millis
+            context_with().get_remaining_time_in_millis
         )
         return report
 

@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, ErrorDetail, Step
-from ggwatch_local.lambda_runtime import load_handler
-from tests.conftest import REGION, LambdaContext
+from ggwatch_local.lambda_runtime import LambdaContext, load_handler
+from tests.conftest import REGION
 from tests.integration.conftest import TopicWithSubscriber
 
 pytestmark = pytest.mark.usefixtures("app_environment")

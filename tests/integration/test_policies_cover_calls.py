@@ -22,10 +22,10 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
-from ggwatch_local.lambda_runtime import load_handler
+from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from ggwatch_local.slack_receiver import SlackReceiver, server_error
 from ggwatch_local.template import Resolver, dynamodb_table_definition, load_template
-from tests.conftest import REGION, LambdaContext
+from tests.conftest import REGION, context_with
 from tests.integration.conftest import TopicWithSubscriber
 from tests.unit.test_template import statements_of
 
@@ -196,9 +196,7 @@ def test_poller_calls_are_exactly_granted(
     load_handler("tracker").lambda_handler({"bulkDeploymentId": "bd-unknown"}, lambda_context)
     recorded_calls.clear()
     poller = load_handler("poller").lambda_handler
-    lambda_context.remaining_ms = 1_000  # below the safety margin: stores a cursor, polls nothing
-    poller({}, lambda_context)
-    lambda_context.remaining_ms = 50_000
+    poller({}, context_with(remaining_ms=1_000))  # below the safety margin: stores a cursor, polls nothing
     poller({}, lambda_context)
     greengrass.advance("bd-1")
     poller({}, lambda_context)

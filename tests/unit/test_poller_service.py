@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,18 +10,10 @@ import pytest
 from ggwatch.domain.models import TRACKING_FAILED, DeploymentKind, ErrorDetail, Metrics
 from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
 from ggwatch.services.poller import Poller, PollerPolicy
+from tests.clock import START, Clock
 from tests.fakes import InMemoryRepository, RecordingPublisher, ScriptedSource
 
 KIND = DeploymentKind.GREENGRASS_V1_BULK
-START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 World = tuple[InMemoryRepository, ScriptedSource, RecordingPublisher, Clock]
