@@ -11,7 +11,7 @@ Typical use::
         fleet.advance(deployment_id)
 """
 
-from . import lives
+from . import faults, lives
 from .model import (
     DeploymentStatus,
     DeviceFailure,
@@ -43,5 +43,6 @@ __all__ = [
     "JobStatus",
     "Operation",
     "Target",
+    "faults",
     "lives",
 ]

@@ -70,7 +70,12 @@ def rollout_with_failures(*, devices: int = 50, step_seconds: float | None = Non
         FleetStep(
             "ACTIVE",
             "IN_PROGRESS",
-            progress(names, done=done, in_progress=min(devices // 5, devices - done), failures=failing),
+            progress(
+                names,
+                done=done,
+                in_progress=min(devices // 5, devices - done) if done else 0,
+                failures=failing,
+            ),
             duration=step_seconds,
         )
         for done in batches
