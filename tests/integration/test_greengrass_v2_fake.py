@@ -547,17 +547,21 @@ def test_a_single_device_deployment_completes(
 
 def test_timed_lives_move_with_the_fake_clock_alone(fleet_clock: Clock) -> None:
     fleet = FleetFake(clock=fleet_clock.epoch)
-    replaced = fleet.add(lives.continuous_replaced(step_seconds=10))
-    single = fleet.add(lives.single_device(step_seconds=10))
+    rollout, canceled, replaced, single = (fleet.add(life) for life in lives.demo_lives(step_seconds=10))
 
     fleet_clock.advance(9)
-    assert fleet.get(replaced).step_index == fleet.get(single).step_index == 0
+    assert {fleet.get(d).step_index for d in (rollout, canceled, replaced, single)} == {0}
     fleet_clock.advance(1)
-    assert fleet.get(replaced).step_index == fleet.get(single).step_index == 1
+    assert {fleet.get(d).step_index for d in (rollout, canceled, replaced, single)} == {1}
     fleet_clock.advance(35)
 
-    assert fleet.get(single).status == "COMPLETED"
-    assert fleet.get(replaced).status == "INACTIVE"
+    assert [fleet.get(d).status for d in (rollout, canceled, replaced, single)] == [
+        "ACTIVE",
+        "CANCELED",
+        "INACTIVE",
+        "COMPLETED",
+    ]
+    assert fleet.get(rollout).count("FAILED") == 3
     newest = fleet.deployments()[0]
     assert (
         newest.revision_id == "2"

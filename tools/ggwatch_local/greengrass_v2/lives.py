@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from ggwatch_local.greengrass.lives import one_of_each
+
 from .model import DeviceFailure, Execution, ExecutionStatus, FleetLife, FleetStep, Target
 from .state import superseded
 
@@ -141,7 +143,7 @@ NAMED_LIVES: dict[str, Callable[..., FleetLife]] = {
 
 def demo_lives(step_seconds: float | None = 3.0) -> list[FleetLife]:
     """One of each named life, all progressing by themselves every ``step_seconds``."""
-    return [make(step_seconds=step_seconds) for make in NAMED_LIVES.values()]
+    return one_of_each(NAMED_LIVES, step_seconds)
 
 
 def _last_held(steps: tuple[FleetStep, ...]) -> tuple[FleetStep, ...]:
