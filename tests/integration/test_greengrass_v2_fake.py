@@ -24,6 +24,7 @@ from ggwatch_local.greengrass_v2 import (
     FleetLife,
     FleetStep,
     Target,
+    api,
     faults,
     lives,
 )
@@ -424,6 +425,21 @@ def test_a_response_member_the_model_does_not_have_is_refused() -> None:
         operation.check_output({"deploymentStatus": "DONE"})
     with pytest.raises(ValueError, match=r"creationTimestamp: '2025-01-01' is not a valid timestamp"):
         operation.check_output({"creationTimestamp": "2025-01-01"})
+
+
+def test_the_server_answers_its_own_unmodelled_document_as_an_internal_error(
+    fleet: FleetFake, gg: GreengrassV2Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a handler that answers a misspelt member (as a bug in the fake would)
+    fleet.add(life(step()), "dep-1")
+    monkeypatch.setitem(
+        api.HANDLERS, ("greengrassv2", "GetDeployment"), lambda *_: {"deploymentStaus": "ACTIVE"}
+    )
+
+    # When a client asks, Then it is told the service failed rather than given a silently empty answer
+    with pytest.raises(gg.exceptions.InternalServerException, match="deploymentStaus: not a member") as info:
+        gg.get_deployment(deploymentId="dep-1")
+    assert error_of(info) == ("InternalServerException", 500)
 
 
 def test_requests_are_routed_by_the_models_request_uris() -> None:

@@ -10,6 +10,7 @@ import pytest
 from botocore.config import Config
 
 from ggwatch.adapters.greengrass_v2 import (
+    MAX_CALLS_PER_SNAPSHOT,
     MAX_FAILED_DEVICES,
     DeviceCounts,
     FailedDevice,
@@ -178,6 +179,21 @@ def test_failed_devices_are_bounded_and_so_are_the_reason_lookups(
     fleet.clear_calls()
     assert len(GreengrassV2Deployments(max_failed_devices=2).snapshot(deployment_id).failed_devices) == 2
     assert calls(fleet).count("ListEffectiveDeployments") == 2
+
+
+def test_the_worst_case_snapshot_stays_within_its_call_budget(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    statuses = ("FAILED", "REJECTED", "TIMED_OUT")
+    deployment_id = fleet.add(group_life(*(Execution(f"gw-{i:02d}", statuses[i % 3]) for i in range(40))))  # type: ignore[arg-type]
+    assert len(source.snapshot(deployment_id).failed_devices) == MAX_FAILED_DEVICES
+    assert set(calls(fleet)) == {
+        "GetDeployment",
+        "DescribeJob",
+        "ListJobExecutionsForJob",
+        "ListEffectiveDeployments",
+    }
+    assert len(fleet.calls) <= MAX_CALLS_PER_SNAPSHOT
 
 
 def test_unknown_deployment_is_deployment_not_found(source: GreengrassV2Deployments) -> None:
