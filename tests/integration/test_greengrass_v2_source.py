@@ -32,6 +32,8 @@ from tests.faults.clock import Clock
 
 FAST_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 2})
 GROUP = Target("thinggroup", "line-1")
+GONE = Fault("server_error", http_status=404, error_code="ResourceNotFoundException", message="gone")
+"""What either service answers about a resource deleted since the previous call."""
 
 
 @pytest.fixture
@@ -221,12 +223,20 @@ def test_a_deleted_job_leaves_the_deployment_readable_without_counts(
     assert (snapshot.counts, snapshot.failed_devices) == (None, ())
 
 
+def test_a_job_deleted_between_two_calls_leaves_no_failed_devices(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    deployment_id = fleet.add(group_life(Execution("a", "FAILED")))
+    fleet.inject(GONE, operation="ListJobExecutionsForJob")
+    snapshot = source.snapshot(deployment_id)
+    assert (snapshot.counts, snapshot.failed_devices) == (DeviceCounts(failed=1), ())
+
+
 def test_a_device_whose_effective_deployments_are_gone_is_still_named(
     fleet: FleetFake, source: GreengrassV2Deployments
 ) -> None:
     deployment_id = fleet.add(group_life(Execution("a", "FAILED", DeviceFailure("boom", (), ("E",)))))
-    gone = Fault("server_error", http_status=404, error_code="ResourceNotFoundException", message="gone")
-    fleet.inject(gone, operation="ListEffectiveDeployments")
+    fleet.inject(GONE, operation="ListEffectiveDeployments")
     (device,) = source.snapshot(deployment_id).failed_devices
     assert (device.thing_name, device.code, device.message) == ("a", "FAILED", None)
 
