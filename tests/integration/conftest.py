@@ -11,7 +11,9 @@ import boto3
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer
+from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer
 from ggwatch_local.stack import subscribe_queue
+from tests.clock import Clock
 from tests.conftest import REGION
 from tests.queues import drain_envelopes
 
@@ -22,6 +24,30 @@ def greengrass(monkeypatch: pytest.MonkeyPatch) -> Iterator[BulkDeploymentFake]:
     with GreengrassFakeServer() as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_GREENGRASS", server.endpoint_url)
         yield server.fake
+
+
+@pytest.fixture
+def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK still retries, without sleeping between attempts."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def fleet_clock() -> Clock:
+    """The time the Greengrass V2 fleet fake sees; it moves only when a test advances it."""
+    return Clock()
+
+
+@pytest.fixture
+def fleet(monkeypatch: pytest.MonkeyPatch, fleet_clock: Clock) -> Iterator[FleetFake]:
+    """The Greengrass V2 fleet fake, reached by boto3 through AWS_ENDPOINT_URL_GREENGRASSV2 and
+    AWS_ENDPOINT_URL_IOT like any endpoint."""
+    with FleetFakeServer(FleetFake(clock=fleet_clock.epoch)) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_GREENGRASSV2", server.endpoint_url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_IOT", server.endpoint_url)
+        yield server.fleet
 
 
 @dataclass

@@ -6,11 +6,10 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from ggwatch.adapters.aws_errors import error_code, error_message, is_throttling
 from ggwatch.adapters.sdk_config import API_CONFIG
+from ggwatch.adapters.source_errors import source_errors
 from ggwatch.domain.models import (
     INVALID_INPUT_RECORDS,
     RECORDS_PROCESSED,
@@ -20,7 +19,7 @@ from ggwatch.domain.models import (
     Metrics,
     Observation,
 )
-from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
+from ggwatch.exceptions import SourceUnavailableError
 from ggwatch.ports import DeploymentSummary
 from ggwatch.validation import describe
 
@@ -43,17 +42,13 @@ class GreengrassV1BulkSource:
         return self._client.meta.region_name
 
     def get_status(self, deployment_id: str) -> Observation:
-        try:
+        # Greengrass V1 answers an unknown ID with BadRequestException.
+        with source_errors("Greengrass", "GetBulkDeploymentStatus", not_found={"BadRequestException"}):
             answer = self._client.get_bulk_deployment_status(BulkDeploymentId=deployment_id)
-        except ClientError as error:
-            raise _translate(error, deployment_id) from error
-        except (BotoCoreError, ValueError) as error:
-            # ValueError: botocore could not parse a garbled answer (a string where the model has an int).
-            raise SourceUnavailableError(f"GetBulkDeploymentStatus failed: {error}") from error
         return observation_from_answer(deployment_id, answer)
 
     def list_deployments(self) -> Iterator[DeploymentSummary]:
-        try:
+        with source_errors("Greengrass", "ListBulkDeployments"):
             for page in self._client.get_paginator("list_bulk_deployments").paginate():
                 for entry in page.get("BulkDeployments", []):
                     if "BulkDeploymentId" in entry:
@@ -63,10 +58,6 @@ class GreengrassV1BulkSource:
                             deployment_arn=entry.get("BulkDeploymentArn"),
                             created_at=entry.get("CreatedAt"),
                         )
-        except ClientError as error:
-            raise _translate(error, None) from error
-        except (BotoCoreError, ValueError) as error:
-            raise SourceUnavailableError(f"ListBulkDeployments failed: {error}") from error
 
 
 _COUNTERS = {
@@ -101,11 +92,3 @@ def observation_from_answer(deployment_id: str, answer: Mapping[str, Any]) -> Ob
         raise SourceUnavailableError(
             f"GetBulkDeploymentStatus for {deployment_id} returned a garbled answer: {describe(error)}"
         ) from None
-
-
-def _translate(error: ClientError, deployment_id: str | None) -> Exception:
-    if is_throttling(error):
-        return SourceThrottledError(f"Greengrass throttled the request: {error_message(error)}")
-    if error_code(error) == "BadRequestException" and deployment_id is not None:
-        return DeploymentNotFoundError(error_message(error))
-    return SourceUnavailableError(f"Greengrass answered {error_code(error)}: {error_message(error)}")
