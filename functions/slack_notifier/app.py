@@ -44,7 +44,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, int]:
             malformed += 1
             continue
         try:
-            service.deliver(notification)
+            service.deliver(notification, context.get_remaining_time_in_millis)
             delivered += 1
         except DeliveryError as error:
             failures.append(str(error))

@@ -513,6 +513,26 @@ def test_one_failing_webhook_neither_keeps_the_other_from_the_message_nor_makes_
     world.check()
 
 
+def test_a_notifier_killed_mid_post_is_retried_after_its_claim_expired_and_posts_once(world: World) -> None:
+    # Given the notifier is killed while posting to ops, after it claimed the delivery and before
+    # Slack has the message: its claim stays `sending`, unreleased
+    world.add("bd-1", Step("Running", records_processed=1), FAILED)
+    world.slack_kills.append("ops")
+
+    # When Lambda retries a minute later (the world's clock moves as Lambda waits)
+    world.run_until_quiet()
+
+    # Then the claim's lease, one webhook's worst case, had passed: the retry posted the message once;
+    # alerts, which filters Running out, had nothing to do
+    running = world.drain() or world.published
+    assert [p.body["status"] for p in running] == ["Running"]
+    assert sorted(world.slack_attempts.values()) == [2]
+    assert len(world.posts(OPS_PATH)) == 1
+    notified_up_to_date(world, "bd-1")
+    world.run_until_quiet()
+    world.check()
+
+
 def test_a_malformed_sns_record_is_skipped_without_retries_and_the_rest_is_delivered(world: World) -> None:
     # Given messages on the notifier's subscription that no retry could ever parse
     rogue = {

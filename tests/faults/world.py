@@ -6,7 +6,8 @@
   loopback HTTP.
 - `calls` plays faults and pauses inside the handlers' own AWS calls (faults.py); overlapping runs
   meet there (overlap.py).
-- Time: the poller and the delivery ledger read `clock` (clock.py), which moves only when a test says so.
+- Time: the poller, the delivery ledger and the Slack client read `clock` (clock.py), which moves only
+  when a test says so, when the Slack client waits, or when Lambda waits before retrying the notifier.
 - `check` and `assert_honest` are invariant.py, against the transitions the lives owe (lives.py).
 
 The world is one object so that a test reads as a story: add deployments, inject faults, run, check.
@@ -33,7 +34,7 @@ from ggwatch_local.lambda_runtime import load_handler
 from ggwatch_local.slack_receiver import SlackReceiver
 from tests.conftest import LambdaContext
 from tests.faults import aws, invariant, overlap
-from tests.faults.channels import Published, SlackPost, Subscribers, webhooks_secret
+from tests.faults.channels import KillablePoster, Published, SlackPost, Subscribers, webhooks_secret
 from tests.faults.clock import Clock
 from tests.faults.faults import CallFaults, SimulatedCrash, Stage
 from tests.faults.invariant import Figures
@@ -65,6 +66,8 @@ class World:
         self.greengrass = BulkDeploymentFake()
         self.receiver = SlackReceiver()
         self.slack_sleeps: list[float] = []
+        self.slack_kills: list[str] = []
+        """Webhook names: the notifier is killed while posting to each, once, before Slack has it."""
         self.lives: dict[str, Life] = {}
         self.runs = self.crashes = self.deadlines = self.overlaps = 0
         self._environments: list[Poller] = []
@@ -76,7 +79,7 @@ class World:
         self._poller = load_handler("poller")
         self._tracker = load_handler("tracker")
         self._slack = load_handler("slack_notifier")
-        self._subscribers = Subscribers(self._aws, self._slack.lambda_handler)
+        self._subscribers = Subscribers(self._aws, self._slack.lambda_handler, wait=self.clock.advance)
 
     @classmethod
     def opened(
@@ -104,15 +107,20 @@ class World:
             "DynamoDeliveryLedger",
             functools.partial(DynamoDeliveryLedger, clock=self.clock.epoch),
         )
-        policy = RetryPolicy(
-            max_attempts=3, timeout_seconds=self.options.slack_timeout, max_total_seconds=60.0
-        )
+        policy = RetryPolicy(timeout_seconds=self.options.slack_timeout)
         patch.setattr(
             self._slack,
             "SlackWebhookClient",
-            lambda: SlackWebhookClient(policy, sleep=self.slack_sleeps.append),
+            lambda: KillablePoster(
+                SlackWebhookClient(policy, sleep=self._slack_sleep, clock=self.clock.epoch), self.slack_kills
+            ),
         )
         self._cold_start()
+
+    def _slack_sleep(self, seconds: float) -> None:
+        """The Slack client waits (backoff, Retry-After, pace) on the world's clock."""
+        self.slack_sleeps.append(seconds)
+        self.clock.advance(seconds)
 
     def _close(self) -> None:
         try:

@@ -274,6 +274,39 @@ def test_no_webhook_url_appears_in_any_log_line_metric_or_error_even_on_failures
         assert "127.0.0.1" not in text
 
 
+def test_a_webhook_with_a_pasted_invisible_character_is_skipped_and_the_others_still_get_the_message(
+    handler: ModuleType,
+    receiver: SlackReceiver,
+    put_secret: Callable[[str], str],
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # Given the first webhook's URL ends in a zero-width space, which no HTTP client can send
+    put_secret(
+        json.dumps(
+            [
+                {"url": receiver.url(FAILURES_PATH) + "\u200b", "name": "pasted"},
+                {"url": receiver.url(ALL_PATH), "name": "all"},
+            ]
+        )
+    )
+
+    # When a notification arrives
+    result = handler.lambda_handler(sns_event(notification()), lambda_context)
+
+    # Then the valid webhook got it, and the bad entry was reported by name, never by URL
+    assert result == {"notifications": 1, "malformed": 0}
+    assert len(receiver.messages_to(ALL_PATH)) == 1
+    lines = log_lines()
+    (skipped,) = [line for line in lines if line["message"] == "invalid slack webhook skipped"]
+    assert (skipped["webhook_position"], skipped["webhook"]) == (1, "pasted")
+    captured = capsys.readouterr()
+    assert metrics_emitted(captured.out)["SlackWebhooksInvalid"] == 1
+    for text in (json.dumps(lines), captured.out, captured.err):
+        assert SECRET_MARK not in text
+
+
 def test_an_invalid_secret_fails_with_a_configuration_error_that_hides_the_value(
     handler: ModuleType, put_secret: Callable[[str], str], lambda_context: Any
 ) -> None:
@@ -320,33 +353,46 @@ def test_a_delivery_record_is_kept_with_a_ttl(
     assert "leaseUntil" not in item
 
 
-def test_a_claim_blocks_others_until_its_lease_expires(deployments_table: str) -> None:
+def test_a_claim_blocks_others_until_its_lease_expires_and_says_it_is_in_flight(
+    deployments_table: str,
+) -> None:
     now = [1_000_000.0]
-    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, lease_seconds=60, clock=lambda: now[0])
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, clock=lambda: now[0])
 
-    assert ledger.begin("t", "ops")
-    assert not ledger.begin("t", "ops")
-    now[0] += 61
-    assert ledger.begin("t", "ops")
+    assert ledger.begin("t", "ops", lease_seconds=26) == "claimed"
+    assert ledger.begin("t", "ops", lease_seconds=26) == "sending"
+    now[0] += 26
+    assert ledger.begin("t", "ops", lease_seconds=26) == "sending"
+    now[0] += 1
+    assert ledger.begin("t", "ops", lease_seconds=26) == "claimed"
+
+
+def test_a_fractional_lease_is_rounded_up_never_down(deployments_table: str) -> None:
+    now = [1_000_000.9]
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, clock=lambda: now[0])
+    ledger.begin("t", "ops", lease_seconds=25.5)
+
+    now[0] += 25.5  # exactly the lease: still live
+    assert ledger.begin("t", "ops", lease_seconds=1) == "sending"
 
 
 def test_a_delivered_record_is_never_released_or_reclaimed(deployments_table: str) -> None:
     now = [1_000_000.0]
-    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, lease_seconds=60, clock=lambda: now[0])
-    ledger.begin("t", "ops")
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, clock=lambda: now[0])
+    ledger.begin("t", "ops", lease_seconds=60)
     ledger.mark_delivered("t", "ops")
 
     ledger.release("t", "ops")
     now[0] += 3600
 
-    assert not ledger.begin("t", "ops")
+    assert ledger.begin("t", "ops", lease_seconds=60) == "delivered"
 
 
 def test_a_released_claim_can_be_taken_again_at_once(deployments_table: str) -> None:
     ledger = DynamoDeliveryLedger(deployments_table, record_days=7)
-    ledger.begin("t", "ops")
+    ledger.begin("t", "ops", lease_seconds=60)
 
     ledger.release("t", "ops")
 
-    assert ledger.begin("t", "ops")
+    assert ledger.begin("t", "ops", lease_seconds=60) == "claimed"
     assert delivery_key("t", "ops") == "DELIVERY#t#ops"
