@@ -198,6 +198,33 @@ def test_when_one_webhook_fails_the_handler_raises_and_the_retry_posts_only_to_i
     assert metrics_emitted(capsys.readouterr().out)["SlackDeliveryFailures"] == 1
 
 
+def test_a_delivery_another_invocation_is_still_sending_fails_the_invocation_for_a_later_retry(
+    handler: ModuleType, receiver: SlackReceiver, deployments_table: str, lambda_context: Any
+) -> None:
+    # Given a concurrent invocation holds a live claim on the `all` webhook for this transition
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7)
+    assert ledger.begin("0123456789abcdef", "all", lease_seconds=300) == "claimed"
+
+    # When this copy of the event is handled, Then it fails (Lambda retries it later), having posted
+    # to the other webhook only
+    with pytest.raises(DeliveryError, match=r"not delivered .*: all$"):
+        handler.lambda_handler(sns_event(notification()), lambda_context)
+    assert receiver.messages_to(ALL_PATH) == []
+    assert len(receiver.messages_to(FAILURES_PATH)) == 1
+
+
+def test_no_webhook_is_started_without_time_for_its_worst_case(
+    handler: ModuleType, receiver: SlackReceiver, lambda_context: Any
+) -> None:
+    # Given the invocation has less time left than one webhook's worst case
+    lambda_context.remaining_ms = int(handler.slack_delivery().webhook_worst_case_seconds * 1000) - 1
+
+    # When a notification arrives, Then nothing is posted and the invocation fails for both webhooks
+    with pytest.raises(DeliveryError, match=r"2 of 2 .*: all, failures$"):
+        handler.lambda_handler(sns_event(notification()), lambda_context)
+    assert receiver.requests == []
+
+
 def test_a_status_no_webhook_wants_posts_nothing(
     handler: ModuleType, receiver: SlackReceiver, lambda_context: Any, put_secret: Callable[[str], str]
 ) -> None:
@@ -241,6 +268,40 @@ def test_malformed_records_are_skipped_and_the_valid_one_delivered(
     assert "json_invalid" in skipped[1]["problem"]
     assert "deploymentKind: missing" in skipped[2]["problem"]
     assert metrics_emitted(capsys.readouterr().out)["MalformedNotifications"] == 3
+
+
+@pytest.mark.parametrize("version", ["2", "0", 1, None, "(missing)"], ids=repr)
+def test_a_notification_of_an_unknown_schema_version_is_never_posted_and_fails_for_the_dlq(
+    handler: ModuleType,
+    receiver: SlackReceiver,
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: Callable[[], list[dict[str, Any]]],
+    version: object,
+) -> None:
+    # Given an otherwise valid notification whose schemaVersion is not "1" (or is missing), beside a
+    # valid one in the same event
+    body = json.loads(notification().to_json())
+    if version == "(missing)":
+        del body["schemaVersion"]
+    else:
+        body["schemaVersion"] = version
+    event = {
+        "Records": [sns_record(json.dumps(body)), sns_record(notification(transition_id="t-ok").to_json())]
+    }
+
+    # When the handler runs, Then it fails (so that Lambda sends the event to the DLQ at last)
+    with pytest.raises(DeliveryError, match=r"record 0: schemaVersion .* is not the one this notifier knows"):
+        handler.lambda_handler(event, lambda_context)
+
+    # And nothing was posted for it, while the valid one was delivered; the rejection was logged and counted
+    posted = [
+        p["attachments"][0]["blocks"][-1]["elements"][0]["text"] for p in receiver.messages_to(ALL_PATH)
+    ]
+    assert posted == ["transition `t-ok`"]
+    (rejected,) = [line for line in log_lines() if "unknown schema version" in line["message"]]
+    assert rejected["record"] == 0
+    assert metrics_emitted(capsys.readouterr().out)["UnknownSchemaVersions"] == 1
 
 
 # ---------------------------------------------------------------- secrets stay secret

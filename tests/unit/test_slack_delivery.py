@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from unittest.mock import MagicMock
 
 import pytest
 
+from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger
+from ggwatch.adapters.slack_webhook import SlackWebhookClient
 from ggwatch.exceptions import DeliveryError
 from ggwatch.observability import logger, metrics
 from ggwatch.services.slack_delivery import SlackDelivery
 from ggwatch.settings import ConfigurationError
+from ggwatch_local.template import function_properties, load_template
 from tests.factories import notification_factory
 from tests.slack_fakes import MemoryLedger, RecordingPoster, SecretWebhooks
 
 TOKEN = "xoxSECRETtoken"
 notification = notification_factory(transition_id="t-1", status="Failed", previous_status="Running")
 PLENTY_MS = 60_000
+LAMBDA_FIRST_RETRY_SECONDS = 60
+"""Lambda waits a minute before retrying a failed asynchronous invocation."""
 
 
 def secret(*entries: dict[str, object]) -> str:
@@ -228,3 +234,18 @@ def test_a_delivery_the_ledger_could_not_record_still_counts_as_delivered(
 
     assert report.delivered == ("ops",)
     assert len(poster.posts) == 1
+
+
+def test_one_webhooks_worst_case_fits_the_function_timeout_and_expires_before_lambdas_first_retry() -> None:
+    # Given the notifier as deployed: the real client and ledger, and the template's timeout
+    service = SlackDelivery(
+        SecretWebhooks("https://hooks.slack.com/services/T0/B0/x"),
+        SlackWebhookClient(),
+        DynamoDeliveryLedger("table", record_days=7, client=MagicMock()),
+    )
+    timeout = function_properties(load_template(), "SlackNotifierFunction")["Timeout"]
+
+    # Then a run can start at least one webhook, and a killed run's claim (leased for that worst case)
+    # has expired when Lambda retries a minute later
+    assert service.webhook_worst_case_seconds < timeout
+    assert service.webhook_worst_case_seconds < LAMBDA_FIRST_RETRY_SECONDS
