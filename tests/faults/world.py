@@ -52,8 +52,11 @@ class WorldOptions:
     no backoff sleep."""
     read_timeout: float = 1.0
     lease_seconds: int = 120
-    slack_timeout: float = 5.0
+    slack_timeout: float = 4.0
     """The Slack client's timeout (RetryPolicy's own default); only timeout tests lower it."""
+    slack_min_interval: float = 1.0
+    """Slack refuses (429, Retry-After) a second message to one webhook within this many seconds of
+    the world's clock, as it does for more than about one a second."""
 
 
 class World:
@@ -64,7 +67,7 @@ class World:
         self.clock = Clock()
         self.calls = CallFaults()
         self.greengrass = BulkDeploymentFake()
-        self.receiver = SlackReceiver()
+        self.receiver = SlackReceiver(min_interval_seconds=options.slack_min_interval, clock=self.clock.epoch)
         self.slack_sleeps: list[float] = []
         self.slack_kills: list[str] = []
         """Webhook names: the notifier is killed while posting to each, once, before Slack has it."""
