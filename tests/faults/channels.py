@@ -28,6 +28,9 @@ from tests.faults.lives import Transition
 
 OPS_PATH = "/services/T0FAULTS/B0OPS/ops"
 ALERTS_PATH = "/services/T0FAULTS/B0ALERTS/alerts"
+BROKEN_PATH = "/services/T0FAULTS/B0BROKEN/broken"
+"""A webhook Slack refuses every time (no_service), subscribed only to the world's `broken_statuses`:
+each notification it wants fails all of Lambda's attempts and must end in the DLQ."""
 ALERT_STATUSES = frozenset({"Failed", "Stopped", "TrackingFailed"})
 LAMBDA_ATTEMPTS = 3
 """SNS invokes the Slack notifier asynchronously: one attempt and MaximumRetryAttempts (2) retries
@@ -97,12 +100,19 @@ class KillablePoster:
         self._client.post(webhook, payload)
 
 
-def webhooks_secret(aws: boto3.session.Session, receiver: SlackReceiver) -> str:
-    """The notifier's webhooks secret, pointing `ops` and `alerts` at the receiver; returns its ARN."""
-    webhooks = [
+def webhooks_secret(
+    aws: boto3.session.Session, receiver: SlackReceiver, broken_statuses: frozenset[str] = frozenset()
+) -> str:
+    """The notifier's webhooks secret, pointing `ops` and `alerts` (and `broken`, when it wants some
+    statuses) at the receiver; returns its ARN."""
+    webhooks: list[dict[str, Any]] = [
         {"name": "ops", "url": receiver.url(OPS_PATH)},
         {"name": "alerts", "url": receiver.url(ALERTS_PATH), "statuses": sorted(ALERT_STATUSES)},
     ]
+    if broken_statuses:
+        webhooks.append(
+            {"name": "broken", "url": receiver.url(BROKEN_PATH), "statuses": sorted(broken_statuses)}
+        )
     secrets = aws.client("secretsmanager")
     return secrets.create_secret(Name="ggwatch/slack-webhooks", SecretString=json.dumps(webhooks))["ARN"]
 

@@ -31,10 +31,17 @@ from ggwatch.adapters.slack_webhook import RetryPolicy, SlackWebhookClient
 from ggwatch.services.poller import Poller, PollReport
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer, Step
 from ggwatch_local.lambda_runtime import load_handler
-from ggwatch_local.slack_receiver import SlackReceiver
+from ggwatch_local.slack_receiver import SlackReceiver, no_service
 from tests.conftest import LambdaContext
 from tests.faults import aws, invariant, overlap
-from tests.faults.channels import KillablePoster, Published, SlackPost, Subscribers, webhooks_secret
+from tests.faults.channels import (
+    BROKEN_PATH,
+    KillablePoster,
+    Published,
+    SlackPost,
+    Subscribers,
+    webhooks_secret,
+)
 from tests.faults.clock import Clock
 from tests.faults.faults import CallFaults, SimulatedCrash, Stage
 from tests.faults.invariant import Figures
@@ -54,6 +61,9 @@ class WorldOptions:
     lease_seconds: int = 120
     slack_timeout: float = 4.0
     """The Slack client's timeout (RetryPolicy's own default); only timeout tests lower it."""
+    broken_statuses: frozenset[str] = frozenset()
+    """Statuses a third webhook, `broken`, wants and Slack always refuses: those notifications must
+    end in the DLQ (and still reach ops and alerts)."""
     slack_min_interval: float = 1.0
     """Slack refuses (429, Retry-After) a second message to one webhook within this many seconds of
     the world's clock, as it does for more than about one a second."""
@@ -99,7 +109,10 @@ class World:
         patch.setenv("TABLE_NAME", self._table.name)
         patch.setenv("TOPIC_ARN", self._subscribers.create_topic())
         patch.setenv("CLAIM_LEASE_SECONDS", str(self.options.lease_seconds))
-        patch.setenv("SLACK_WEBHOOKS_SECRET_ARN", webhooks_secret(self._aws, self.receiver))
+        broken = self.options.broken_statuses
+        patch.setenv("SLACK_WEBHOOKS_SECRET_ARN", webhooks_secret(self._aws, self.receiver, broken))
+        if broken:
+            self.receiver.refuse(BROKEN_PATH, no_service())
         aws.fast_sdk(patch, attempts=self.options.sdk_attempts, timeout=self.options.read_timeout)
         handlers = aws.session()
         self.calls.install(handlers.events)
@@ -300,6 +313,7 @@ class World:
             posts=self.posts,
             dead_letters=self.dead_letters,
             copies_allowed=copies_allowed,
+            refused_statuses=self.options.broken_statuses,
         )
 
 

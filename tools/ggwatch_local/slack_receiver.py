@@ -86,6 +86,7 @@ class SlackReceiver:
         self._min_interval = min_interval_seconds
         self._clock = clock
         self._last_accepted: dict[str, float] = {}
+        self._refusing: dict[str, Reply] = {}
         self._lock = threading.Lock()
         self._script: deque[Reply] = deque()
         self._scripted_by_path: dict[str, deque[Reply]] = {}
@@ -137,6 +138,11 @@ class SlackReceiver:
             queue = self._script if path is None else self._scripted_by_path.setdefault(path, deque())
             queue.extend(replies)
 
+    def refuse(self, path: str, reply: Reply) -> None:
+        """Answer every post to `path` with `reply` from now on (a webhook that is gone for good)."""
+        with self._lock:
+            self._refusing[path] = reply
+
     @property
     def requests(self) -> list[Received]:
         """Every post received, with the reply it got."""
@@ -155,6 +161,7 @@ class SlackReceiver:
         with self._lock:
             queue = self._scripted_by_path.get(path)
             reply = queue.popleft() if queue else self._script.popleft() if self._script else OK
+            reply = self._refusing.get(path, reply)
             now = self._clock()
             reply = self._rate_limited(path, now) or reply
             if reply.accepted:

@@ -133,9 +133,9 @@ class DynamoDeliveryLedger:
 def _holder(cause: BaseException | None) -> Claim:
     """Why the claim was lost, from the item DynamoDB returned with the failed condition. Without
     it (deleted in between), it is treated as in flight: the invocation fails and is retried."""
-    item: Mapping[str, Any] = (
-        cause.response.get("Item") or {} if isinstance(cause, ClientError) else {}  # type: ignore[assignment]
-    )
+    if not isinstance(cause, ClientError):
+        return "sending"
+    item: Mapping[str, Any] = cause.response.get("Item") or {}  # type: ignore[assignment]
     return "delivered" if item.get("state") == {"S": DELIVERED} else "sending"
 
 
