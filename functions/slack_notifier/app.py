@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger
 from ggwatch.adapters.slack_webhook import SlackWebhookClient
 from ggwatch.adapters.webhook_secret import SecretsManagerWebhooks
-from ggwatch.exceptions import DeliveryError
+from ggwatch.exceptions import DeliveryError, UnknownSchemaError
 from ggwatch.inbound.sns import notifications
 from ggwatch.observability import logger, metrics
 from ggwatch.services.slack_delivery import SlackDelivery
@@ -40,12 +40,16 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, int]:
         if notification is None:
             malformed += 1
             continue
+        if isinstance(notification, UnknownSchemaError):
+            failures.append(str(notification))
+            continue
         try:
-            service.deliver(notification)
+            service.deliver(notification, context.get_remaining_time_in_millis)
             delivered += 1
         except DeliveryError as error:
             failures.append(str(error))
     if failures:
-        # Lambda retries the whole event; delivery records keep accepted webhooks from a second post.
+        # Lambda retries the whole event, then sends it to the DLQ; delivery records keep accepted
+        # webhooks from a second post.
         raise DeliveryError("; ".join(failures))
     return {"notifications": delivered, "malformed": malformed}

@@ -54,6 +54,7 @@ def fast_sdk(monkeypatch: pytest.MonkeyPatch, *, attempts: int, timeout: float) 
         connect_timeout=timeout,
         read_timeout=timeout,
     )
-    for module in (greengrass_v1, sns, dynamodb, delivery_ledger):
+    for module in (greengrass_v1, sns, dynamodb):
         monkeypatch.setattr(module, "API_CONFIG", config)
+    monkeypatch.setattr(delivery_ledger, "LEDGER_CONFIG", config)
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)

@@ -18,6 +18,8 @@ from ggwatch.adapters.sdk_config import WORST_CASE_CALL_SECONDS
 from ggwatch.services.poller import PollReport
 from ggwatch_local.greengrass import TRUNCATED_BODY, WRONGLY_TYPED_BODY, ErrorDetail, Fault, Step
 from ggwatch_local.slack_receiver import Reply, invalid_payload, no_service, rate_limited, server_error, slow
+from ggwatch_local.template import function_properties, load_template
+from tests.factories import notification
 from tests.faults.channels import ALERTS_PATH, OPS_PATH
 from tests.faults.clock import RunTime, deadline_after
 from tests.faults.faults import Action, Phase, Stage, aws_error, crash
@@ -511,6 +513,54 @@ def test_one_failing_webhook_neither_keeps_the_other_from_the_message_nor_makes_
     assert len(replies_to(world, OPS_PATH)) == 2
     assert sorted(world.slack_attempts.values()) == [1, 2]
     world.check()
+
+
+def test_a_notifier_killed_mid_post_is_retried_after_its_claim_expired_and_posts_once(world: World) -> None:
+    # Given the notifier is killed while posting to ops, after it claimed the delivery and before
+    # Slack has the message: its claim stays `sending`, unreleased
+    world.add("bd-1", Step("Running", records_processed=1), FAILED)
+    world.slack_kills.append("ops")
+
+    # When Lambda retries a minute later (the world's clock moves as Lambda waits)
+    world.run_until_quiet()
+
+    # Then the claim's lease, one webhook's worst case, had passed: the retry posted the message once;
+    # alerts, which filters Running out, had nothing to do
+    running = world.drain() or world.published
+    assert [p.body["status"] for p in running] == ["Running"]
+    assert sorted(world.slack_attempts.values()) == [2]
+    assert len(world.posts(OPS_PATH)) == 1
+    notified_up_to_date(world, "bd-1")
+    world.run_until_quiet()
+    world.check()
+
+
+def test_a_burst_of_100_transitions_reaches_a_rate_limited_webhook_one_a_second_with_nothing_dead_lettered(
+    world: World,
+) -> None:
+    # Given Lambda runs the notifier one invocation at a time (its reserved concurrency), as the
+    # world's notifier subscription does, and Slack refuses a second message within a second
+    assert function_properties(load_template(), "SlackNotifierFunction")["ReservedConcurrentExecutions"] == 1
+    started = world.clock.epoch()
+
+    # When 100 transitions that only ops wants are published at once
+    burst = [
+        notification(transition_id=f"burst-{i:03d}", deployment_id=f"bd-{i:03d}", status="Running")
+        for i in range(100)
+    ]
+    for n in burst:
+        world.send_to_slack_subscription(
+            {"Type": "Notification", "MessageId": n.transition_id, "Message": n.to_json()}
+        )
+    world.deliver_slack()
+
+    # Then ops shows every one exactly once, nothing was dead-lettered or even refused, each
+    # invocation succeeded at once, and it took a second of the world's clock per message
+    assert sorted(p.transition_id or "" for p in world.posts(OPS_PATH)) == [n.transition_id for n in burst]
+    assert world.dead_letters == []
+    assert [r.reply.status for r in world.receiver.requests] == [200] * 100
+    assert set(world.slack_attempts.values()) == {1}
+    assert 99 <= world.clock.epoch() - started < 101
 
 
 def test_a_malformed_sns_record_is_skipped_without_retries_and_the_rest_is_delivered(world: World) -> None:

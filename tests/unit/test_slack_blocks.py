@@ -175,7 +175,7 @@ def test_the_error_message_is_shown_as_preformatted_text() -> None:
     assert "*Error message*\n```Access denied\nfor role x```" in visible(payload)
 
 
-def test_error_details_are_a_list_of_code_and_message() -> None:
+def test_error_details_are_a_list_of_code_and_message_in_code_spans() -> None:
     details = (
         ErrorDetail(code="InvalidInput", message="record 3 is not JSON"),
         ErrorDetail(code=None, message="no code"),
@@ -183,8 +183,9 @@ def test_error_details_are_a_list_of_code_and_message() -> None:
     )
     payload = render(notification(status="Failed", error_details=details))
 
-    assert "*Error details (3)*\n• `InvalidInput` record 3 is not JSON\n• no code\n• `OnlyCode`" in visible(
-        payload
+    assert (
+        "*Error details (3)*\n• `InvalidInput` `record 3 is not JSON`\n• `no code`\n• `OnlyCode`"
+        in visible(payload)
     )
 
 
@@ -255,6 +256,48 @@ def test_error_details_and_tags_are_escaped() -> None:
 
     assert "<" not in json.dumps(payload, ensure_ascii=False)
     assert visible(payload).count("&lt;!channel&gt;") >= 4
+
+
+def mrkdwn_objects(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            yield node
+        for value in node.values():
+            yield from mrkdwn_objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from mrkdwn_objects(item)
+
+
+def test_every_mrkdwn_text_object_is_verbatim_so_slack_links_and_mentions_nothing_by_itself() -> None:
+    # Given a notification with every optional part, each holding text Slack would auto-link or notify
+    auto = "@channel @here #general https://evil.example www.evil.example"
+    payload = render(
+        notification(
+            status="Failed",
+            region=auto,
+            created_at=auto,
+            error_message=auto,
+            error_details=(ErrorDetail(code=auto, message=auto),),
+            tags={auto: auto},
+            truncated=True,
+        )
+    )
+
+    # Then every mrkdwn text object turns Slack's automatic parsing off
+    objects = list(mrkdwn_objects(payload))
+    assert len(objects) >= 10
+    assert all(obj["verbatim"] is True for obj in objects)
+
+
+@pytest.mark.parametrize("message", [HOSTILE, "see https://evil.example @here", "a ``` b ` c", "` *x* `"])
+def test_an_error_detail_message_stays_inside_its_code_span(message: str) -> None:
+    # When a detail message holds mentions, links or backticks
+    payload = render(notification(status="Failed", error_details=(ErrorDetail(code="E1", message=message),)))
+
+    # Then its line is two whole code spans: nothing of the message is outside them
+    line = next(line for text in texts(payload) for line in text.splitlines() if line.startswith("• "))
+    assert re.fullmatch(r"• `E1` `[^`]+`", line), line
 
 
 def test_a_backtick_in_an_id_cannot_open_formatting_after_the_code_span() -> None:

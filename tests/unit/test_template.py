@@ -318,9 +318,12 @@ def test_timeouts_fit_the_triggers(template: Template) -> None:
     assert function_properties(template, "SlackNotifierFunction")["Timeout"] == 30
 
 
-def test_no_function_reserves_concurrency(template: Template) -> None:
+def test_only_the_slack_notifier_reserves_concurrency_one_to_pace_slack_posts(template: Template) -> None:
     for function in FUNCTIONS:
-        assert "ReservedConcurrentExecutions" not in function_properties(template, function)
+        reserved = function_properties(template, function).get("ReservedConcurrentExecutions")
+        assert reserved == (1 if function == "SlackNotifierFunction" else None)
+    invoke = function_properties(template, "SlackNotifierFunction")["EventInvokeConfig"]
+    assert invoke["MaximumEventAgeInSeconds"] == 6 * 3600, "a burst waits in the queue, paced"
 
 
 def test_the_layer_is_built_for_python313_on_arm64(template: Template) -> None:

@@ -41,5 +41,10 @@ class DeliveryError(GgwatchError):
     """A chat channel did not accept a message."""
 
 
+class UnknownSchemaError(DeliveryError):
+    """A notification of a schema version this notifier does not know: never posted, and failed so
+    that it ends in the DLQ, where an operator sees it (a forged or a newer producer's message)."""
+
+
 class RepositoryError(GgwatchError):
     """DynamoDB failed for a reason other than a lost race."""
