@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+
+from ggwatch_local.lambda_runtime import ACCOUNT_ID, LambdaContext
 
 REGION = "us-east-1"
 
@@ -37,23 +38,25 @@ def fresh_metrics() -> Iterator[None]:
     metrics.clear_metrics()
 
 
-@dataclass
-class LambdaContext:
-    """Just enough of Lambda's context object for powertools and the poller's deadline."""
+def context_with(remaining_ms: int = 50_000, *, clock: Callable[[], float] = lambda: 0.0) -> LambdaContext:
+    """The local runtime's Lambda context for a test function, `remaining_ms` from its deadline.
 
-    function_name: str = "ggwatch-test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:ggwatch-test"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    remaining_ms: int = 50_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+    `clock` reads the seconds spent since the run started (0 at first). The default one stands still,
+    so the time left stays what the test set; pass one that moves to make the time run out where the
+    test decides.
+    """
+    return LambdaContext(
+        function_name="ggwatch-test",
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:ggwatch-test",
+        memory_limit_in_mb=256,
+        deadline=remaining_ms / 1000,
+        clock=clock,
+    )
 
 
 @pytest.fixture
 def lambda_context() -> LambdaContext:
-    return LambdaContext()
+    return context_with()
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ggwatch.domain.notification import Notification, NotificationMetrics
+from ggwatch.domain.models import Metrics
+from ggwatch.domain.notification import Notification
 
 BASE_NOTIFICATION: dict[str, Any] = {
     "deployment_kind": "greengrass-v1-bulk",
@@ -17,7 +18,7 @@ BASE_NOTIFICATION: dict[str, Any] = {
     "status": "Initializing",
     "terminal": False,
     "changes": ("status",),
-    "metrics": NotificationMetrics(records_processed=0, invalid_input_records=0, retry_attempts=0),
+    "metrics": Metrics({"recordsProcessed": 0, "invalidInputRecords": 0, "retryAttempts": 0}),
     "error_message": None,
     "error_details": (),
     "created_at": None,

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger
 from ggwatch.adapters.slack_webhook import SlackWebhookClient
 from ggwatch.adapters.webhook_secret import SecretsManagerWebhooks
-from ggwatch.domain.notification import Notification
-from ggwatch.exceptions import DeliveryError
+from ggwatch.exceptions import DeliveryError, UnknownSchemaError
+from ggwatch.inbound.sns import notifications
 from ggwatch.observability import logger, metrics
 from ggwatch.services.slack_delivery import SlackDelivery
 from ggwatch.settings import SlackNotifierSettings
@@ -39,41 +36,20 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, int]:
     service = slack_delivery()
     delivered = malformed = 0
     failures: list[str] = []
-    for notification in _notifications(event):
+    for notification in notifications(event):
         if notification is None:
             malformed += 1
             continue
+        if isinstance(notification, UnknownSchemaError):
+            failures.append(str(notification))
+            continue
         try:
-            service.deliver(notification)
+            service.deliver(notification, context.get_remaining_time_in_millis)
             delivered += 1
         except DeliveryError as error:
             failures.append(str(error))
     if failures:
-        # Lambda retries the whole event; delivery records keep accepted webhooks from a second post.
+        # Lambda retries the whole event, then sends it to the DLQ; delivery records keep accepted
+        # webhooks from a second post.
         raise DeliveryError("; ".join(failures))
     return {"notifications": delivered, "malformed": malformed}
-
-
-def _notifications(event: Any) -> Iterator[Notification | None]:
-    """Each record's notification, or None (logged, counted) when no retry could ever parse it."""
-    records = event.get("Records") if isinstance(event, dict) else None
-    for index, record in enumerate(records if isinstance(records, list) else [event]):
-        sns = record.get("Sns") if isinstance(record, dict) else None
-        message = sns.get("Message") if isinstance(sns, dict) else None
-        if not isinstance(message, str):
-            _malformed(index, "not an SNS record with a Message")
-            yield None
-            continue
-        try:
-            yield Notification.model_validate_json(message)
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in error.errors()
-            )
-            _malformed(index, problems)
-            yield None
-
-
-def _malformed(index: int, problem: str) -> None:
-    logger.error("malformed notification skipped", extra={"record": index, "problem": problem[:500]})
-    metrics.add_metric(name="MalformedNotifications", unit=MetricUnit.Count, value=1)

@@ -8,8 +8,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
-from ggwatch.domain.commands import parse_tracker_event
+from ggwatch.domain.commands import IgnoredEvent, TrackResult
 from ggwatch.exceptions import InvalidEventError
+from ggwatch.inbound.tracker import parse_tracker_event
 from ggwatch.observability import logger
 from ggwatch.services.tracker import Tracker
 from ggwatch.settings import TrackerSettings
@@ -30,4 +31,11 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     except InvalidEventError as error:
         logger.error("invalid tracker event", problem=str(error))
         raise
-    return service.apply(request)
+    return response(service.apply(request))
+
+
+def response(result: TrackResult | IgnoredEvent) -> dict[str, Any]:
+    """The invocation's answer: what changed, or why the event was ignored."""
+    if isinstance(result, IgnoredEvent):
+        return {"ignored": True, "reason": result.reason}
+    return {"deploymentId": result.deployment_id, "action": result.action, "changed": result.changed}

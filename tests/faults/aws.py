@@ -55,8 +55,9 @@ def fast_sdk(monkeypatch: pytest.MonkeyPatch, *, attempts: int, timeout: float) 
     budget in the user agent, so a fault can tell which of the poller's lanes made a call.
     """
     config = _fast(attempts, timeout, "full")
-    for module in (greengrass_v1, sns, dynamodb, delivery_ledger, sdk_config):
+    for module in (greengrass_v1, sns, dynamodb, sdk_config):
         monkeypatch.setattr(module, "API_CONFIG", config)
+    monkeypatch.setattr(delivery_ledger, "LEDGER_CONFIG", config)
     monkeypatch.setattr(sdk_config, "HURRIED_CONFIG", _fast(1, timeout, "hurried"))
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
 

@@ -7,6 +7,7 @@ the stored state with what was published, so a run cannot claim a notification i
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ class Figures:
     ops: int = 0
     alerts: int = 0
     duplicates_dropped: int = 0
+    dead_lettered: int = 0
     lost: int = 0
     duplicated: int = 0
     crashes: int = 0
@@ -39,6 +41,7 @@ class Figures:
         return (
             f"soak: runs={self.runs} faults={self.faults} transitions={self.transitions} "
             f"delivered={self.delivered} duplicates_dropped={self.duplicates_dropped} "
+            f"dead_lettered={self.dead_lettered} "
             f"lost={self.lost} duplicated={self.duplicated} "
             f"(ops={self.ops} alerts={self.alerts} crashes={self.crashes} deadlines={self.deadlines} "
             f"overlaps={self.overlaps} slack_invocations={self.slack_attempts})"
@@ -69,12 +72,15 @@ def check(
     posts: Callable[[str], list[SlackPost]],
     dead_letters: Sequence[Mapping[str, Any]],
     copies_allowed: Iterable[str] = (),
+    refused_statuses: frozenset[str] = frozenset(),
 ) -> Figures:
     """Every expected transition exactly once per channel; raise AssertionError listing what is not.
 
     `figures` comes with the world's own counts and is completed here. `copies_allowed`: deployments
     where a crash after SNS accepted a message was injected, so the automation subscriber may hold
-    copies with one transitionId (which consumers drop)."""
+    copies with one transitionId (which consumers drop). `refused_statuses`: what a webhook that Slack
+    always refuses wants; each such transition must be in the DLQ exactly once, and a transition in
+    the DLQ is accounted for in a channel that does not show it (DLQ + delivered = all)."""
     allowed = set(copies_allowed)
     problems = figures.problems
     expected: Counter[Transition] = Counter(t for life in lives for t in life.expected())
@@ -96,15 +102,41 @@ def check(
             problems.append(f"automation: copies of {transition_id} differ")
     figures.delivered = len(distinct)
     _compare("automation", expected, Counter(n.transition for n in distinct.values()), figures)
-    figures.ops = _check_channel("ops", posts(OPS_PATH), expected, distinct, figures)
+    dead = _check_dead_letters(dead_letters, expected, refused_statuses, figures)
+    figures.ops = _check_channel("ops", posts(OPS_PATH), expected, distinct, figures, dead)
     alerts = Counter({t: n for t, n in expected.items() if t[2] in ALERT_STATUSES})
-    figures.alerts = _check_channel("alerts", posts(ALERTS_PATH), alerts, distinct, figures)
-    if dead_letters:
-        figures.lost += len(dead_letters)
-        problems.append(f"slack: {len(dead_letters)} event(s) dead-lettered after {LAMBDA_ATTEMPTS} attempts")
+    figures.alerts = _check_channel("alerts", posts(ALERTS_PATH), alerts, distinct, figures, dead)
     if problems:
         raise AssertionError("delivery invariant broken:\n  " + "\n  ".join(problems))
     return figures
+
+
+def _check_dead_letters(
+    dead_letters: Sequence[Mapping[str, Any]],
+    expected: Counter[Transition],
+    refused_statuses: frozenset[str],
+    figures: Figures,
+) -> Counter[Transition]:
+    """The transitions in the DLQ: exactly the expected ones a refused webhook wanted, once each."""
+    dead: Counter[Transition] = Counter()
+    seen: set[str] = set()
+    for envelope in dead_letters:
+        body = json.loads(str(envelope.get("Message")))
+        if body["transitionId"] in seen:
+            continue  # a re-published copy (same transitionId) that the refusing webhook refused too
+        seen.add(body["transitionId"])
+        dead[(body["deploymentId"], body["previousStatus"], body["status"])] += 1
+    figures.dead_lettered = sum(dead.values())
+    refused = Counter({t: n for t, n in expected.items() if t[2] in refused_statuses})
+    missing, unexpected = refused - dead, dead - refused
+    figures.lost += sum(missing.values()) + sum(unexpected.values())
+    if missing:
+        figures.problems.append(f"slack: refused but not in the DLQ: {sorted(missing.elements(), key=str)}")
+    if unexpected:
+        figures.problems.append(
+            f"slack: dead-lettered after {LAMBDA_ATTEMPTS} attempts: {sorted(unexpected.elements(), key=str)}"
+        )
+    return dead & refused
 
 
 def _check_channel(
@@ -113,6 +145,7 @@ def _check_channel(
     expected: Counter[Transition],
     distinct: Mapping[str, Published],
     figures: Figures,
+    dead: Counter[Transition],
 ) -> int:
     """Compare one Slack channel with the expected transitions; return how many posts it shows."""
     got: Counter[Any] = Counter()
@@ -124,12 +157,19 @@ def _check_channel(
         if f"{published.body['status']} · {published.body['deploymentId']}" not in post.header:
             figures.problems.append(f"{channel}: message for {post.transition_id} reads {post.header!r}")
         got[published.transition] += 1
-    _compare(channel, expected, got, figures)
+    _compare(channel, expected, got, figures, accounted=dead)
     return len(posts)
 
 
-def _compare(channel: str, want: Counter[Any], got: Counter[Any], figures: Figures) -> None:
-    lost, extra = want - got, got - want
+def _compare(
+    channel: str,
+    want: Counter[Any],
+    got: Counter[Any],
+    figures: Figures,
+    accounted: Counter[Any] | None = None,
+) -> None:
+    """`accounted`: missing here but in the DLQ, so not lost."""
+    lost, extra = want - got - (accounted or Counter()), got - want
     figures.lost += sum(lost.values())
     figures.duplicated += sum(extra.values())
     if lost:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ggwatch.observability import metrics
 from ggwatch.services.poller import Poller, PollReport
-from tests.conftest import LambdaContext
+from tests.conftest import context_with
 from tests.faults.faults import Call, CallFaults, Stage
 
 SAFETY_TIMEOUT_S = 20.0
@@ -46,7 +46,7 @@ def run_together(
 
     def run(index: int) -> None:
         try:
-            outcomes[index] = environments[index].run(LambdaContext().get_remaining_time_in_millis)
+            outcomes[index] = environments[index].run(context_with().get_remaining_time_in_millis)
         except BaseException as error:  # a SimulatedCrash kills only its own run
             outcomes[index] = error
 

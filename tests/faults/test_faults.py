@@ -18,8 +18,10 @@ from ggwatch.adapters.sdk_config import FULL, HURRIED
 from ggwatch.services.poller import PollReport
 from ggwatch_local.greengrass import TRUNCATED_BODY, WRONGLY_TYPED_BODY, ErrorDetail, Fault, Step
 from ggwatch_local.slack_receiver import Reply, invalid_payload, no_service, rate_limited, server_error, slow
+from ggwatch_local.template import function_properties, load_template
+from tests.factories import notification
 from tests.faults.channels import ALERTS_PATH, OPS_PATH
-from tests.faults.clock import TimedContext, deadline_after
+from tests.faults.clock import LAMBDA_TIMEOUT_MS, RunTime, deadline_after
 from tests.faults.faults import Action, Call, Phase, Stage, aws_error, crash
 from tests.faults.lives import steps
 from tests.faults.table import KIND
@@ -280,7 +282,7 @@ def test_a_transition_interrupted_at_any_step_is_notified_exactly_once_per_chann
 
     # When the poller runs (cut short for the cursor case, so that it writes one)
     world.tick()
-    world.poll(deadline_after(1) if stage == "cursor" else None)
+    world.poll(deadline_after(1).context if stage == "cursor" else None)
     world.drain()
 
     # Then the interruption happened, and the stored state claims no more than was published
@@ -384,14 +386,14 @@ def test_a_run_near_its_deadline_stops_starting_work_and_the_next_run_starts_wit
         world.add(deployment_id, *steps("Running", "Completed"))
 
     # When a run has time for three of them only
-    context = deadline_after(3)
-    summary = world.poll(context)
+    run_time = deadline_after(3)
+    summary = world.poll(run_time.context)
 
     # Then it stopped before the fourth, still inside its safety margin
     assert summary is not None
     assert (summary["stoppedAtDeadline"], summary["polled"], summary["transitions"]) == (True, 3, 3)
     assert polled(world) == ["bd-1", "bd-2", "bd-3"]
-    assert context.looks == 3 + 3
+    assert run_time.looks == 3 + 3
     # When the next run has the time it needs
     world.greengrass.clear_calls()
     world.tick()
@@ -417,7 +419,7 @@ def test_no_deployment_starves_when_every_run_is_cut_short(world: World) -> None
     for _ in range(3):
         world.greengrass.clear_calls()
         world.tick()
-        world.poll(deadline_after(2))
+        world.poll(deadline_after(2).context)
         order.append(polled(world))
 
     # Then they took turns: every deployment was reached within three runs
@@ -428,14 +430,12 @@ def test_no_deployment_starves_when_every_run_is_cut_short(world: World) -> None
         world.advance(deployment_id)
     for _ in range(3):
         world.tick()
-        world.poll(deadline_after(2))
+        world.poll(deadline_after(2).context)
     world.deliver_slack()
     assert world.settled()
     world.check()
 
 
-LAMBDA_TIMEOUT_MS = 50_000
-"""The poller's Timeout in template.yaml."""
 WORST_CASE_MS = {"full": FULL.worst_case_ms, "hurried": HURRIED.worst_case_ms}
 
 
@@ -446,7 +446,7 @@ def test_deployments_behind_persistently_slow_ones_do_not_starve(world: World) -
     ids = [f"bd-{i}" for i in range(1, 6)]
     for deployment_id in ids:
         world.add(deployment_id, *steps("Running", "Completed"))
-    run: list[TimedContext] = []
+    run: list[RunTime] = []
     budgets: list[str | None] = []
 
     def slow(call: Call) -> None:
@@ -458,9 +458,9 @@ def test_deployments_behind_persistently_slow_ones_do_not_starve(world: World) -
 
     def scheduled_runs_until_settled() -> None:
         for _ in range(6):
-            run[:] = [TimedContext(remaining_ms=LAMBDA_TIMEOUT_MS)]
+            run[:] = [RunTime(LAMBDA_TIMEOUT_MS)]
             world.tick()
-            world.poll(run[0])
+            world.poll(run[0].context)
             world.deliver_slack()
             if world.settled():
                 return
@@ -559,6 +559,54 @@ def test_one_failing_webhook_neither_keeps_the_other_from_the_message_nor_makes_
     assert len(replies_to(world, OPS_PATH)) == 2
     assert sorted(world.slack_attempts.values()) == [1, 2]
     world.check()
+
+
+def test_a_notifier_killed_mid_post_is_retried_after_its_claim_expired_and_posts_once(world: World) -> None:
+    # Given the notifier is killed while posting to ops, after it claimed the delivery and before
+    # Slack has the message: its claim stays `sending`, unreleased
+    world.add("bd-1", Step("Running", records_processed=1), FAILED)
+    world.slack_kills.append("ops")
+
+    # When Lambda retries a minute later (the world's clock moves as Lambda waits)
+    world.run_until_quiet()
+
+    # Then the claim's lease, one webhook's worst case, had passed: the retry posted the message once;
+    # alerts, which filters Running out, had nothing to do
+    running = world.drain() or world.published
+    assert [p.body["status"] for p in running] == ["Running"]
+    assert sorted(world.slack_attempts.values()) == [2]
+    assert len(world.posts(OPS_PATH)) == 1
+    notified_up_to_date(world, "bd-1")
+    world.run_until_quiet()
+    world.check()
+
+
+def test_a_burst_of_100_transitions_reaches_a_rate_limited_webhook_one_a_second_with_nothing_dead_lettered(
+    world: World,
+) -> None:
+    # Given Lambda runs the notifier one invocation at a time (its reserved concurrency), as the
+    # world's notifier subscription does, and Slack refuses a second message within a second
+    assert function_properties(load_template(), "SlackNotifierFunction")["ReservedConcurrentExecutions"] == 1
+    started = world.clock.epoch()
+
+    # When 100 transitions that only ops wants are published at once
+    burst = [
+        notification(transition_id=f"burst-{i:03d}", deployment_id=f"bd-{i:03d}", status="Running")
+        for i in range(100)
+    ]
+    for n in burst:
+        world.send_to_slack_subscription(
+            {"Type": "Notification", "MessageId": n.transition_id, "Message": n.to_json()}
+        )
+    world.deliver_slack()
+
+    # Then ops shows every one exactly once, nothing was dead-lettered or even refused, each
+    # invocation succeeded at once, and it took a second of the world's clock per message
+    assert sorted(p.transition_id or "" for p in world.posts(OPS_PATH)) == [n.transition_id for n in burst]
+    assert world.dead_letters == []
+    assert [r.reply.status for r in world.receiver.requests] == [200] * 100
+    assert set(world.slack_attempts.values()) == {1}
+    assert 99 <= world.clock.epoch() - started < 101
 
 
 def test_a_malformed_sns_record_is_skipped_without_retries_and_the_rest_is_delivered(world: World) -> None:

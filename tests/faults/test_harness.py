@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Callable
 
 import pytest
 
 from ggwatch_local.greengrass import Step
 from ggwatch_local.slack_receiver import server_error
-from tests.faults.channels import ALERTS_PATH, OPS_PATH
+from tests.faults.channels import ALERTS_PATH, BROKEN_PATH, OPS_PATH
 from tests.faults.faults import aws_error, crash
 from tests.faults.lives import steps
 from tests.faults.world import World
@@ -33,13 +34,35 @@ def test_the_checker_counts_an_event_dead_lettered_after_lambdas_attempts_as_los
     assert "dead-lettered" in str(raised.value)
 
 
+def test_the_checker_wants_a_refused_notification_in_the_dlq_and_nowhere_lost(
+    make_world: Callable[..., World],
+) -> None:
+    # Given a third webhook that Slack always refuses wants Failed notifications
+    world = make_world(broken_statuses=frozenset({"Failed"}))
+    world.add("bd-1", Step("Running"), Step("Failed", records_processed=1))
+    world.run_until_quiet()
+    world.advance("bd-1")
+    world.run_until_quiet()
+
+    # Then the Failed event failed all three attempts and is in the DLQ, while ops and alerts have it
+    assert world.receiver.messages_to(BROKEN_PATH) == []
+    assert max(world.slack_attempts.values()) == 3
+    assert world.check().dead_lettered == 1
+
+    # And had it vanished instead of reaching the DLQ, the check would say so
+    world.dead_letters.clear()
+    with pytest.raises(AssertionError, match=r"refused but not in the DLQ"):
+        world.check()
+
+
 def test_the_checker_catches_a_second_post_of_one_transition(world: World) -> None:
     # Given every transition was delivered once
     world.add("bd-1", *steps("Running", "Completed"))
     world.run_until_quiet()
     world.check()
 
-    # When the same message is posted to ops a second time
+    # When, a minute later, the same message is posted to ops a second time
+    world.tick()
     payload = json.dumps(world.receiver.messages_to(OPS_PATH)[0]).encode()
     request = urllib.request.Request(world.receiver.url(OPS_PATH), data=payload, method="POST")
     with urllib.request.urlopen(request, timeout=5) as answer:

@@ -6,7 +6,8 @@
   loopback HTTP.
 - `calls` plays faults and pauses inside the handlers' own AWS calls (faults.py); overlapping runs
   meet there (overlap.py).
-- Time: the poller and the delivery ledger read `clock` (clock.py), which moves only when a test says so.
+- Time: the poller, the delivery ledger and the Slack client read `clock` (tests/clock.py), which moves only
+  when a test says so, when the Slack client waits, or when Lambda waits before retrying the notifier.
 - `check` and `assert_honest` are invariant.py, against the transitions the lives owe (lives.py).
 
 The world is one object so that a test reads as a story: add deployments, inject faults, run, check.
@@ -29,12 +30,19 @@ from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger
 from ggwatch.adapters.slack_webhook import RetryPolicy, SlackWebhookClient
 from ggwatch.services.poller import Poller, PollReport
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer, Step
-from ggwatch_local.lambda_runtime import load_handler
-from ggwatch_local.slack_receiver import SlackReceiver
-from tests.conftest import LambdaContext
+from ggwatch_local.lambda_runtime import LambdaContext, load_handler
+from ggwatch_local.slack_receiver import SlackReceiver, no_service
+from tests.clock import Clock
+from tests.conftest import context_with
 from tests.faults import aws, invariant, overlap
-from tests.faults.channels import Published, SlackPost, Subscribers, webhooks_secret
-from tests.faults.clock import Clock
+from tests.faults.channels import (
+    BROKEN_PATH,
+    KillablePoster,
+    Published,
+    SlackPost,
+    Subscribers,
+    webhooks_secret,
+)
 from tests.faults.faults import CallFaults, SimulatedCrash, Stage
 from tests.faults.invariant import Figures
 from tests.faults.lives import Life
@@ -51,8 +59,14 @@ class WorldOptions:
     no backoff sleep."""
     read_timeout: float = 1.0
     lease_seconds: int = 120
-    slack_timeout: float = 5.0
+    slack_timeout: float = 4.0
     """The Slack client's timeout (RetryPolicy's own default); only timeout tests lower it."""
+    broken_statuses: frozenset[str] = frozenset()
+    """Statuses a third webhook, `broken`, wants and Slack always refuses: those notifications must
+    end in the DLQ (and still reach ops and alerts)."""
+    slack_min_interval: float = 1.0
+    """Slack refuses (429, Retry-After) a second message to one webhook within this many seconds of
+    the world's clock, as it does for more than about one a second."""
 
 
 class World:
@@ -63,8 +77,10 @@ class World:
         self.clock = Clock()
         self.calls = CallFaults()
         self.greengrass = BulkDeploymentFake()
-        self.receiver = SlackReceiver()
+        self.receiver = SlackReceiver(min_interval_seconds=options.slack_min_interval, clock=self.clock.epoch)
         self.slack_sleeps: list[float] = []
+        self.slack_kills: list[str] = []
+        """Webhook names: the notifier is killed while posting to each, once, before Slack has it."""
         self.lives: dict[str, Life] = {}
         self.runs = self.crashes = self.deadlines = self.overlaps = 0
         self._environments: list[Poller] = []
@@ -76,7 +92,7 @@ class World:
         self._poller = load_handler("poller")
         self._tracker = load_handler("tracker")
         self._slack = load_handler("slack_notifier")
-        self._subscribers = Subscribers(self._aws, self._slack.lambda_handler)
+        self._subscribers = Subscribers(self._aws, self._slack.lambda_handler, wait=self.clock.advance)
 
     @classmethod
     def opened(
@@ -93,26 +109,34 @@ class World:
         patch.setenv("TABLE_NAME", self._table.name)
         patch.setenv("TOPIC_ARN", self._subscribers.create_topic())
         patch.setenv("CLAIM_LEASE_SECONDS", str(self.options.lease_seconds))
-        patch.setenv("SLACK_WEBHOOKS_SECRET_ARN", webhooks_secret(self._aws, self.receiver))
+        broken = self.options.broken_statuses
+        patch.setenv("SLACK_WEBHOOKS_SECRET_ARN", webhooks_secret(self._aws, self.receiver, broken))
+        if broken:
+            self.receiver.refuse(BROKEN_PATH, no_service())
         aws.fast_sdk(patch, attempts=self.options.sdk_attempts, timeout=self.options.read_timeout)
         handlers = aws.session()
         self.calls.install(handlers.events)
         patch.setattr(boto3, "DEFAULT_SESSION", handlers)
-        patch.setattr(self._poller, "Poller", functools.partial(Poller, clock=self.clock.now))
+        patch.setattr(self._poller, "Poller", functools.partial(Poller, clock=self.clock))
         patch.setattr(
             self._slack,
             "DynamoDeliveryLedger",
             functools.partial(DynamoDeliveryLedger, clock=self.clock.epoch),
         )
-        policy = RetryPolicy(
-            max_attempts=3, timeout_seconds=self.options.slack_timeout, max_total_seconds=60.0
-        )
+        policy = RetryPolicy(timeout_seconds=self.options.slack_timeout)
         patch.setattr(
             self._slack,
             "SlackWebhookClient",
-            lambda: SlackWebhookClient(policy, sleep=self.slack_sleeps.append),
+            lambda: KillablePoster(
+                SlackWebhookClient(policy, sleep=self._slack_sleep, clock=self.clock.epoch), self.slack_kills
+            ),
         )
         self._cold_start()
+
+    def _slack_sleep(self, seconds: float) -> None:
+        """The Slack client waits (backoff, Retry-After, pace) on the world's clock."""
+        self.slack_sleeps.append(seconds)
+        self.clock.advance(seconds)
 
     def _close(self) -> None:
         try:
@@ -140,7 +164,7 @@ class World:
         self.track(deployment_id)
 
     def track(self, deployment_id: str) -> None:
-        self._tracker.lambda_handler({"bulkDeploymentId": deployment_id}, LambdaContext())
+        self._tracker.lambda_handler({"bulkDeploymentId": deployment_id}, context_with())
 
     def advance(self, deployment_id: str, item: Mapping[str, Any] | None = None) -> str:
         """Move a life on one step, which the poller must have stored first (so it was observable)."""
@@ -172,7 +196,7 @@ class World:
         self.runs += 1
         try:
             summary: dict[str, Any] = self._poller.lambda_handler(
-                {"source": "ggwatch.schedule"}, context or LambdaContext()
+                {"source": "ggwatch.schedule"}, context or context_with()
             )
         except SimulatedCrash:
             self.crashes += 1
@@ -188,7 +212,7 @@ class World:
         """A run in a second execution environment (own clients), e.g. from inside a paused call."""
         self.runs += 1
         report: PollReport = self._poller.poller.__wrapped__().run(
-            LambdaContext().get_remaining_time_in_millis
+            context_with().get_remaining_time_in_millis
         )
         return report
 
@@ -289,6 +313,7 @@ class World:
             posts=self.posts,
             dead_letters=self.dead_letters,
             copies_allowed=copies_allowed,
+            refused_statuses=self.options.broken_statuses,
         )
 
 

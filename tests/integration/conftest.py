@@ -11,7 +11,11 @@ import boto3
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer
+from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer
+from ggwatch_local.stack import subscribe_queue
+from tests.clock import Clock
 from tests.conftest import REGION
+from tests.queues import drain_envelopes
 
 
 @pytest.fixture
@@ -20,6 +24,30 @@ def greengrass(monkeypatch: pytest.MonkeyPatch) -> Iterator[BulkDeploymentFake]:
     with GreengrassFakeServer() as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_GREENGRASS", server.endpoint_url)
         yield server.fake
+
+
+@pytest.fixture
+def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK still retries, without sleeping between attempts."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def fleet_clock() -> Clock:
+    """The time the Greengrass V2 fleet fake sees; it moves only when a test advances it."""
+    return Clock()
+
+
+@pytest.fixture
+def fleet(monkeypatch: pytest.MonkeyPatch, fleet_clock: Clock) -> Iterator[FleetFake]:
+    """The Greengrass V2 fleet fake, reached by boto3 through AWS_ENDPOINT_URL_GREENGRASSV2 and
+    AWS_ENDPOINT_URL_IOT like any endpoint."""
+    with FleetFakeServer(FleetFake(clock=fleet_clock.epoch)) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_GREENGRASSV2", server.endpoint_url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_IOT", server.endpoint_url)
+        yield server.fleet
 
 
 @dataclass
@@ -37,36 +65,22 @@ class TopicWithSubscriber:
 
     def drain(self) -> list[Delivered]:
         """Every message delivered to the subscriber queue since the last drain."""
-        sqs = boto3.client("sqs", region_name=REGION)
-        delivered: list[Delivered] = []
-        while True:
-            answer = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
-            messages = answer.get("Messages", [])
-            if not messages:
-                return delivered
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                delivered.append(
-                    Delivered(
-                        body=json.loads(envelope["Message"]),
-                        attributes={k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
-                    )
-                )
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [
+            Delivered(
+                body=json.loads(envelope["Message"]),
+                attributes={k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
+            )
+            for envelope in drain_envelopes(boto3.client("sqs", region_name=REGION), self.queue_url)
+        ]
 
 
 @pytest.fixture
 def topic(moto_aws: None) -> TopicWithSubscriber:
     """The notifications topic with an SQS queue subscribed, to read what was published."""
     sns = boto3.client("sns", region_name=REGION)
-    sqs = boto3.client("sqs", region_name=REGION)
     topic_arn = sns.create_topic(Name="ggwatch-notifications")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return TopicWithSubscriber(topic_arn, queue_url)
+    subscriber = subscribe_queue(sns, boto3.client("sqs", region_name=REGION), topic_arn, "subscriber", {})
+    return TopicWithSubscriber(topic_arn, subscriber.queue_url)
 
 
 @pytest.fixture

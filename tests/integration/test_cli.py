@@ -82,14 +82,6 @@ def configured(monkeypatch: pytest.MonkeyPatch, deployments_table: str, topic: T
     return deployments_table
 
 
-@pytest.fixture
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK still retries (4 attempts), without sleeping between attempts."""
-    from botocore.retries.standard import ExponentialBackoff
-
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
-
-
 def stored(table: str, deployment_id: str) -> Any:
     return DynamoDeploymentRepository(table, boto3.client("dynamodb", region_name=REGION)).get(
         KIND, deployment_id

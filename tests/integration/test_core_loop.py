@@ -12,8 +12,8 @@ import pytest
 from ggwatch.exceptions import RepositoryError
 from ggwatch.settings import ConfigurationError
 from ggwatch_local.greengrass import BulkDeploymentFake, ErrorDetail, Step
-from ggwatch_local.lambda_runtime import load_handler
-from tests.conftest import REGION, LambdaContext
+from ggwatch_local.lambda_runtime import LambdaContext, load_handler
+from tests.conftest import REGION, context_with
 from tests.integration.conftest import TopicWithSubscriber
 
 pytestmark = pytest.mark.usefixtures("app_environment")
@@ -203,7 +203,13 @@ def test_cloudtrail_start_event_tracks_the_deployment_with_its_arn(
 ) -> None:
     greengrass.add("bd-ct", [Step("Initializing")])
     event = {
+        "version": "0",
+        "id": "3a1c9f4a-6b2d-4f7e-8a0c-5d9b2e7f1a34",
         "source": "aws.greengrass",
+        "account": "123456789012",
+        "time": "2026-11-28T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
         "detail-type": "AWS API Call via CloudTrail",
         "detail": {
             "eventSource": "greengrass.amazonaws.com",
@@ -247,7 +253,7 @@ def emitted_metrics(out: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
-def test_every_run_reports_how_many_deployments_it_polled_even_none_or_when_it_fails(
+def test_every_finished_run_reports_how_many_deployments_it_polled_even_none(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     lambda_context: LambdaContext,
@@ -258,12 +264,13 @@ def test_every_run_reports_how_many_deployments_it_polled_even_none_or_when_it_f
     capsys.readouterr()
     assert poll(lambda_context)["polled"] == 0
     assert [m["DeploymentsPolled"] for m in emitted_metrics(capsys.readouterr().out)] == [[0.0]]
-    # And a run that fails to read the table reports it too: it ran, and its failure is the Errors metric
+    # And a run that fails (the table cannot be read) reports nothing: every run failing is as silent
+    # as no run at all, which the heartbeat alarm catches besides the Errors alarm
     monkeypatch.setenv("TABLE_NAME", "no-such-table")
     app_environment()
     with pytest.raises(RepositoryError):
         poll(lambda_context)
-    assert [m["DeploymentsPolled"] for m in emitted_metrics(capsys.readouterr().out)] == [[0.0]]
+    assert [m.get("DeploymentsPolled") for m in emitted_metrics(capsys.readouterr().out)] in ([], [None])
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -273,12 +280,12 @@ def test_a_timeout_too_short_for_one_hurried_deployment_fails_loudly(
     # Given a tracked deployment, and a function whose timeout is 1 ms short of one deployment polled
     # with the hurried SDK settings (reads, one call, the cursor write, the end-of-run reserve)
     greengrass.add("bd-1", [Step("Running")])
-    track("bd-1", LambdaContext())
+    track("bd-1", context_with())
     needs = load_handler("poller").poller().minimum_run_ms
     assert needs < 25_000  # far less than a fixed margin for the full SDK settings would take
     # When it runs, then it fails naming the setting to change
     with pytest.raises(ConfigurationError, match="Timeout"):
-        poll(LambdaContext(remaining_ms=needs - 1))
+        poll(context_with(needs - 1))
     # And with just enough time, it polls the deployment
-    assert poll(LambdaContext(remaining_ms=needs))["transitions"] == 1
+    assert poll(context_with(needs))["transitions"] == 1
     assert statuses(topic) == [("bd-1", None, "Running")]

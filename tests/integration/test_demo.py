@@ -56,8 +56,9 @@ def test_the_demo_runs_every_deployment_to_its_end_and_posts_each_transition_onc
     # Given the demo in a short mode, writing to a captured stream
     out = io.StringIO()
 
-    # When it runs (it stops by itself once everything is terminal and delivered)
-    code = main(["--deployments", "4", "--speed", "20", "--seconds", "30", "--no-color"], out=out)
+    # When it runs (it stops by itself once everything is terminal and delivered; --seconds is only a
+    # bound, far above the few seconds it takes, so that two busy cores do not cut it short)
+    code = main(["--deployments", "4", "--speed", "20", "--seconds", "120", "--no-color"], out=out)
 
     # Then it finished cleanly, in plain text
     output = out.getvalue()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -29,34 +30,23 @@ from ggwatch_local.greengrass import (
     round_robin,
     seeded_random,
 )
+from tests.clock import Clock
+from tests.waiting import BOUND_SECONDS, wait_until
 
 ROLE = "arn:aws:iam::123456789012:role/GreengrassBulkDeploymentRole"
 URI = "s3://ggwatch-test/bulk/input.jsonl"
-START_EPOCH = 1_750_000_000.0  # 2025-06-15T15:06:40Z
+START = datetime(2025, 6, 15, 15, 6, 40, tzinfo=UTC)
 THROTTLING_CODES = {"TooManyRequestsException", "ThrottlingException", "Throttling"}
 
 
-class FakeClock:
-    """A hand-driven clock so time-based progression is deterministic."""
-
-    def __init__(self, now: float = START_EPOCH) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += seconds
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(clock: FakeClock) -> BulkDeploymentFake:
-    return BulkDeploymentFake(clock=clock)
+def fake(clock: Clock) -> BulkDeploymentFake:
+    return BulkDeploymentFake(clock=clock.epoch)
 
 
 @pytest.fixture
@@ -224,8 +214,10 @@ def test_start_with_an_invalid_role_arn_is_a_bad_request(client: GreengrassClien
     assert error_of(info)[0] == "BadRequestException"
 
 
-def test_started_deployments_get_lives_from_the_chooser(clock: FakeClock) -> None:
-    fake = BulkDeploymentFake(clock=clock, chooser=round_robin([lives.fails()]), allow_concurrent_starts=True)
+def test_started_deployments_get_lives_from_the_chooser(clock: Clock) -> None:
+    fake = BulkDeploymentFake(
+        clock=clock.epoch, chooser=round_robin([lives.fails()]), allow_concurrent_starts=True
+    )
     with GreengrassFakeServer(fake) as server:
         bd = make_client(server).start_bulk_deployment(ExecutionRoleArn=ROLE, InputFileUri=URI)[
             "BulkDeploymentId"
@@ -237,13 +229,13 @@ def test_started_deployments_get_lives_from_the_chooser(clock: FakeClock) -> Non
 
 
 def test_list_bulk_deployments_pages_newest_first(
-    fake: BulkDeploymentFake, clock: FakeClock, client: GreengrassClient
+    fake: BulkDeploymentFake, clock: Clock, client: GreengrassClient
 ) -> None:
     # Given five deployments created a minute apart
     ids = []
     for _ in range(5):
         ids.append(fake.add(life=[Step("Completed")]))
-        clock.tick(60)
+        clock.advance(60)
 
     # When paging two at a time
     pages = list(client.get_paginator("list_bulk_deployments").paginate(PaginationConfig={"PageSize": 2}))
@@ -324,15 +316,15 @@ def test_stop_moves_a_running_deployment_through_stopping_to_stopped(
     assert client.get_bulk_deployment_status(BulkDeploymentId=bd)["BulkDeploymentStatus"] == "Stopped"
 
 
-def test_stopping_finishes_by_itself_when_a_stopping_duration_is_set(clock: FakeClock) -> None:
-    fake = BulkDeploymentFake(clock=clock, stopping_duration=10)
+def test_stopping_finishes_by_itself_when_a_stopping_duration_is_set(clock: Clock) -> None:
+    fake = BulkDeploymentFake(clock=clock.epoch, stopping_duration=10)
     bd = fake.add(life=[Step("Running")])
     with GreengrassFakeServer(fake) as server:
         client = make_client(server)
         client.stop_bulk_deployment(BulkDeploymentId=bd)
-        clock.tick(9.9)
+        clock.advance(9.9)
         assert client.get_bulk_deployment_status(BulkDeploymentId=bd)["BulkDeploymentStatus"] == "Stopping"
-        clock.tick(0.1)
+        clock.advance(0.1)
         assert client.get_bulk_deployment_status(BulkDeploymentId=bd)["BulkDeploymentStatus"] == "Stopped"
 
 
@@ -357,13 +349,13 @@ def status_of(client: GreengrassClient, bd: str) -> tuple[str, int]:
 
 
 def test_a_scripted_life_moves_only_when_advanced(
-    fake: BulkDeploymentFake, clock: FakeClock, client: GreengrassClient
+    fake: BulkDeploymentFake, clock: Clock, client: GreengrassClient
 ) -> None:
     # Given a deployment living the 'completes' life with manual steps
     bd = fake.add(life=lives.completes(records=9, batches=3))
     seen = [status_of(client, bd)]
     # When time passes, Then nothing changes
-    clock.tick(3600)
+    clock.advance(3600)
     assert status_of(client, bd) == seen[0]
     # When it is advanced step by step, Then it walks its life, RecordsProcessed growing
     while not fake.get(bd).step.is_terminal:
@@ -383,17 +375,17 @@ def test_set_status_jumps_to_a_given_state(fake: BulkDeploymentFake, client: Gre
 
 
 def test_a_timed_life_progresses_with_the_injected_clock(
-    fake: BulkDeploymentFake, clock: FakeClock, client: GreengrassClient
+    fake: BulkDeploymentFake, clock: Clock, client: GreengrassClient
 ) -> None:
     # Given a life whose steps last 5 s each
     bd = fake.add(life=lives.completes(records=4, batches=2, step_seconds=5))
     # Then the status follows the clock, skipping steps when polled rarely
     assert status_of(client, bd) == ("Initializing", 0)
-    clock.tick(4.99)
+    clock.advance(4.99)
     assert status_of(client, bd) == ("Initializing", 0)
-    clock.tick(0.01)
+    clock.advance(0.01)
     assert status_of(client, bd) == ("Running", 2)
-    clock.tick(10)
+    clock.advance(10)
     assert status_of(client, bd) == ("Completed", 4)
 
 
@@ -475,7 +467,7 @@ def test_a_delay_longer_than_the_read_timeout_times_out(
     fake: BulkDeploymentFake, server: GreengrassFakeServer
 ) -> None:
     bd = fake.add(life=[Step("Running")])
-    fake.inject(Fault.delay(0.6))
+    fake.inject(Fault.delay(30))  # cut short when the server stops; no answer can beat the timeout
     with pytest.raises(botocore.exceptions.ReadTimeoutError):
         make_client(server, read_timeout=0.2).get_bulk_deployment_status(BulkDeploymentId=bd)
 
@@ -584,19 +576,17 @@ def test_stopping_the_server_cuts_short_an_in_flight_delay(fake: BulkDeploymentF
     errors: list[Exception] = []
 
     def poll() -> None:
-        try:
-            make_client(server).get_bulk_deployment_status(BulkDeploymentId=bd)
+        try:  # a read timeout longer than the delay: only the server's stop can end this call early
+            make_client(server, read_timeout=60).get_bulk_deployment_status(BulkDeploymentId=bd)
         except Exception as error:
             errors.append(error)
 
-    caller = threading.Thread(target=poll)
+    caller = threading.Thread(target=poll, daemon=True)
     caller.start()
-    while not fake.calls:
-        time.sleep(0.01)
-    started = time.monotonic()
+    wait_until(lambda: fake.calls, "the call reaching the fake")
     server.stop()
-    caller.join(timeout=5)
-    assert time.monotonic() - started < 2
+    caller.join(timeout=BOUND_SECONDS)
+    assert not caller.is_alive(), f"the call still waits {BOUND_SECONDS:g} s after the stop: the delay ran on"
     assert len(errors) == 1
 
 

@@ -40,7 +40,9 @@ def test_every_field_of_the_answer_is_read(
     )
     observation = source.get_status("bd-1")
     assert observation.status == "Failed"
-    assert observation.metrics == Metrics(records_processed=7, invalid_input_records=2, retry_attempts=3)
+    assert observation.metrics == Metrics(
+        {"recordsProcessed": 7, "invalidInputRecords": 2, "retryAttempts": 3}
+    )
     assert observation.error_message == "boom"
     assert observation.error_details == (
         ErrorDetail(code="E1", message="first"),

@@ -1,13 +1,19 @@
-"""Every AWS call a handler really makes is granted to it by template.yaml — and nothing is missing.
+"""Every AWS call a handler really makes is granted to it by template.yaml, and every grant is used.
 
-The static policy tests say what each role may do; this one records what each handler actually calls
+The static policy tests say what each role may do; this one records what each handler actually does
 while it works (tracking, a whole deployment life, a deadline, Slack delivery with a failure and a
-duplicate), so a new call without a matching grant fails here instead of in production.
+duplicate): the action, the ARN it acted on and, for a DynamoDB item, the item's partition key. Each
+call must be allowed by one statement of the function's role (action, Resource and the
+`dynamodb:LeadingKeys` condition), so a new call without a matching grant fails here instead of in
+production; and each action and key prefix the role grants to handler code must be used, so a grant
+wider than what the handler does fails too.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 import boto3
@@ -16,52 +22,174 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
-from ggwatch_local.lambda_runtime import load_handler
+from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from ggwatch_local.slack_receiver import SlackReceiver, server_error
-from ggwatch_local.template import load_template
-from tests.conftest import REGION, LambdaContext
+from ggwatch_local.template import Resolver, dynamodb_table_definition, load_template
+from tests.conftest import REGION
 from tests.faults.clock import deadline_after
 from tests.integration.conftest import TopicWithSubscriber
-from tests.unit.test_template import granted
+from tests.unit.test_template import statements_of
 
 pytestmark = [
     pytest.mark.usefixtures("app_environment"),
     pytest.mark.filterwarnings("ignore:No application metrics to publish"),
 ]
 
+ACCOUNT = "123456789012"
+"""moto's account, which every ARN of these tests carries."""
+LAMBDA_ITSELF = frozenset(
+    {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    | {"sqs:SendMessage"}  # the on-failure destination
+)
+"""Actions Lambda performs as the function's role, never the handler's code: checked statically."""
+LEADING_KEYS = "dynamodb:LeadingKeys"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One SDK call as IAM sees it: the action, the resource ARN, the item's partition key if any."""
+
+    action: str
+    resource: str
+    leading_key: str | None = None
+
+
+def _partition_key_name() -> str:
+    schema = dynamodb_table_definition(load_template())["KeySchema"]
+    (name,) = [key["AttributeName"] for key in schema if key["KeyType"] == "HASH"]
+    assert isinstance(name, str)
+    return name
+
+
+def call_of(service: str, operation: str, params: dict[str, Any]) -> Call:
+    """What IAM authorizes for one call. A call this function does not know fails the test: teach it."""
+    action = f"{service}:{operation}"
+    if service == "dynamodb":
+        table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"
+        if operation == "Query":
+            return Call(action, f"{table}/index/{params['IndexName']}" if "IndexName" in params else table)
+        item = params.get("Key") or params.get("Item") or {}
+        return Call(action, table, item[_partition_key_name()]["S"])
+    if action == "greengrass:GetBulkDeploymentStatus":
+        deployment = params["BulkDeploymentId"]
+        return Call(
+            action, f"arn:aws:greengrass:{REGION}:{ACCOUNT}:/greengrass/bulk/deployments/{deployment}"
+        )
+    if action == "sns:Publish":
+        return Call(action, params["TopicArn"])
+    if action == "secretsmanager:GetSecretValue":
+        return Call(action, params["SecretId"])
+    raise AssertionError(f"the policy coverage test does not know the resource of {action}: add it here")
+
+
+Recorded = list[tuple[str, str, dict[str, Any]]]
+"""(service, operation, parameters) of each SDK call, turned into `Call`s when checked."""
+
 
 @pytest.fixture
-def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> set[str]:
-    """IAM actions (`service:Operation`) of every SDK call made while the fixture is active."""
-    calls: set[str] = set()
+def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> Recorded:
+    """Every SDK call made while the fixture is active (the test's own calls too, until it clears)."""
+    calls: Recorded = []
     original = BaseClient._make_api_call  # type: ignore[attr-defined]  # private, but the one place every call passes
 
     def recording(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        calls.add(f"{self.meta.service_model.endpoint_prefix}:{operation_name}")
+        calls.append((self.meta.service_model.endpoint_prefix, operation_name, dict(api_params)))
         return original(self, operation_name, api_params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", recording)
     return calls
 
 
-def actions_granted(function: str) -> set[str]:
-    return {action for action, _resource, _condition in granted(load_template(), function)}
+@dataclass(frozen=True)
+class Grant:
+    """One action of one statement, its resources and key prefixes resolved for this test's stack."""
+
+    action: str
+    resources: tuple[str, ...]
+    key_prefixes: tuple[str, ...] | None
+
+    def allows(self, call: Call) -> bool:
+        if call.action != self.action or not any(fnmatchcase(call.resource, r) for r in self.resources):
+            return False
+        if self.key_prefixes is None:
+            return True
+        return call.leading_key is not None and any(
+            fnmatchcase(call.leading_key, prefix) for prefix in self.key_prefixes
+        )
 
 
-def test_tracker_calls_are_granted(recorded_calls: set[str], lambda_context: LambdaContext) -> None:
+def handler_grants(function: str, resolve: Resolver) -> list[Grant]:
+    """The role's grants to handler code (not those to Lambda itself), resolved for `resolve`'s stack."""
+    result: list[Grant] = []
+    for statement in statements_of(load_template(), function):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if set(actions) <= LAMBDA_ITSELF:
+            continue
+        assert not set(actions) & LAMBDA_ITSELF, (
+            f"{function}: keep Lambda's own grants in their own statement"
+        )
+        resources = resolve(statement["Resource"])
+        condition = statement.get("Condition")
+        prefixes = None
+        if condition is not None:
+            assert condition.keys() == {"ForAllValues:StringLike"}, f"{function}: unexpected {condition}"
+            (key,) = condition["ForAllValues:StringLike"]
+            assert key == LEADING_KEYS
+            prefixes = tuple(condition["ForAllValues:StringLike"][LEADING_KEYS])
+        for action in actions:
+            result.append(
+                Grant(action, tuple(resources if isinstance(resources, list) else [resources]), prefixes)
+            )
+    return result
+
+
+def assert_exactly_granted(function: str, recorded: Recorded | list[Call], resolve: Resolver) -> None:
+    """Every call allowed by a grant; every grant's action and key prefix used by some call."""
+    calls = [call if isinstance(call, Call) else call_of(*call) for call in recorded]
+    assert calls, "the scenario made no call"
+    grants = handler_grants(function, resolve)
+    refused = [call for call in calls if not any(grant.allows(call) for grant in grants)]
+    assert not refused, f"{function} makes calls its role does not allow: {refused}"
+    for grant in grants:
+        used = [call for call in calls if grant.allows(call)]
+        assert used, f"{function} is granted {grant.action} on {grant.resources} but never calls it"
+        for prefix in grant.key_prefixes or ():
+            assert any(fnmatchcase(str(call.leading_key), prefix) for call in used), (
+                f"{function} is granted {grant.action} on keys {prefix} but touches none"
+            )
+
+
+@pytest.fixture
+def resolve(deployments_table: str, topic: TopicWithSubscriber) -> Resolver:
+    """Resolves the template for this test's stack: moto's table and topic stand for the template's."""
+    return Resolver(
+        load_template(),
+        stack_name="ggwatch-test",
+        region=REGION,
+        account_id=ACCOUNT,
+        resources={
+            "DeploymentsTable": deployments_table,
+            "DeploymentsTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{deployments_table}",
+            "NotificationsTopic": topic.topic_arn,
+        },
+    )
+
+
+def test_tracker_calls_are_exactly_granted(
+    recorded_calls: Recorded, lambda_context: LambdaContext, resolve: Resolver
+) -> None:
     tracker = load_handler("tracker").lambda_handler
     tracker({"bulkDeploymentId": "bd-1"}, lambda_context)
     tracker({"bulkDeploymentId": "bd-1"}, lambda_context)
     tracker({"bulkDeploymentId": "bd-1", "action": "untrack"}, lambda_context)
-    assert recorded_calls
-    assert recorded_calls <= actions_granted("TrackerFunction")
+    assert_exactly_granted("TrackerFunction", recorded_calls, resolve)
 
 
-def test_poller_calls_are_granted(
-    recorded_calls: set[str],
+def test_poller_calls_are_exactly_granted(
+    recorded_calls: Recorded,
     greengrass: BulkDeploymentFake,
-    topic: TopicWithSubscriber,
     lambda_context: LambdaContext,
+    resolve: Resolver,
 ) -> None:
     for deployment_id in ("bd-1", "bd-2"):
         greengrass.add(deployment_id, [Step("Running"), Step("Completed")])
@@ -69,25 +197,22 @@ def test_poller_calls_are_granted(
     load_handler("tracker").lambda_handler({"bulkDeploymentId": "bd-unknown"}, lambda_context)
     recorded_calls.clear()
     poller = load_handler("poller").lambda_handler
-    poller({}, deadline_after(0))  # cut short before its first deployment: stores a cursor, polls nothing
+    poller(
+        {}, deadline_after(0).context
+    )  # cut short before its first deployment: stores a cursor, polls nothing
     poller({}, lambda_context)
     greengrass.advance("bd-1")
     poller({}, lambda_context)
-    assert {
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-        "greengrass:GetBulkDeploymentStatus",
-        "sns:Publish",
-    } <= recorded_calls
-    assert recorded_calls <= actions_granted("PollerFunction")
+    assert_exactly_granted("PollerFunction", recorded_calls, resolve)
 
 
-def test_slack_notifier_calls_are_granted(
-    recorded_calls: set[str],
+def test_slack_notifier_calls_are_exactly_granted(
+    recorded_calls: Recorded,
     monkeypatch: pytest.MonkeyPatch,
     greengrass: BulkDeploymentFake,
     topic: TopicWithSubscriber,
     lambda_context: LambdaContext,
+    resolve: Resolver,
 ) -> None:
     greengrass.add("bd-1", [Step("Failed", error_message="boom")])
     load_handler("tracker").lambda_handler({"bulkDeploymentId": "bd-1"}, lambda_context)
@@ -111,10 +236,31 @@ def test_slack_notifier_calls_are_granted(
             notifier.lambda_handler(event, lambda_context)
         notifier.lambda_handler(event, lambda_context)
         notifier.lambda_handler(event, lambda_context)
-    assert {
-        "secretsmanager:GetSecretValue",
-        "dynamodb:PutItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:UpdateItem",
-    } <= recorded_calls
-    assert recorded_calls <= actions_granted("SlackNotifierFunction")
+    stack = Resolver(**{**vars(resolve), "parameters": {"SlackWebhooksSecretArn": secret_arn}})
+    assert_exactly_granted("SlackNotifierFunction", recorded_calls, stack)
+
+
+# ---------------------------------------------------------------- the checker itself
+
+
+def test_a_call_outside_the_granted_key_prefixes_is_refused(resolve: Resolver) -> None:
+    # The poller reads its cursor only; a GetItem on a deployment item must not pass.
+    table = resolve({"Fn::GetAtt": ["DeploymentsTable", "Arn"]})
+    cursor = Call("dynamodb:GetItem", table, "POLLER#cursor#greengrass-v1-bulk")
+    deployment = Call("dynamodb:GetItem", table, "DEPLOYMENT#greengrass-v1-bulk#bd-1")
+    grants = handler_grants("PollerFunction", resolve)
+    assert any(grant.allows(cursor) for grant in grants)
+    assert not any(grant.allows(deployment) for grant in grants)
+
+
+def test_a_call_on_another_resource_is_refused(resolve: Resolver) -> None:
+    other_topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:someone-elses-topic"
+    grants = handler_grants("PollerFunction", resolve)
+    assert not any(grant.allows(Call("sns:Publish", other_topic)) for grant in grants)
+
+
+def test_a_grant_no_call_uses_fails_the_check(resolve: Resolver) -> None:
+    table = resolve({"Fn::GetAtt": ["DeploymentsTable", "Arn"]})
+    only_the_tracker_writes = [Call("dynamodb:UpdateItem", table, "DEPLOYMENT#greengrass-v1-bulk#bd-1")]
+    with pytest.raises(AssertionError, match="never calls it"):
+        assert_exactly_granted("PollerFunction", only_the_tracker_writes, resolve)

@@ -209,7 +209,9 @@ texts = st.none() | st.text(max_size=40)
 observations = st.builds(
     observation,
     status=st.sampled_from(["Initializing", "Running", "Completed", "Failed", "Mystery"]),
-    metrics=st.builds(Metrics, records_processed=st.integers(0, 10**12)),
+    metrics=st.dictionaries(
+        st.sampled_from(["recordsProcessed", "invalidInputRecords", "retryAttempts"]), st.integers(0, 10**12)
+    ).map(Metrics),
     error_message=texts,
     error_details=st.lists(st.builds(ErrorDetail, code=texts, message=texts), max_size=3).map(tuple),
     created_at=texts,

@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities import parameters
 
 from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger, delivery_key
 from ggwatch.adapters.slack_webhook import SlackWebhookClient
-from ggwatch.domain.notification import Notification, NotificationErrorDetail, NotificationMetrics
+from ggwatch.domain.models import ErrorDetail, Metrics
+from ggwatch.domain.notification import Notification
 from ggwatch.exceptions import DeliveryError
 from ggwatch.observability import logger
 from ggwatch.settings import ConfigurationError
@@ -37,9 +38,9 @@ notification = notification_factory(
     previous_status="Running",
     status="Failed",
     terminal=True,
-    metrics=NotificationMetrics(records_processed=3, invalid_input_records=1, retry_attempts=0),
+    metrics=Metrics({"recordsProcessed": 3, "invalidInputRecords": 1, "retryAttempts": 0}),
     error_message="Deployment failed",
-    error_details=(NotificationErrorDetail(code="InvalidInput", message="bad record"),),
+    error_details=(ErrorDetail(code="InvalidInput", message="bad record"),),
 )
 
 
@@ -198,6 +199,33 @@ def test_when_one_webhook_fails_the_handler_raises_and_the_retry_posts_only_to_i
     assert metrics_emitted(capsys.readouterr().out)["SlackDeliveryFailures"] == 1
 
 
+def test_a_delivery_another_invocation_is_still_sending_fails_the_invocation_for_a_later_retry(
+    handler: ModuleType, receiver: SlackReceiver, deployments_table: str, lambda_context: Any
+) -> None:
+    # Given a concurrent invocation holds a live claim on the `all` webhook for this transition
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7)
+    assert ledger.begin("0123456789abcdef", "all", lease_seconds=300) == "claimed"
+
+    # When this copy of the event is handled, Then it fails (Lambda retries it later), having posted
+    # to the other webhook only
+    with pytest.raises(DeliveryError, match=r"not delivered .*: all$"):
+        handler.lambda_handler(sns_event(notification()), lambda_context)
+    assert receiver.messages_to(ALL_PATH) == []
+    assert len(receiver.messages_to(FAILURES_PATH)) == 1
+
+
+def test_no_webhook_is_started_without_time_for_its_worst_case(
+    handler: ModuleType, receiver: SlackReceiver, lambda_context: Any
+) -> None:
+    # Given the invocation has less time left than one webhook's worst case
+    lambda_context.remaining_ms = int(handler.slack_delivery().webhook_worst_case_seconds * 1000) - 1
+
+    # When a notification arrives, Then nothing is posted and the invocation fails for both webhooks
+    with pytest.raises(DeliveryError, match=r"2 of 2 .*: all, failures$"):
+        handler.lambda_handler(sns_event(notification()), lambda_context)
+    assert receiver.requests == []
+
+
 def test_a_status_no_webhook_wants_posts_nothing(
     handler: ModuleType, receiver: SlackReceiver, lambda_context: Any, put_secret: Callable[[str], str]
 ) -> None:
@@ -243,6 +271,40 @@ def test_malformed_records_are_skipped_and_the_valid_one_delivered(
     assert metrics_emitted(capsys.readouterr().out)["MalformedNotifications"] == 3
 
 
+@pytest.mark.parametrize("version", ["2", "0", 1, None, "(missing)"], ids=repr)
+def test_a_notification_of_an_unknown_schema_version_is_never_posted_and_fails_for_the_dlq(
+    handler: ModuleType,
+    receiver: SlackReceiver,
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: Callable[[], list[dict[str, Any]]],
+    version: object,
+) -> None:
+    # Given an otherwise valid notification whose schemaVersion is not "1" (or is missing), beside a
+    # valid one in the same event
+    body = json.loads(notification().to_json())
+    if version == "(missing)":
+        del body["schemaVersion"]
+    else:
+        body["schemaVersion"] = version
+    event = {
+        "Records": [sns_record(json.dumps(body)), sns_record(notification(transition_id="t-ok").to_json())]
+    }
+
+    # When the handler runs, Then it fails (so that Lambda sends the event to the DLQ at last)
+    with pytest.raises(DeliveryError, match=r"record 0: schemaVersion .* is not the one this notifier knows"):
+        handler.lambda_handler(event, lambda_context)
+
+    # And nothing was posted for it, while the valid one was delivered; the rejection was logged and counted
+    posted = [
+        p["attachments"][0]["blocks"][-1]["elements"][0]["text"] for p in receiver.messages_to(ALL_PATH)
+    ]
+    assert posted == ["transition `t-ok`"]
+    (rejected,) = [line for line in log_lines() if "unknown schema version" in line["message"]]
+    assert rejected["record"] == 0
+    assert metrics_emitted(capsys.readouterr().out)["UnknownSchemaVersions"] == 1
+
+
 # ---------------------------------------------------------------- secrets stay secret
 
 
@@ -272,6 +334,39 @@ def test_no_webhook_url_appears_in_any_log_line_metric_or_error_even_on_failures
     for text in (json.dumps(lines), captured.out, captured.err, str(raised.value), repr(raised.value)):
         assert SECRET_MARK not in text
         assert "127.0.0.1" not in text
+
+
+def test_a_webhook_with_a_pasted_invisible_character_is_skipped_and_the_others_still_get_the_message(
+    handler: ModuleType,
+    receiver: SlackReceiver,
+    put_secret: Callable[[str], str],
+    lambda_context: Any,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # Given the first webhook's URL ends in a zero-width space, which no HTTP client can send
+    put_secret(
+        json.dumps(
+            [
+                {"url": receiver.url(FAILURES_PATH) + "\u200b", "name": "pasted"},
+                {"url": receiver.url(ALL_PATH), "name": "all"},
+            ]
+        )
+    )
+
+    # When a notification arrives
+    result = handler.lambda_handler(sns_event(notification()), lambda_context)
+
+    # Then the valid webhook got it, and the bad entry was reported by name, never by URL
+    assert result == {"notifications": 1, "malformed": 0}
+    assert len(receiver.messages_to(ALL_PATH)) == 1
+    lines = log_lines()
+    (skipped,) = [line for line in lines if line["message"] == "invalid slack webhook skipped"]
+    assert (skipped["webhook_position"], skipped["webhook"]) == (1, "pasted")
+    captured = capsys.readouterr()
+    assert metrics_emitted(captured.out)["SlackWebhooksInvalid"] == 1
+    for text in (json.dumps(lines), captured.out, captured.err):
+        assert SECRET_MARK not in text
 
 
 def test_an_invalid_secret_fails_with_a_configuration_error_that_hides_the_value(
@@ -320,33 +415,46 @@ def test_a_delivery_record_is_kept_with_a_ttl(
     assert "leaseUntil" not in item
 
 
-def test_a_claim_blocks_others_until_its_lease_expires(deployments_table: str) -> None:
+def test_a_claim_blocks_others_until_its_lease_expires_and_says_it_is_in_flight(
+    deployments_table: str,
+) -> None:
     now = [1_000_000.0]
-    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, lease_seconds=60, clock=lambda: now[0])
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, clock=lambda: now[0])
 
-    assert ledger.begin("t", "ops")
-    assert not ledger.begin("t", "ops")
-    now[0] += 61
-    assert ledger.begin("t", "ops")
+    assert ledger.begin("t", "ops", lease_seconds=26) == "claimed"
+    assert ledger.begin("t", "ops", lease_seconds=26) == "sending"
+    now[0] += 26
+    assert ledger.begin("t", "ops", lease_seconds=26) == "sending"
+    now[0] += 1
+    assert ledger.begin("t", "ops", lease_seconds=26) == "claimed"
+
+
+def test_a_fractional_lease_is_rounded_up_never_down(deployments_table: str) -> None:
+    now = [1_000_000.9]
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, clock=lambda: now[0])
+    ledger.begin("t", "ops", lease_seconds=25.5)
+
+    now[0] += 25.5  # exactly the lease: still live
+    assert ledger.begin("t", "ops", lease_seconds=1) == "sending"
 
 
 def test_a_delivered_record_is_never_released_or_reclaimed(deployments_table: str) -> None:
     now = [1_000_000.0]
-    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, lease_seconds=60, clock=lambda: now[0])
-    ledger.begin("t", "ops")
+    ledger = DynamoDeliveryLedger(deployments_table, record_days=7, clock=lambda: now[0])
+    ledger.begin("t", "ops", lease_seconds=60)
     ledger.mark_delivered("t", "ops")
 
     ledger.release("t", "ops")
     now[0] += 3600
 
-    assert not ledger.begin("t", "ops")
+    assert ledger.begin("t", "ops", lease_seconds=60) == "delivered"
 
 
 def test_a_released_claim_can_be_taken_again_at_once(deployments_table: str) -> None:
     ledger = DynamoDeliveryLedger(deployments_table, record_days=7)
-    ledger.begin("t", "ops")
+    ledger.begin("t", "ops", lease_seconds=60)
 
     ledger.release("t", "ops")
 
-    assert ledger.begin("t", "ops")
+    assert ledger.begin("t", "ops", lease_seconds=60) == "claimed"
     assert delivery_key("t", "ops") == "DELIVERY#t#ops"

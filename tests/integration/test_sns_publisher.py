@@ -9,6 +9,7 @@ import pytest
 
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.exceptions import PublishError
+from ggwatch_local.stack import subscribe_queue
 from tests.conftest import REGION
 from tests.factories import notification
 from tests.integration.conftest import TopicWithSubscriber
@@ -25,16 +26,8 @@ def test_published_body_and_attributes_reach_a_subscriber(topic: TopicWithSubscr
 
 def test_filter_policy_subscribers_receive_only_what_they_asked_for(topic: TopicWithSubscriber) -> None:
     sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    queue_url = sqs.create_queue(QueueName="failures-only")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=topic.topic_arn,
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"FilterPolicy": '{"status": ["Failed"]}'},
-    )
+    failures_only = {"FilterPolicy": {"status": ["Failed"]}}
+    queue_url = subscribe_queue(sns, sqs, topic.topic_arn, "failures-only", failures_only).queue_url
     publisher = SnsNotificationPublisher(topic.topic_arn)
     publisher.publish(notification(status="Running"))
     publisher.publish(notification(status="Failed"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from ggwatch.domain.models import DeploymentKind, Metrics, Observation, TrackedDeployment
-from ggwatch.domain.notification import Notification, NotificationMetrics
+from ggwatch.domain.notification import Notification
 from ggwatch.services.poller import PollOutcome, PollReport
 from ggwatch_cli.output import (
     deployment_json,
@@ -46,7 +46,7 @@ def notification(previous: str | None, status: str, **fields: object) -> Notific
         "status": status,
         "terminal": False,
         "changes": ("status",),
-        "metrics": NotificationMetrics(records_processed=6, invalid_input_records=2, retry_attempts=1),
+        "metrics": Metrics({"recordsProcessed": 6, "invalidInputRecords": 2, "retryAttempts": 1}),
         "error_message": None,
         "error_details": (),
         "created_at": None,
@@ -64,7 +64,7 @@ def test_table_pads_columns_and_right_aligns_numbers() -> None:
 def test_deployments_table_lines_up_every_column() -> None:
     # Given deployments with cells of different widths
     rows = [
-        stored("bd-1", status="Running", metrics=Metrics(records_processed=7)),
+        stored("bd-1", status="Running", metrics=Metrics({"recordsProcessed": 7})),
         stored("a-much-longer-deployment-id", active=False, status="Completed"),
     ]
     # When rendered

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from ggwatch.domain.commands import IgnoredEvent, TrackRequest, parse_tracker_event
+from ggwatch.domain.commands import IgnoredEvent, TrackRequest
 from ggwatch.domain.notification import SCHEMA_VERSION, Notification
+from ggwatch.inbound.tracker import parse_tracker_event
 from ggwatch_local.template import function_properties, load_template
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,18 +17,10 @@ from ggwatch.exceptions import (
 from ggwatch.services.lanes import Lane
 from ggwatch.services.poller import Poller, PollerPolicy
 from ggwatch_cli.dry_run import ReadOnlyRepository, UnsentPublisher
+from tests.clock import START, Clock
 from tests.fakes import InMemoryRepository, RecordingPublisher, ScriptedSource
 
 KIND = DeploymentKind.GREENGRASS_V1_BULK
-START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 World = tuple[InMemoryRepository, ScriptedSource, RecordingPublisher, Clock]
@@ -86,7 +78,7 @@ def test_terminal_deployment_is_no_longer_polled(world: World) -> None:
 def test_nothing_is_written_when_nothing_changed(world: World) -> None:
     repository, source, _, _ = world
     track(repository, "bd-1")
-    source.set("bd-1", "Running", metrics=Metrics(records_processed=1))
+    source.set("bd-1", "Running", metrics=Metrics({"recordsProcessed": 1}))
     poller = make_poller(world)
     poller.run()
     writes = repository.writes
@@ -100,12 +92,12 @@ def test_metrics_only_change_is_stored_without_notification(world: World) -> Non
     poller = make_poller(world)
     source.set("bd-1", "Running")
     poller.run()
-    source.set("bd-1", "Running", metrics=Metrics(records_processed=7))
+    source.set("bd-1", "Running", metrics=Metrics({"recordsProcessed": 7}))
     report = poller.run()
     assert len(publisher.published) == 1
     assert report.count("stored") == 1
     stored = repository.get(KIND, "bd-1")
-    assert stored is not None and stored.metrics.records_processed == 7
+    assert stored is not None and stored.metrics["recordsProcessed"] == 7
 
 
 def test_error_details_change_under_same_status_is_notified(world: World) -> None:

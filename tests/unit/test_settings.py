@@ -52,3 +52,10 @@ def test_settings_import_no_adapter() -> None:
     code = "import sys, ggwatch.settings; print(sorted(m for m in sys.modules if m.startswith('ggwatch.')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "ggwatch.adapters" not in loaded.stdout, loaded.stdout
+
+
+def test_configuration_errors_are_the_packages_own_and_still_importable_from_settings() -> None:
+    from ggwatch import exceptions, settings
+
+    assert settings.ConfigurationError is exceptions.ConfigurationError
+    assert issubclass(exceptions.ConfigurationError, exceptions.GgwatchError)

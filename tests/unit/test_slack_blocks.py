@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ggwatch.domain.notification import NotificationErrorDetail, NotificationMetrics
+from ggwatch.domain.models import ErrorDetail, Metrics
 from ggwatch.slack.blocks import (
     MAX_BLOCKS,
     MAX_FALLBACK_CHARS,
@@ -36,7 +36,7 @@ notification = notification_factory(
     deployment_arn="arn:aws:greengrass:us-east-1:123456789012:/greengrass/bulk/deployments/bd-1",
     previous_status="Initializing",
     status="Running",
-    metrics=NotificationMetrics(records_processed=12, invalid_input_records=2, retry_attempts=1),
+    metrics=Metrics({"recordsProcessed": 12, "invalidInputRecords": 2, "retryAttempts": 1}),
     created_at="2026-11-28T11:58:00Z",
 )
 
@@ -175,16 +175,17 @@ def test_the_error_message_is_shown_as_preformatted_text() -> None:
     assert "*Error message*\n```Access denied\nfor role x```" in visible(payload)
 
 
-def test_error_details_are_a_list_of_code_and_message() -> None:
+def test_error_details_are_a_list_of_code_and_message_in_code_spans() -> None:
     details = (
-        NotificationErrorDetail(code="InvalidInput", message="record 3 is not JSON"),
-        NotificationErrorDetail(code=None, message="no code"),
-        NotificationErrorDetail(code="OnlyCode", message=None),
+        ErrorDetail(code="InvalidInput", message="record 3 is not JSON"),
+        ErrorDetail(code=None, message="no code"),
+        ErrorDetail(code="OnlyCode", message=None),
     )
     payload = render(notification(status="Failed", error_details=details))
 
-    assert "*Error details (3)*\n• `InvalidInput` record 3 is not JSON\n• no code\n• `OnlyCode`" in visible(
-        payload
+    assert (
+        "*Error details (3)*\n• `InvalidInput` `record 3 is not JSON`\n• `no code`\n• `OnlyCode`"
+        in visible(payload)
     )
 
 
@@ -248,13 +249,55 @@ def test_every_aws_provided_string_field_is_escaped(field: str) -> None:
 def test_error_details_and_tags_are_escaped() -> None:
     payload = render(
         notification(
-            error_details=(NotificationErrorDetail(code=HOSTILE, message=HOSTILE),),
+            error_details=(ErrorDetail(code=HOSTILE, message=HOSTILE),),
             tags={HOSTILE: HOSTILE},
         )
     )
 
     assert "<" not in json.dumps(payload, ensure_ascii=False)
     assert visible(payload).count("&lt;!channel&gt;") >= 4
+
+
+def mrkdwn_objects(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            yield node
+        for value in node.values():
+            yield from mrkdwn_objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from mrkdwn_objects(item)
+
+
+def test_every_mrkdwn_text_object_is_verbatim_so_slack_links_and_mentions_nothing_by_itself() -> None:
+    # Given a notification with every optional part, each holding text Slack would auto-link or notify
+    auto = "@channel @here #general https://evil.example www.evil.example"
+    payload = render(
+        notification(
+            status="Failed",
+            region=auto,
+            created_at=auto,
+            error_message=auto,
+            error_details=(ErrorDetail(code=auto, message=auto),),
+            tags={auto: auto},
+            truncated=True,
+        )
+    )
+
+    # Then every mrkdwn text object turns Slack's automatic parsing off
+    objects = list(mrkdwn_objects(payload))
+    assert len(objects) >= 10
+    assert all(obj["verbatim"] is True for obj in objects)
+
+
+@pytest.mark.parametrize("message", [HOSTILE, "see https://evil.example @here", "a ``` b ` c", "` *x* `"])
+def test_an_error_detail_message_stays_inside_its_code_span(message: str) -> None:
+    # When a detail message holds mentions, links or backticks
+    payload = render(notification(status="Failed", error_details=(ErrorDetail(code="E1", message=message),)))
+
+    # Then its line is two whole code spans: nothing of the message is outside them
+    line = next(line for text in texts(payload) for line in text.splitlines() if line.startswith("• "))
+    assert re.fullmatch(r"• `E1` `[^`]+`", line), line
 
 
 def test_a_backtick_in_an_id_cannot_open_formatting_after_the_code_span() -> None:
@@ -273,7 +316,7 @@ def test_a_huge_notification_is_truncated_visibly_within_every_limit() -> None:
         status="Failed",
         previous_status="Running",
         error_message="m" * 50_000,
-        error_details=tuple(NotificationErrorDetail(code=f"E{i}", message="x" * 2000) for i in range(500)),
+        error_details=tuple(ErrorDetail(code=f"E{i}", message="x" * 2000) for i in range(500)),
         tags={f"key{i}": "v" * 256 for i in range(50)},
     )
 
@@ -288,7 +331,7 @@ def test_a_huge_notification_is_truncated_visibly_within_every_limit() -> None:
 
 
 def test_many_small_error_details_spread_over_sections_and_the_rest_are_counted() -> None:
-    details = tuple(NotificationErrorDetail(code=f"E{i}", message="bad record") for i in range(2000))
+    details = tuple(ErrorDetail(code=f"E{i}", message="bad record") for i in range(2000))
 
     payload = render(notification(status="Failed", error_details=details))
 
@@ -333,7 +376,7 @@ def test_any_notification_renders_within_limits_and_without_control_sequences(
             previous_status=previous,
             deployment_id=deployment_id,
             error_message=error_message,
-            error_details=tuple(NotificationErrorDetail(code=c, message=m) for c, m in details),
+            error_details=tuple(ErrorDetail(code=c, message=m) for c, m in details),
             tags=tags,
         )
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,13 @@ import pytest
 
 from ggwatch_local.template import (
     TEMPLATE_PATH,
+    Resolver,
     dynamodb_table_definition,
     function_properties,
     load_template,
     resource,
     resources_of_type,
+    stack_variables,
     ttl_attribute,
 )
 
@@ -37,16 +38,13 @@ ACTIVE_INDEX_ARN = {"Fn::Sub": "${DeploymentsTable.Arn}/index/active-index"}
 BULK_DEPLOYMENTS_ARN = {
     "Fn::Sub": "arn:${AWS::Partition}:greengrass:${AWS::Region}:${AWS::AccountId}:/greengrass/bulk/deployments/*"
 }
-NOTIFICATIONS_TOPIC_ARN = {
-    "Fn::Sub": [
-        "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${topicName}",
-        {"topicName": {"Fn::GetAtt": ["NotificationsTopic", "TopicName"]}},
-    ]
-}
-SLACK_SECRET_ARN = {"Fn::Sub": ["${secretArn}", {"secretArn": {"Ref": "SlackWebhooksSecretArn"}}]}
+NOTIFICATIONS_TOPIC_ARN = {"Ref": "NotificationsTopic"}
+SLACK_SECRET_ARN = {"Ref": "SlackWebhooksSecretArn"}
+REPOSITORY = TEMPLATE_PATH.parent
 CLOUDWATCH_LOG_RETENTION_VALUES = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ]  # fmt: skip
+STACK_NAMESPACE = {"Fn::If": ["HasMetricsNamespace", {"Ref": "MetricsNamespace"}, {"Ref": "AWS::StackName"}]}
 ALARM_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
 
@@ -70,44 +68,41 @@ def grants(actions: list[str], resource_arn: Any, condition: dict[str, Any] | No
     }
 
 
-# SAM policy templates the functions may use, expanded as SAM expands them
-# (samtranslator/policy_templates_data/policy_templates.json). Any other template fails the tests.
-POLICY_TEMPLATES: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
-    "SNSPublishMessagePolicy": lambda p: [
-        {
-            "Effect": "Allow",
-            "Action": ["sns:Publish"],
-            "Resource": {
-                "Fn::Sub": [
-                    "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${topicName}",
-                    {"topicName": p["TopicName"]},
-                ]
-            },
-        }
-    ],
-    "AWSSecretsManagerGetSecretValuePolicy": lambda p: [
-        {
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": {"Fn::Sub": ["${secretArn}", {"secretArn": p["SecretArn"]}]},
-        }
-    ],
-}
+ROLES = {function: f"{function}Role" for function in FUNCTIONS}
+TRACE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+"""Active tracing's writes: X-Ray has no resource-level permissions, so these are granted on "*"."""
+
+
+def role_of(template: Template, function: str) -> dict[str, Any]:
+    """The AWS::IAM::Role the function runs as (its `Role` is that role's ARN)."""
+    role_arn = function_properties(template, function)["Role"]
+    assert set(role_arn) == {"Fn::GetAtt"}, f"{function} must run as a role of this template"
+    logical_id, attribute = role_arn["Fn::GetAtt"]
+    assert attribute == "Arn"
+    role = resource(template, logical_id)
+    assert role["Type"] == "AWS::IAM::Role"
+    return role
 
 
 def statements_of(template: Template, function: str) -> list[dict[str, Any]]:
+    """Every statement of the function's role (its inline policies)."""
     statements: list[dict[str, Any]] = []
-    for policy in function_properties(template, function).get("Policies", []):
-        assert isinstance(policy, dict), (
-            f"{function}: managed policy {policy!r} is not scoped to our resources"
-        )
-        if "Statement" in policy:
-            statements.extend(policy["Statement"])
-            continue
-        ((name, parameters),) = policy.items()
-        assert name in POLICY_TEMPLATES, f"{function}: unreviewed SAM policy template {name}"
-        statements.extend(POLICY_TEMPLATES[name](parameters))
+    for policy in role_of(template, function)["Properties"].get("Policies", []):
+        statements.extend(policy["PolicyDocument"]["Statement"])
     return statements
+
+
+def own_log_streams(log_group: str) -> dict[str, str]:
+    return {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{log_group}}}:*"
+    }
+
+
+def runtime_grants(log_group: str) -> set[Grant]:
+    """What Lambda itself does as the role: write the function's logs and traces."""
+    return grants(["logs:CreateLogStream", "logs:PutLogEvents"], own_log_streams(log_group)) | grants(
+        TRACE_ACTIONS, "*"
+    )
 
 
 def granted(template: Template, function: str) -> set[Grant]:
@@ -167,6 +162,38 @@ def test_loader_finds_the_repository_template() -> None:
     assert TEMPLATE_PATH.is_file()
 
 
+def test_the_resolver_resolves_refs_attributes_subs_and_conditions() -> None:
+    template = load_template()
+    resolve = Resolver(
+        template,
+        stack_name="s",
+        parameters={"AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:alarms"},
+        resources={"DeploymentsTable.Arn": "arn:table", "PollerLogGroup": "/aws/lambda/s-poller"},
+    )
+    assert resolve({"Fn::Sub": "${DeploymentsTable.Arn}/index/x-${AWS::StackName}-${!Literal}"}) == (
+        "arn:table/index/x-s-${Literal}"
+    )
+    assert resolve({"Fn::Sub": ["${a}:${PollerLogGroup}", {"a": {"Ref": "AWS::Region"}}]}) == (
+        "us-east-1:/aws/lambda/s-poller"
+    )
+    assert resolve({"Ref": "RetentionDays"}) == 30, "a parameter not given takes its default"
+    assert resolve({"AlarmActions": ALARM_ACTIONS}) == {
+        "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:alarms"]
+    }
+    assert resolve.condition("HasAlarmTopic") is True
+    assert resolve.condition("HasSlack") is False
+    without_topic = Resolver(template, stack_name="s")
+    assert without_topic({"AlarmActions": ALARM_ACTIONS, "X": 1}) == {"X": 1}, "AWS::NoValue drops the key"
+
+
+def test_the_resolver_names_what_it_cannot_resolve() -> None:
+    resolve = Resolver(load_template(), stack_name="s")
+    with pytest.raises(ValueError, match="NotificationsTopic"):
+        resolve({"Ref": "NotificationsTopic"})
+    with pytest.raises(ValueError, match="Fn::Select"):
+        resolve({"Fn::Select": [0, ["a"]]})
+
+
 # ---------------------------------------------------------------- functions
 
 
@@ -195,10 +222,61 @@ def test_every_function_runs_python313_on_arm64_with_tracing_and_the_layer(
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_every_function_gets_the_powertools_settings(template: Template, function: str) -> None:
     variables = function_properties(template, function)["Environment"]["Variables"]
-    assert variables["POWERTOOLS_SERVICE_NAME"] == "ggwatch"
-    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "ggwatch"
+    assert variables["POWERTOOLS_SERVICE_NAME"] == STACK_NAMESPACE
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == STACK_NAMESPACE
     assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
     assert variables["LOG_LEVEL"] == "INFO"
+
+
+def metric_names(template: Template, stack_name: str, **parameters: str) -> set[tuple[str, str]]:
+    """(namespace, service) of every function's metrics and of every custom metric alarm of a stack."""
+    resolve = Resolver(template, stack_name=stack_name, parameters=parameters)
+    names = set()
+    for function in FUNCTIONS:
+        variables = function_properties(template, function)["Environment"]["Variables"]
+        names.add(
+            (
+                resolve(variables["POWERTOOLS_METRICS_NAMESPACE"]),
+                resolve(variables["POWERTOOLS_SERVICE_NAME"]),
+            )
+        )
+    for alarm in custom_metric_alarms(template).values():
+        ((service,),) = [[d["Value"] for d in resolve(alarm["Dimensions"]) if d["Name"] == "service"]]
+        names.add((resolve(alarm["Namespace"]), service))
+    return names
+
+
+def test_two_stacks_in_one_account_count_their_metrics_apart(template: Template) -> None:
+    # Given two stacks deployed with the default parameters
+    first = metric_names(template, "ggwatch-prod")
+    second = metric_names(template, "ggwatch-staging")
+    # Then each stack's functions and alarms agree on one namespace, and the two namespaces differ
+    assert first == {("ggwatch-prod", "ggwatch-prod")}
+    assert second == {("ggwatch-staging", "ggwatch-staging")}
+
+
+def test_an_explicit_metrics_namespace_names_the_metrics_and_the_alarms(template: Template) -> None:
+    assert template["Parameters"]["MetricsNamespace"]["Default"] == ""
+    assert metric_names(template, "ggwatch-prod", MetricsNamespace="ops/ggwatch") == {
+        ("ops/ggwatch", "ops/ggwatch")
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [("", True), ("ggwatch", True), ("ops/ggwatch-prod_1.v2", True), ("AWS/Lambda", False), ("a b", False)],
+)
+def test_the_metrics_namespace_must_be_empty_or_a_custom_cloudwatch_namespace(
+    template: Template, value: str, allowed: bool
+) -> None:
+    assert fullmatch(template["Parameters"]["MetricsNamespace"]["AllowedPattern"], value) is allowed
+
+
+def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> None:
+    assert stack_variables(template, "ggwatch-local") == {
+        "POWERTOOLS_SERVICE_NAME": "ggwatch-local",
+        "POWERTOOLS_METRICS_NAMESPACE": "ggwatch-local",
+    }
 
 
 @pytest.mark.parametrize(
@@ -240,9 +318,12 @@ def test_timeouts_fit_the_triggers(template: Template) -> None:
     assert function_properties(template, "SlackNotifierFunction")["Timeout"] == 30
 
 
-def test_no_function_reserves_concurrency(template: Template) -> None:
+def test_only_the_slack_notifier_reserves_concurrency_one_to_pace_slack_posts(template: Template) -> None:
     for function in FUNCTIONS:
-        assert "ReservedConcurrentExecutions" not in function_properties(template, function)
+        reserved = function_properties(template, function).get("ReservedConcurrentExecutions")
+        assert reserved == (1 if function == "SlackNotifierFunction" else None)
+    invoke = function_properties(template, "SlackNotifierFunction")["EventInvokeConfig"]
+    assert invoke["MaximumEventAgeInSeconds"] == 6 * 3600, "a burst waits in the queue, paced"
 
 
 def test_the_layer_is_built_for_python313_on_arm64(template: Template) -> None:
@@ -257,58 +338,83 @@ def test_the_layer_is_built_for_python313_on_arm64(template: Template) -> None:
 # ---------------------------------------------------------------- least privilege
 
 
-def test_the_poller_may_only_query_the_active_index_touch_its_items_read_greengrass_and_publish(
+def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_items_and_publish(
     template: Template,
 ) -> None:
     assert granted(template, "PollerFunction") == (
-        grants(["dynamodb:Query"], ACTIVE_INDEX_ARN)
-        | grants(
-            ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-            TABLE_ARN,
-            leading_keys("DEPLOYMENT#*", "POLLER#*"),
-        )
+        runtime_grants("PollerLogGroup")
+        | grants(["dynamodb:Query"], ACTIVE_INDEX_ARN)
+        | grants(["dynamodb:GetItem"], TABLE_ARN, leading_keys("POLLER#cursor#*"))
+        | grants(["dynamodb:UpdateItem"], TABLE_ARN, leading_keys("DEPLOYMENT#*", "POLLER#cursor#*"))
         | grants(["greengrass:GetBulkDeploymentStatus"], BULK_DEPLOYMENTS_ARN)
         | grants(["sns:Publish"], NOTIFICATIONS_TOPIC_ARN)
+        | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]})
     )
 
 
-def test_the_tracker_may_only_touch_deployment_items(template: Template) -> None:
-    assert granted(template, "TrackerFunction") == grants(
-        ["dynamodb:UpdateItem"],
-        TABLE_ARN,
-        leading_keys("DEPLOYMENT#*"),
+def test_the_tracker_may_only_touch_deployment_items_and_dead_letter_failed_events(
+    template: Template,
+) -> None:
+    assert granted(template, "TrackerFunction") == (
+        runtime_grants("TrackerLogGroup")
+        | grants(["dynamodb:UpdateItem"], TABLE_ARN, leading_keys("DEPLOYMENT#*"))
+        | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["TrackerEventsDLQ", "Arn"]})
     )
 
 
-def test_the_slack_notifier_may_only_read_its_secret_and_touch_delivery_items(template: Template) -> None:
+def test_the_slack_notifier_may_only_read_its_secret_touch_delivery_items_and_dead_letter(
+    template: Template,
+) -> None:
     assert granted(template, "SlackNotifierFunction") == (
-        grants(["secretsmanager:GetSecretValue"], SLACK_SECRET_ARN)
+        runtime_grants("SlackNotifierLogGroup")
+        | grants(["secretsmanager:GetSecretValue"], SLACK_SECRET_ARN)
         | grants(
             ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             TABLE_ARN,
             leading_keys("DELIVERY#*"),
         )
+        | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["SlackNotifierDLQ", "Arn"]})
     )
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_no_statement_grants_a_wildcard_resource_or_action(template: Template, function: str) -> None:
+def test_only_xray_is_granted_on_every_resource_and_no_action_is_a_wildcard(
+    template: Template, function: str
+) -> None:
     for statement in statements_of(template, function):
-        resources = (
-            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        )
-        assert "*" not in resources
+        assert statement["Effect"] == "Allow"
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in actions)
+        if statement["Resource"] == "*":
+            assert actions == TRACE_ACTIONS
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_sam_generates_each_role_so_the_policies_above_are_complete(
+def test_each_function_runs_as_its_own_role_without_managed_policies(
     template: Template, function: str
 ) -> None:
+    # A role SAM generates would carry AWSLambdaBasicExecutionRole: logs:CreateLogGroup on "*".
     properties = function_properties(template, function)
-    assert "Role" not in properties
-    assert "PermissionsBoundary" not in properties
+    assert properties["Role"] == {"Fn::GetAtt": [ROLES[function], "Arn"]}
+    assert "Policies" not in properties, "SAM ignores Policies next to a Role"
+    role = resource(template, ROLES[function])
+    assert role.get("Condition") == resource(template, function).get("Condition")
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert "PermissionsBoundary" not in role["Properties"]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    granted_actions = {action for action, _resource, _condition in granted(template, function)}
+    assert "logs:CreateLogGroup" not in granted_actions
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_writes_logs_only_to_its_own_log_group(template: Template, function: str) -> None:
+    log_group = function_properties(template, function)["LoggingConfig"]["LogGroup"]["Ref"]
+    log_grants = {g for g in granted(template, function) if g[0].startswith("logs:")}
+    assert {resource_arn for _action, resource_arn, _condition in log_grants} == {
+        json.dumps(own_log_streams(log_group), sort_keys=True)
+    }
 
 
 def test_the_greengrass_grant_uses_the_bulk_deployment_resource_format(template: Template) -> None:
@@ -399,6 +505,18 @@ def test_the_poller_runs_on_the_polling_schedule_without_retries_and_with_a_dlq(
     assert invoke["MaximumRetryAttempts"] == 0, "Lambda must not replay a failed poll either"
 
 
+def test_lambda_records_a_failed_or_dropped_poll_in_the_pollers_dlq(template: Template) -> None:
+    invoke = function_properties(template, "PollerFunction")["EventInvokeConfig"]
+    assert invoke["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]},
+    }
+    # Lambda sends to the destination as the function's role.
+    assert grants(["sqs:SendMessage"], {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]}) <= granted(
+        template, "PollerFunction"
+    )
+
+
 @pytest.mark.parametrize(
     ("expression", "allowed"),
     [
@@ -435,7 +553,7 @@ def test_only_the_trackers_rule_may_send_to_its_dlq(template: Template) -> None:
     (rule_name,) = [name for name, e in events.items() if e["Type"] == "EventBridgeRule"]
     policy = resource(template, "TrackerEventsDLQPolicy")["Properties"]
     assert policy["Queues"] == [{"Ref": "TrackerEventsDLQ"}]
-    (statement,) = policy["PolicyDocument"]["Statement"]
+    (statement,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
     assert statement["Resource"] == {"Fn::GetAtt": ["TrackerEventsDLQ", "Arn"]}
@@ -467,9 +585,12 @@ def test_slack_is_optional_and_off_by_default(template: Template) -> None:
     assert template["Parameters"]["SlackWebhooksSecretArn"]["Default"] == ""
     slack_only = {
         "SlackNotifierFunction",
+        "SlackNotifierFunctionRole",
         "SlackNotifierLogGroup",
         "SlackNotifierDLQ",
+        "SlackNotifierDLQPolicy",
         "SlackNotifierDLQAlarm",
+        "SlackNotifierEventsDroppedAlarm",
     }
     conditional = {
         name for name, body in template["Resources"].items() if body.get("Condition") == "HasSlack"
@@ -504,14 +625,68 @@ def alarms(template: Template) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_every_alarm_notifies_the_optional_alarm_topic_and_ignores_missing_data(template: Template) -> None:
+def custom_metric_alarms(template: Template) -> dict[str, dict[str, Any]]:
+    """Alarms on the code's own (Powertools) metrics rather than on an AWS service's."""
+    return {
+        name: alarm
+        for name, alarm in alarms(template).items()
+        if not str(alarm["Namespace"]).startswith("AWS/")
+    }
+
+
+def test_every_alarm_notifies_the_optional_alarm_topic_and_only_the_heartbeat_alarms_on_silence(
+    template: Template,
+) -> None:
     assert template["Conditions"]["HasAlarmTopic"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
     for name, alarm in alarms(template).items():
         assert alarm["AlarmActions"] == ALARM_ACTIONS, name
-        assert alarm["TreatMissingData"] == "notBreaching", name
+        expected = "breaching" if name == "PollerHeartbeatAlarm" else "notBreaching"
+        assert alarm["TreatMissingData"] == expected, name
         assert alarm["AlarmDescription"], name
+
+
+def test_a_poller_that_stops_running_raises_the_heartbeat_alarm(template: Template) -> None:
+    alarm = alarms(template)["PollerHeartbeatAlarm"]
+    # Every run reports DeploymentsPolled, 0 included: the count of reports is the heartbeat.
+    assert (alarm["MetricName"], alarm["Statistic"]) == ("DeploymentsPolled", "SampleCount")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "LessThanThreshold")
+    assert alarm["TreatMissingData"] == "breaching", "no run at all must alarm"
+    # Every minute of the window silent, so one late run does not alarm.
+    assert alarm["Period"] == 60
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == {"Ref": "PollerSilenceMinutes"}
+    silence = template["Parameters"]["PollerSilenceMinutes"]
+    assert silence["Default"] >= 2, "a single missed minute is jitter, not a stop"
+    assert silence["MaxValue"] * alarm["Period"] <= 86_400, "CloudWatch evaluates at most a day"
+
+
+def test_deadlines_reached_run_after_run_raise_an_alarm(template: Template) -> None:
+    alarm = alarms(template)["DeadlineReachedAlarm"]
+    assert (alarm["MetricName"], alarm["Statistic"]) == ("DeadlineReached", "Sum")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 3, "repeating, not once"
+    assert alarm["Period"] == 300
+
+
+ASYNC_EVENT_TYPES = {"ScheduleV2", "EventBridgeRule", "SNS"}
+"""Event sources that invoke a function asynchronously."""
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_async_function_alarms_when_lambda_drops_an_event(template: Template, function: str) -> None:
+    events = function_properties(template, function)["Events"].values()
+    assert {event["Type"] for event in events} <= ASYNC_EVENT_TYPES, "every trigger is asynchronous"
+    (alarm_name,) = [
+        name
+        for name, alarm in alarms(template).items()
+        if alarm["MetricName"] == "AsyncEventsDropped"
+        and alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+    ]
+    alarm = alarms(template)[alarm_name]
+    assert (alarm["Namespace"], alarm["Statistic"]) == ("AWS/Lambda", "Sum")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert resource(template, alarm_name).get("Condition") == resource(template, function).get("Condition")
 
 
 def test_the_poller_alarms_on_any_error(template: Template) -> None:
@@ -552,9 +727,9 @@ def test_custom_metric_alarms_watch_the_powertools_metrics(
     template: Template, alarm_name: str, metric: str
 ) -> None:
     alarm = alarms(template)[alarm_name]
-    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("ggwatch", metric, "Sum")
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (STACK_NAMESPACE, metric, "Sum")
     # Powertools adds the service name as the "service" dimension of every metric.
-    assert alarm["Dimensions"] == [{"Name": "service", "Value": "ggwatch"}]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": STACK_NAMESPACE}]
     assert alarm["Period"] == 300
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
@@ -595,14 +770,12 @@ def test_every_checkov_suppression_says_why(template: Template) -> None:
 
 
 def test_every_custom_metric_alarm_watches_a_metric_the_code_emits(template: Template) -> None:
-    package = Path(__file__).parents[2] / "layers" / "ggwatch" / "ggwatch"
     emitted = {
         match
-        for source in package.rglob("*.py")
+        for directory in ("layers", "functions")
+        for source in (REPOSITORY / directory).rglob("*.py")
         for match in re.findall(r'add_metric\(name="(\w+)"', source.read_text())
     }
-    watched = {
-        alarm["MetricName"] for alarm in alarms(template).values() if alarm.get("Namespace") == "ggwatch"
-    }
+    watched = {alarm["MetricName"] for alarm in custom_metric_alarms(template).values()}
     assert watched
     assert watched <= emitted

@@ -14,7 +14,7 @@ from ggwatch.domain.models import (
 )
 from ggwatch.domain.transitions import (
     MAX_ERROR_DETAILS,
-    MAX_ERROR_MESSAGE_CHARS,
+    MAX_ERROR_MESSAGE_BYTES,
     assess,
     bounded,
     build_notification,
@@ -50,14 +50,14 @@ def test_first_observation_with_errors_reports_both_changes() -> None:
 
 
 def test_same_status_and_errors_is_no_change() -> None:
-    state = stored(status="Running", metrics=Metrics(records_processed=2))
-    result = assess(state, observed("Running", metrics=Metrics(records_processed=2)))
+    state = stored(status="Running", metrics=Metrics({"recordsProcessed": 2}))
+    result = assess(state, observed("Running", metrics=Metrics({"recordsProcessed": 2})))
     assert not result.notify
     assert not result.state_changed
 
 
 def test_metrics_only_change_is_stored_not_notified() -> None:
-    result = assess(stored(status="Running"), observed("Running", metrics=Metrics(records_processed=9)))
+    result = assess(stored(status="Running"), observed("Running", metrics=Metrics({"recordsProcessed": 9})))
     assert not result.notify
     assert result.state_changed
 
@@ -87,7 +87,7 @@ def test_transition_id_is_stable_for_the_same_transition_and_differs_otherwise()
 def test_notification_carries_every_schema_field() -> None:
     observation = observed(
         "Failed",
-        metrics=Metrics(records_processed=5, invalid_input_records=1, retry_attempts=2),
+        metrics=Metrics({"recordsProcessed": 5, "invalidInputRecords": 1, "retryAttempts": 2}),
         error_message="failed",
         error_details=(ErrorDetail(code="E1", message="m1"),),
         created_at="2026-11-28T11:00:00Z",
@@ -118,6 +118,10 @@ def test_notification_carries_every_schema_field() -> None:
         "createdAt": "2026-11-28T11:00:00Z",
         "observedAt": "2026-11-28T12:00:00Z",
         "tags": {"team": "iot"},
+        "deploymentName": None,
+        "targetArn": None,
+        "revisionId": None,
+        "jobId": None,
         "truncated": False,
     }
     assert len(body["transitionId"]) == 32
@@ -142,13 +146,13 @@ def test_tracking_failure_is_a_terminal_event_of_its_own_kind() -> None:
     assert notification.error_message == "Bulk deployment bd-1 not found"
 
 
-@pytest.mark.parametrize("size", [MAX_ERROR_MESSAGE_CHARS + 1, 10 * MAX_ERROR_MESSAGE_CHARS])
+@pytest.mark.parametrize("size", [MAX_ERROR_MESSAGE_BYTES + 1, 10 * MAX_ERROR_MESSAGE_BYTES])
 def test_bounded_caps_long_error_messages_deterministically(size: int) -> None:
     observation = observed("Failed", error_message="x" * size)
     first, second = bounded(observation), bounded(observation)
     assert first == second
     assert first.error_message is not None
-    assert len(first.error_message) == MAX_ERROR_MESSAGE_CHARS
+    assert len(first.error_message.encode()) == MAX_ERROR_MESSAGE_BYTES
     assert first.error_message.endswith("[truncated by ggwatch]")
 
 

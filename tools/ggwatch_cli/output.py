@@ -11,7 +11,16 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ggwatch.domain.models import ErrorDetail, Metrics, Observation, TrackedDeployment, is_terminal
+from ggwatch.domain.models import (
+    INVALID_INPUT_RECORDS,
+    RECORDS_PROCESSED,
+    RETRY_ATTEMPTS,
+    ErrorDetail,
+    Metrics,
+    Observation,
+    TrackedDeployment,
+    is_terminal,
+)
 from ggwatch.domain.notification import Notification
 from ggwatch.services.poller import PollReport, Result
 
@@ -67,9 +76,9 @@ def deployments_table(deployments: Iterable[TrackedDeployment]) -> str:
             d.deployment_id,
             state_of(d),
             d.status or NONE,
-            str(d.metrics.records_processed),
-            str(d.metrics.invalid_input_records),
-            str(d.metrics.retry_attempts),
+            str(d.metrics[RECORDS_PROCESSED]),
+            str(d.metrics[INVALID_INPUT_RECORDS]),
+            str(d.metrics[RETRY_ATTEMPTS]),
             timestamp(d.last_changed_at),
         )
         for d in deployments
@@ -98,15 +107,11 @@ def deployment_json(deployment: TrackedDeployment) -> dict[str, Any]:
 
 
 def metrics_json(metrics: Metrics) -> dict[str, int]:
-    return {
-        "recordsProcessed": metrics.records_processed,
-        "invalidInputRecords": metrics.invalid_input_records,
-        "retryAttempts": metrics.retry_attempts,
-    }
+    return dict(metrics.root)
 
 
 def errors_json(details: Iterable[ErrorDetail]) -> list[dict[str, str | None]]:
-    return [{"code": d.code, "message": d.message} for d in details]
+    return [d.model_dump() for d in details]
 
 
 # -- status -------------------------------------------------------------------------------------
@@ -170,9 +175,9 @@ def _shared_fields(state: Observation | TrackedDeployment) -> dict[str, str]:
     """The fields an observation and a stored state have in common, as table cells."""
     return {
         "status": state.status or NONE,
-        "records processed": str(state.metrics.records_processed),
-        "invalid records": str(state.metrics.invalid_input_records),
-        "retry attempts": str(state.metrics.retry_attempts),
+        "records processed": str(state.metrics[RECORDS_PROCESSED]),
+        "invalid records": str(state.metrics[INVALID_INPUT_RECORDS]),
+        "retry attempts": str(state.metrics[RETRY_ATTEMPTS]),
         "error": one_line(state.error_message),
         "created at": state.created_at or NONE,
     }
@@ -213,8 +218,8 @@ def transition_line(notification: Notification) -> str:
     """`bd-1: Running -> Failed (6 processed, 2 invalid, 0 retries): <error>` for one transition."""
     metrics = notification.metrics
     counts = (
-        f"{metrics.records_processed} processed, {metrics.invalid_input_records} invalid, "
-        f"{metrics.retry_attempts} retries"
+        f"{metrics[RECORDS_PROCESSED]} processed, {metrics[INVALID_INPUT_RECORDS]} invalid, "
+        f"{metrics[RETRY_ATTEMPTS]} retries"
     )
     if "status" in notification.changes:
         change = f"{notification.previous_status or '(new)'} -> {notification.status}"

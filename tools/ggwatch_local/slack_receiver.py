@@ -2,13 +2,17 @@
 
 Any POST to any path is taken like a webhook post: it is recorded and answered `ok`, unless faults
 were scripted (a 429 with Retry-After, a 500, Slack's 4xx error codes, a reply slower than the
-client's timeout). Nothing leaves the machine.
+client's timeout), or `min_interval_seconds` is set and the path took a message less than that long
+ago: then it answers 429 with Retry-After, as Slack does for more than about one message a second per
+webhook. Its clock can be the test's. Nothing leaves the machine.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -71,8 +75,18 @@ class Received:
 class SlackReceiver:
     """Start it, point webhooks at `url(...)`, then read `messages` (accepted) or `requests` (all)."""
 
-    def __init__(self, on_message: Callable[[str, Any], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_message: Callable[[str, Any], None] | None = None,
+        *,
+        min_interval_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._on_message = on_message
+        self._min_interval = min_interval_seconds
+        self._clock = clock
+        self._last_accepted: dict[str, float] = {}
+        self._refusing: dict[str, Reply] = {}
         self._lock = threading.Lock()
         self._script: deque[Reply] = deque()
         self._scripted_by_path: dict[str, deque[Reply]] = {}
@@ -124,6 +138,11 @@ class SlackReceiver:
             queue = self._script if path is None else self._scripted_by_path.setdefault(path, deque())
             queue.extend(replies)
 
+    def refuse(self, path: str, reply: Reply) -> None:
+        """Answer every post to `path` with `reply` from now on (a webhook that is gone for good)."""
+        with self._lock:
+            self._refusing[path] = reply
+
     @property
     def requests(self) -> list[Received]:
         """Every post received, with the reply it got."""
@@ -142,10 +161,22 @@ class SlackReceiver:
         with self._lock:
             queue = self._scripted_by_path.get(path)
             reply = queue.popleft() if queue else self._script.popleft() if self._script else OK
+            reply = self._refusing.get(path, reply)
+            now = self._clock()
+            reply = self._rate_limited(path, now) or reply
+            if reply.accepted:
+                self._last_accepted[path] = now
             self._received.append(Received(path, payload, reply))
         if reply.accepted and self._on_message is not None:
             self._on_message(path, payload)
         return reply
+
+    def _rate_limited(self, path: str, now: float) -> Reply | None:
+        """A 429 when the path took a message less than `min_interval_seconds` ago."""
+        last = self._last_accepted.get(path)
+        if self._min_interval is None or last is None or now - last >= self._min_interval:
+            return None
+        return rate_limited(max(math.ceil(last + self._min_interval - now), 1))
 
 
 def _handler_for(receiver: SlackReceiver) -> type[BaseHTTPRequestHandler]:

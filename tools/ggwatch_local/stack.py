@@ -36,6 +36,7 @@ from ggwatch_local.template import (
     load_template,
     resources_of_type,
     sns_topic_logical_ids,
+    stack_variables,
 )
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ class LocalStackInfo:
     """Channel name -> webhook URL."""
     subscriptions: dict[str, QueueSubscription]
     """Function logical id (e.g. SlackNotifierFunction) -> the queue standing in for its SNS subscription."""
+    stack_variables: dict[str, str]
+    """The Globals variables that follow the stack name (metrics namespace, service name)."""
 
 
 def default_fake(step_seconds: float = 3.0) -> BulkDeploymentFake:
@@ -196,6 +199,7 @@ class LocalStack:
             "TABLE_NAME": info.table_name,
             "TOPIC_ARN": info.topic_arn,
             "SLACK_WEBHOOKS_SECRET_ARN": info.slack_secret_arn,
+            **info.stack_variables,
         }
 
     def slack_messages(self) -> dict[str, list[dict[str, Any]]]:
@@ -255,6 +259,7 @@ class LocalStack:
             slack_secret_arn=secret_arn,
             slack_channels=channels,
             subscriptions=subscriptions,
+            stack_variables=stack_variables(template, STACK_NAME),
         )
 
 

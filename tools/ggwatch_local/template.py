@@ -2,10 +2,15 @@
 
 Tests and the local stack build their DynamoDB table from the template's own definition, so a
 key, index or TTL change in the template cannot drift away from what the code is tested against.
+`Resolver` resolves the template's intrinsic functions for one imagined stack, so tests can check
+what a deployed stack would get (an IAM statement's ARN, a metrics namespace) rather than its text.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -218,3 +223,123 @@ def _literal(value: Any, where: str) -> Any:
     if isinstance(value, list):
         return [_literal(item, where) for item in value]
     return value
+
+
+_NO_VALUE = object()
+"""What `!Ref AWS::NoValue` resolves to: removed from the mapping or list that holds it."""
+_SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]+)\}")
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """Resolves a template value's intrinsic functions as CloudFormation would for one stack.
+
+    Enough of CloudFormation for tests and the local stack: `Ref` (parameters with their defaults,
+    pseudo parameters, and the resources given), `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, `Fn::If` and
+    the condition functions. Anything else, or a resource not given, raises ValueError naming it.
+    """
+
+    template: dict[str, Any]
+    stack_name: str
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    partition: str = "aws"
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    """`LogicalId` -> what `Ref` returns; `LogicalId.Attribute` -> what `Fn::GetAtt` returns."""
+
+    def __call__(self, value: Any) -> Any:
+        resolved = self._resolve(value)
+        return None if resolved is _NO_VALUE else resolved
+
+    def condition(self, name: str) -> bool:
+        """The value of one of the template's Conditions."""
+        conditions = self.template.get("Conditions", {})
+        if name not in conditions:
+            raise ValueError(f"template has no condition {name!r}")
+        return bool(self._resolve(conditions[name]))
+
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [item for item in map(self._resolve, value) if item is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if _is_intrinsic(value):
+            ((function, argument),) = value.items()
+            return self._intrinsic(function, argument)
+        resolved = {key: self._resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+
+    def _intrinsic(self, function: str, argument: Any) -> Any:
+        if function == "Ref":
+            return self._ref(argument)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
+            return self._given(f"{logical_id}.{attribute}")
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            return self._sub(text, {name: self._resolve(v) for name, v in variables.items()})
+        if function == "Fn::Join":
+            separator, items = argument
+            return separator.join(str(item) for item in self._resolve(items))
+        if function == "Fn::If":
+            name, when_true, when_false = argument
+            return self._resolve(when_true if self.condition(name) else when_false)
+        if function == "Condition":
+            return self.condition(argument)
+        if function == "Fn::Equals":
+            left, right = (self._resolve(item) for item in argument)
+            return left == right
+        if function == "Fn::Not":
+            return not self._resolve(argument[0])
+        if function == "Fn::And":
+            return all(self._resolve(item) for item in argument)
+        if function == "Fn::Or":
+            return any(self._resolve(item) for item in argument)
+        raise ValueError(f"{function} is not resolved here")
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::StackName": self.stack_name,
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account_id,
+            "AWS::Partition": self.partition,
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in self.parameters:
+            return self.parameters[name]
+        declared = self.template.get("Parameters", {}).get(name)
+        if isinstance(declared, dict) and "Default" in declared:
+            return declared["Default"]
+        return self._given(name)
+
+    def _given(self, name: str) -> Any:
+        if name not in self.resources:
+            raise ValueError(f"{name} is not known to this resolver; give it in `resources`")
+        return self.resources[name]
+
+    def _sub(self, text: str, variables: Mapping[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            literal, name = match.groups()
+            if literal:
+                return "${" + name + "}"
+            if name in variables:
+                return str(variables[name])
+            return str(self._resolve({"Fn::GetAtt": name} if "." in name else {"Ref": name}))
+
+        return _SUB_VARIABLE.sub(replace, text)
+
+
+def stack_variables(template: dict[str, Any], stack_name: str) -> dict[str, str]:
+    """The functions' Globals environment variables that follow the stack, resolved for `stack_name`.
+
+    Those given by an intrinsic function of the stack name and parameters (the Powertools metrics
+    namespace and service name); literal ones the local runtime reads from the template itself. A
+    variable naming a resource would raise ValueError here.
+    """
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    resolve = Resolver(template, stack_name=stack_name)
+    return {name: str(resolve(value)) for name, value in variables.items() if isinstance(value, dict)}

@@ -5,6 +5,10 @@ class GgwatchError(Exception):
     """Base class for every error ggwatch raises on purpose."""
 
 
+class ConfigurationError(GgwatchError):
+    """A required setting is missing or invalid; the message names the setting, never its value."""
+
+
 class InvalidEventError(GgwatchError):
     """A Lambda event does not have the shape the handler accepts; the message says what is wrong."""
 
@@ -35,6 +39,11 @@ class PublishError(GgwatchError):
 
 class DeliveryError(GgwatchError):
     """A chat channel did not accept a message."""
+
+
+class UnknownSchemaError(DeliveryError):
+    """A notification of a schema version this notifier does not know: never posted, and failed so
+    that it ends in the DLQ, where an operator sees it (a forged or a newer producer's message)."""
 
 
 class RepositoryError(GgwatchError):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Literal, Protocol
 
 from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
 from ggwatch.domain.notification import Notification
-from ggwatch.slack.webhooks import Webhook
 
 
 @dataclass(frozen=True)
@@ -115,29 +114,25 @@ class NotificationPublisher(Protocol):
         ...
 
 
-class WebhookSource(Protocol):
-    """Where the Slack webhooks are configured (a Secrets Manager secret)."""
-
-    def webhooks(self) -> Sequence[Webhook]:
-        """The configured webhooks; raises ConfigurationError when the configuration is invalid."""
-        ...
-
-
-class WebhookPoster(Protocol):
-    """Posts a message to one Slack webhook."""
-
-    def post(self, webhook: Webhook, payload: Mapping[str, Any]) -> None:
-        """Post one payload; raises DeliveryError (naming the webhook, never its URL) if not accepted."""
-        ...
+Claim = Literal["claimed", "delivered", "sending"]
+"""What claiming one delivery found: it is ours to send now, it was delivered already, or another
+invocation holds a live claim on it (which is not a delivery: the message may yet fail)."""
 
 
 class DeliveryLedger(Protocol):
-    """Records which webhook already took which transition, so retries and copies post once."""
+    """Records which destination already took which transition, so retries and copies post once.
 
-    def begin(self, transition_id: str, webhook_name: str) -> bool:
-        """Claim a delivery; False when it was delivered already or is being sent right now."""
+    Channel-neutral: a destination is named by a string (a Slack webhook's name, for instance)."""
+
+    @property
+    def worst_case_call_seconds(self) -> float:
+        """The longest one of the calls below can take, for the caller's deadline."""
         ...
 
-    def mark_delivered(self, transition_id: str, webhook_name: str) -> None: ...
+    def begin(self, transition_id: str, destination: str, *, lease_seconds: float) -> Claim:
+        """Claim a delivery for `lease_seconds`, after which another invocation may take it over."""
+        ...
 
-    def release(self, transition_id: str, webhook_name: str) -> None: ...
+    def mark_delivered(self, transition_id: str, destination: str) -> None: ...
+
+    def release(self, transition_id: str, destination: str) -> None: ...

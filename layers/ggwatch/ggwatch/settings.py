@@ -8,13 +8,14 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ggwatch.exceptions import GgwatchError
+from ggwatch.exceptions import ConfigurationError
+from ggwatch.validation import describe
+
+__all__ = ["ConfigurationError", "PollerSettings", "SlackNotifierSettings", "TrackerSettings"]
+"""ConfigurationError lives in ggwatch.exceptions; it is re-exported here for code that imports it
+from the settings it is about."""
 
 NonEmpty = Annotated[str, Field(min_length=1)]
-
-
-class ConfigurationError(GgwatchError):
-    """A required setting is missing or invalid."""
 
 
 class _Settings(BaseModel):
@@ -26,10 +27,7 @@ class _Settings(BaseModel):
         try:
             return cls.model_validate(dict(os.environ if environ is None else environ))
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
-            )
-            raise ConfigurationError(f"invalid {cls.__name__} configuration: {problems}") from None
+            raise ConfigurationError(f"invalid {cls.__name__} configuration: {describe(error)}") from None
 
 
 class TrackerSettings(_Settings):

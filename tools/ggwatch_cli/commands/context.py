@@ -33,6 +33,7 @@ from ggwatch.ports import DeploymentRepository, NotificationPublisher
 from ggwatch.services.lanes import Lane
 from ggwatch.services.poller import Poller, PollerPolicy, PollReport
 from ggwatch.services.tracker import Tracker
+from ggwatch.validation import describe
 from ggwatch_cli import CliError, UsageError
 from ggwatch_cli.config import TABLE, TOPIC, Configuration
 from ggwatch_cli.dry_run import ReadOnlyRepository, UnsentPublisher
@@ -190,8 +191,7 @@ def track_request(
     """Validate an ID exactly as the tracker Lambda does; an invalid one is a usage error (exit 2)."""
     try:
         return TrackRequest.model_validate(
-            {"bulkDeploymentId": deployment_id, "action": action, "deployment_arn": deployment_arn}
+            {"deployment_id": deployment_id, "action": action, "deployment_arn": deployment_arn}
         )
     except ValidationError as error:
-        problems = "; ".join(str(e["msg"]) for e in error.errors())
-        raise UsageError(f"invalid deployment ID {deployment_id!r}: {problems}") from None
+        raise UsageError(f"invalid deployment ID {deployment_id!r}: {describe(error)}") from None

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             if args.dry_run:
                 outcome = "would track"
             else:
-                outcome = "tracked" if tracker.apply(request)["changed"] else "already tracked"
+                outcome = "tracked" if tracker.apply(request).changed else "already tracked"
             counts[outcome] += 1
             print(f"{summary.deployment_id}: {outcome} ({observation.status})", flush=True)
     found = sum(counts.values())

@@ -58,7 +58,7 @@ def _apply(args: argparse.Namespace, action: str) -> int:
     with aws_command(args) as aws:
         tracker, repository = aws.tracker, aws.repository
         for request in requests:
-            changed = bool(tracker.apply(request)["changed"])
+            changed = tracker.apply(request).changed
             if action == "untrack":
                 outcome = "untracked" if changed else "not tracked"
             elif changed:

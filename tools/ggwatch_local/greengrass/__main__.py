@@ -1,7 +1,8 @@
-"""Run the fake by hand for the live demo: ``python -m ggwatch_local.greengrass --port 4010 --deployments 5``.
+"""Run the fakes by hand for the live demo: ``python -m ggwatch_local.greengrass --port 4010 --deployments 5``.
 
-Seeds N self-running deployments (one of each named life, round-robin or seeded-random) and keeps
-serving until Ctrl-C. Deployments started through the API get lives from the same chooser.
+Seeds N self-running V1 bulk deployments (one of each named life, round-robin or seeded-random) and
+one Greengrass V2 deployment of each named fleet life, and keeps serving both APIs (and IoT jobs) on
+one port until Ctrl-C. Bulk deployments started through the API get lives from the same chooser.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ import argparse
 import signal
 import threading
 
+from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer
+from ggwatch_local.greengrass_v2 import lives as fleet_lives
+
 from .lives import assign_lives, demo_lives, round_robin, seeded_random
-from .server import GreengrassFakeServer
 from .state import BulkDeploymentFake
+
+_SERVICES = ("GREENGRASS", "GREENGRASSV2", "IOT")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,10 +40,15 @@ def main(argv: list[str] | None = None) -> None:
     for life in assign_lives(args.deployments, chooser):
         fake.add(life=life)
 
-    with GreengrassFakeServer(fake, host=args.host, port=args.port) as server:
-        lines = [f"Greengrass bulk-deployment fake on {server.endpoint_url}"]
-        lines.append(f"  export AWS_ENDPOINT_URL_GREENGRASS={server.endpoint_url}")
+    fleet = FleetFake()
+    for fleet_life in fleet_lives.demo_lives(step_seconds=args.step_seconds):
+        fleet.add(fleet_life)
+
+    with FleetFakeServer(fleet, bulk=fake, host=args.host, port=args.port) as server:
+        lines = [f"Greengrass V1 bulk-deployment and V2 fleet fake on {server.endpoint_url}"]
+        lines += [f"  export AWS_ENDPOINT_URL_{service}={server.endpoint_url}" for service in _SERVICES]
         lines += [f"  {v.deployment_id}  {' -> '.join(s.status for s in v.life)}" for v in fake.deployments()]
+        lines += [f"  {v.deployment_id}  {v.deployment_name} ({v.target_arn})" for v in fleet.deployments()]
         print("\n".join(lines), flush=True)
         done = threading.Event()
         # Explicit handlers: a demo script that backgrounds us would otherwise inherit an ignored SIGINT.

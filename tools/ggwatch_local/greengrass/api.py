@@ -7,14 +7,13 @@ HTTP plumbing lives in server.py.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from .model import DeploymentView, GreengrassError, Operation
+from .paging import decode_token, encode_token, offset_page
 from .state import ACCOUNT_ID, DEPLOYMENT_ID_PATTERN, BulkDeploymentFake
 
 JsonDict = dict[str, Any]
@@ -89,7 +88,7 @@ def _list(fake: BulkDeploymentFake, query: Mapping[str, str]) -> JsonDict:
         after = _decode_token(query["NextToken"])
         positions = [i for i, v in enumerate(views) if v.deployment_id == after]
         if not positions:
-            raise GreengrassError("The NextToken is invalid or has expired.")
+            raise _invalid_token()
         start = positions[0] + 1
     page = views[start : start + _max_results(query)]
     doc: JsonDict = {
@@ -99,22 +98,17 @@ def _list(fake: BulkDeploymentFake, query: Mapping[str, str]) -> JsonDict:
         ]
     }
     if start + len(page) < len(views):
-        doc["NextToken"] = _encode_token(page[-1].deployment_id)
+        doc["NextToken"] = encode_token(page[-1].deployment_id)
     return doc
 
 
 def _reports(view: DeploymentView, query: Mapping[str, str]) -> JsonDict:
-    reports = detailed_reports(view)
-    start = 0
-    if "NextToken" in query:
-        offset = _decode_token(query["NextToken"])
-        if not offset.isdigit() or int(offset) > len(reports):
-            raise GreengrassError("The NextToken is invalid or has expired.")
-        start = int(offset)
-    end = start + _max_results(query)
-    doc: JsonDict = {"Deployments": reports[start:end]}
-    if end < len(reports):
-        doc["NextToken"] = _encode_token(str(end))
+    page, next_token = offset_page(
+        detailed_reports(view), query.get("NextToken"), _max_results(query), _invalid_token
+    )
+    doc: JsonDict = {"Deployments": list(page)}
+    if next_token is not None:
+        doc["NextToken"] = next_token
     return doc
 
 
@@ -171,15 +165,12 @@ def _max_results(query: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def _encode_token(value: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": value}).encode()).decode()
-
-
 def _decode_token(token: str) -> str:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise GreengrassError("The NextToken is invalid or has expired.") from None
-    if not isinstance(value, str):
-        raise GreengrassError("The NextToken is invalid or has expired.")
+    value = decode_token(token)
+    if value is None:
+        raise _invalid_token()
     return value
+
+
+def _invalid_token() -> GreengrassError:
+    return GreengrassError("The NextToken is invalid or has expired.")

@@ -9,30 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from threading import Lock
 
-from .model import Call, Fault, FaultKind, Operation
+from .model import Call, Fault, FaultKind
 
 
 @dataclass
-class _FaultRule:
+class _FaultRule[OperationT: str]:
     fault: Fault
-    operation: Operation | None
+    operation: OperationT | None
     deployment_id: str | None
     remaining: int
 
 
 @dataclass
-class FaultJournal:
-    """Fault queue plus call log; BulkDeploymentFake inherits it so tests have one object to drive."""
+class FaultJournal[OperationT: str]:
+    """Fault queue plus call log; each fake (V1 bulk, V2 fleet) inherits it so tests drive one object.
+
+    ``OperationT`` is the fake's own set of operation names, so a misspelt one fails type checking.
+    """
 
     _journal_lock: Lock = field(default_factory=Lock, init=False, repr=False)
-    _faults: list[_FaultRule] = field(default_factory=list, init=False, repr=False)
-    _calls: list[Call] = field(default_factory=list, init=False, repr=False)
+    _faults: list[_FaultRule[OperationT]] = field(default_factory=list, init=False, repr=False)
+    _calls: list[Call[OperationT]] = field(default_factory=list, init=False, repr=False)
 
     def inject(
         self,
         fault: Fault,
         *,
-        operation: Operation | None = None,
+        operation: OperationT | None = None,
         deployment_id: str | None = None,
         times: int = 1,
     ) -> None:
@@ -46,7 +49,7 @@ class FaultJournal:
         with self._journal_lock:
             self._faults.clear()
 
-    def take_fault(self, operation: Operation, deployment_id: str | None) -> Fault | None:
+    def take_fault(self, operation: OperationT, deployment_id: str | None) -> Fault | None:
         """Consume one use of the oldest queued fault matching this request (server-side hook)."""
         with self._journal_lock:
             for rule in self._faults:
@@ -62,7 +65,7 @@ class FaultJournal:
 
     def record(
         self,
-        operation: Operation,
+        operation: OperationT,
         deployment_id: str | None,
         fault: FaultKind | None = None,
         client_token: str | None = None,
@@ -71,7 +74,7 @@ class FaultJournal:
             self._calls.append(Call(operation, deployment_id, fault, client_token))
 
     @property
-    def calls(self) -> list[Call]:
+    def calls(self) -> list[Call[OperationT]]:
         """Every request received so far, oldest first (a copy)."""
         with self._journal_lock:
             return list(self._calls)

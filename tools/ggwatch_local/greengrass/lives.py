@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .model import ErrorDetail, Step
 
@@ -87,7 +87,12 @@ NAMED_LIVES: dict[str, Callable[..., Life]] = {
 
 def demo_lives(step_seconds: float | None = 3.0) -> list[Life]:
     """One of each named life, all progressing by themselves every ``step_seconds``."""
-    return [make(step_seconds=step_seconds) for make in NAMED_LIVES.values()]
+    return one_of_each(NAMED_LIVES, step_seconds)
+
+
+def one_of_each[L](named: Mapping[str, Callable[..., L]], step_seconds: float | None) -> list[L]:
+    """One life from each maker in ``named``, each step lasting ``step_seconds`` (None: held)."""
+    return [make(step_seconds=step_seconds) for make in named.values()]
 
 
 def round_robin(lives: Sequence[Life]) -> LifeChooser:

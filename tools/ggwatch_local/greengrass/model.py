@@ -97,14 +97,15 @@ class Fault:
         return cls("throttle", http_status=http_status, error_code=error_code, message="Rate exceeded")
 
     @classmethod
-    def server_error(cls, *, http_status: int = 500, message: str = "Internal server error") -> Fault:
-        """A modelled InternalServerErrorException (botocore retries 500/502/503/504)."""
-        return cls(
-            "server_error",
-            http_status=http_status,
-            error_code="InternalServerErrorException",
-            message=message,
-        )
+    def server_error(
+        cls,
+        *,
+        http_status: int = 500,
+        message: str = "Internal server error",
+        error_code: str = "InternalServerErrorException",
+    ) -> Fault:
+        """A modelled server-side error, by default V1's (botocore retries 500/502/503/504)."""
+        return cls("server_error", http_status=http_status, error_code=error_code, message=message)
 
     @classmethod
     def delay(cls, seconds: float) -> Fault:
@@ -123,10 +124,10 @@ class Fault:
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
+class Call[OperationT: str]:
     """One request the server received, as the call log records it."""
 
-    operation: Operation
+    operation: OperationT
     deployment_id: str | None
     fault: FaultKind | None = None
     client_token: str | None = None

@@ -17,7 +17,8 @@ from threading import RLock
 
 from .faults import FaultJournal
 from .lives import LifeChooser, completes, round_robin
-from .model import DeploymentView, GreengrassError, Status, Step
+from .model import DeploymentView, GreengrassError, Operation, Status, Step
+from .timeline import steps_due
 
 ACCOUNT_ID = "123456789012"
 DEPLOYMENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
@@ -48,7 +49,7 @@ class _Token:
 
 
 @dataclass
-class BulkDeploymentFake(FaultJournal):
+class BulkDeploymentFake(FaultJournal[Operation]):
     """In-memory bulk deployments with scripted lives; the programmatic API tests use directly.
 
     Fault injection and the call log (``inject``, ``calls``, ...) come from FaultJournal.
@@ -194,13 +195,9 @@ class BulkDeploymentFake(FaultJournal):
         dep = self._deployments.get(deployment_id)
         if dep is None:
             raise GreengrassError(f"Bulk deployment {deployment_id} does not exist.")
-        now = self.clock()
-        while dep.index + 1 < len(dep.life):
-            duration = dep.step.duration
-            if duration is None or now < dep.entered_at + duration:
-                break
-            dep.entered_at += duration
-            dep.index += 1
+        durations = [step.duration for step in dep.life]
+        for index, entered_at in steps_due(durations, dep.index, dep.entered_at, self.clock()):
+            dep.index, dep.entered_at = index, entered_at
         return dep
 
     def _jump(self, dep: _Deployment, steps: list[Step]) -> None:

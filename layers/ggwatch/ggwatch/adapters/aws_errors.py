@@ -1,6 +1,13 @@
-"""Reading botocore errors the same way in every adapter."""
+"""Reading botocore errors the same way in every adapter, and translating DynamoDB's in one place."""
 
-from botocore.exceptions import ClientError
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ggwatch.exceptions import ConflictError, RepositoryError
 
 THROTTLING_CODES = frozenset(
     {
@@ -29,3 +36,17 @@ def error_message(error: ClientError) -> str:
 
 def is_throttling(error: ClientError) -> bool:
     return error_code(error) in THROTTLING_CODES
+
+
+@contextmanager
+def dynamodb_errors(conflict: str = "a condition of the write did not hold") -> Iterator[None]:
+    """SDK failures of DynamoDB calls as the package's errors: a failed condition is a ConflictError
+    (a lost race, carrying `conflict` as its message), anything else a RepositoryError."""
+    try:
+        yield
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            raise ConflictError(conflict) from error
+        raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
+    except BotoCoreError as error:
+        raise RepositoryError(f"DynamoDB call failed: {error}") from error

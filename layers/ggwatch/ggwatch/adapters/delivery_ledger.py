@@ -1,24 +1,27 @@
 """Which transitions each webhook already got, so SNS redeliveries and Lambda retries post once.
 
 One item per (transition, webhook): `pk = DELIVERY#<transitionId>#<webhookName>`. `begin` claims it
-with a conditional put: as `sending` with a short lease, so that a crashed invocation's claim expires
-before Lambda's first retry (at least a minute later); `mark_delivered` makes it permanent until the
-TTL (`expiresAt`) removes it; `release` deletes a claim whose post failed, so the retry can post.
+with a conditional put, as `sending` with a lease no longer than one webhook's worst case (the caller
+says how long), so that a crashed invocation's claim has expired before Lambda's first retry, a minute
+later; `mark_delivered` makes it permanent until the TTL (`expiresAt`) removes it; `release` deletes a
+claim whose post failed, so the retry can post. A lost claim says why (the item is returned with the
+failed condition), so a live claim of another invocation is never mistaken for a delivery.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from ggwatch.adapters.aws_errors import error_code, error_message
-from ggwatch.adapters.sdk_config import API_CONFIG
-from ggwatch.exceptions import ConflictError, RepositoryError
+from ggwatch.adapters.aws_errors import dynamodb_errors
+from ggwatch.exceptions import ConflictError
+from ggwatch.ports import Claim
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,9 +29,25 @@ if TYPE_CHECKING:
 DELIVERY_PREFIX = "DELIVERY#"
 SENDING = "sending"
 DELIVERED = "delivered"
-DEFAULT_LEASE_SECONDS = 60
-"""Longer than one webhook post may take (RetryPolicy.max_total_seconds), shorter than the minute
-Lambda waits before retrying an asynchronous invocation that failed or timed out."""
+
+_ATTEMPTS = 2
+_CONNECT_TIMEOUT_SECONDS = 1
+_READ_TIMEOUT_SECONDS = 1
+LEDGER_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
+    connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+    read_timeout=_READ_TIMEOUT_SECONDS,
+)
+"""Short and few: a delivery record is a single-item write that DynamoDB answers in milliseconds,
+and each second a call may take is a second the notifier must keep in reserve before every webhook."""
+WORST_CASE_CALL_SECONDS: float = _ATTEMPTS * (_CONNECT_TIMEOUT_SECONDS + _READ_TIMEOUT_SECONDS) + sum(
+    2**retry for retry in range(_ATTEMPTS - 1)
+)
+"""The longest one ledger call can take: every attempt times out, and standard mode sleeps at most
+2**n seconds before retry n+1."""
+
+
+_CLAIMED = "the delivery record is already claimed or delivered"
 
 
 def delivery_key(transition_id: str, webhook_name: str) -> str:
@@ -43,21 +62,25 @@ class DynamoDeliveryLedger:
         table_name: str,
         *,
         record_days: int,
-        lease_seconds: int = DEFAULT_LEASE_SECONDS,
         client: DynamoDBClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._table = table_name
         self._record_seconds = record_days * 86_400
-        self._lease_seconds = lease_seconds
-        self._client = client or boto3.client("dynamodb", config=API_CONFIG)
+        self._client = client or boto3.client("dynamodb", config=LEDGER_CONFIG)
         self._clock = clock
 
-    def begin(self, transition_id: str, webhook_name: str) -> bool:
-        """Claim the right to post; False when it was delivered, or another invocation holds the claim."""
-        now = int(self._clock())
+    @property
+    def worst_case_call_seconds(self) -> float:
+        return WORST_CASE_CALL_SECONDS
+
+    def begin(self, transition_id: str, webhook_name: str, *, lease_seconds: float) -> Claim:
+        """Claim the right to post for `lease_seconds`; or say it was delivered, or is being sent by
+        another invocation whose claim is still live."""
+        clock = self._clock()
+        now = int(clock)
         try:
-            with _translated():
+            with dynamodb_errors(_CLAIMED):
                 self._client.put_item(
                     TableName=self._table,
                     Item={
@@ -65,7 +88,7 @@ class DynamoDeliveryLedger:
                         "state": {"S": SENDING},
                         "transitionId": {"S": transition_id},
                         "webhook": {"S": webhook_name},
-                        "leaseUntil": {"N": str(now + self._lease_seconds)},
+                        "leaseUntil": {"N": str(math.ceil(clock + lease_seconds))},
                         "expiresAt": {"N": str(now + self._record_seconds)},
                     },
                     ConditionExpression=(
@@ -73,14 +96,15 @@ class DynamoDeliveryLedger:
                     ),
                     ExpressionAttributeNames={"#state": "state"},
                     ExpressionAttributeValues={":now": {"N": str(now)}, ":sending": {"S": SENDING}},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-        except ConflictError:
-            return False
-        return True
+        except ConflictError as conflict:
+            return _holder(conflict.__cause__)
+        return "claimed"
 
     def mark_delivered(self, transition_id: str, webhook_name: str) -> None:
         now = int(self._clock())
-        with _translated():
+        with dynamodb_errors(_CLAIMED):
             self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": delivery_key(transition_id, webhook_name)}},
@@ -96,7 +120,7 @@ class DynamoDeliveryLedger:
     def release(self, transition_id: str, webhook_name: str) -> None:
         """Drop a claim after a failed post; a delivered record is never removed."""
         try:
-            with _translated():
+            with dynamodb_errors(_CLAIMED):
                 self._client.delete_item(
                     TableName=self._table,
                     Key={"pk": {"S": delivery_key(transition_id, webhook_name)}},
@@ -108,14 +132,10 @@ class DynamoDeliveryLedger:
             return
 
 
-@contextmanager
-def _translated() -> Iterator[None]:
-    """The one place SDK errors become the package's: a lost condition, or DynamoDB failing."""
-    try:
-        yield
-    except ClientError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            raise ConflictError("the delivery record is already claimed or delivered") from error
-        raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
-    except BotoCoreError as error:
-        raise RepositoryError(f"DynamoDB call failed: {error}") from error
+def _holder(cause: BaseException | None) -> Claim:
+    """Why the claim was lost, from the item DynamoDB returned with the failed condition. Without
+    it (deleted in between), it is treated as in flight: the invocation fails and is retried."""
+    if not isinstance(cause, ClientError):
+        return "sending"
+    item: Mapping[str, Any] = cause.response.get("Item") or {}  # type: ignore[assignment]
+    return "delivered" if item.get("state") == {"S": DELIVERED} else "sending"

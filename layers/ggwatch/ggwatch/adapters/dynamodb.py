@@ -7,14 +7,12 @@ both claim or both store the same transition: the loser gets ConflictError and l
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
-from ggwatch.adapters.aws_errors import error_code, error_message
+from ggwatch.adapters.aws_errors import dynamodb_errors
 from ggwatch.adapters.dynamodb_items import (
     DEPLOYMENT_PREFIX,
     POLLER_PREFIX,
@@ -33,7 +31,7 @@ from ggwatch.domain.models import (
     TrackedDeployment,
     is_terminal,
 )
-from ggwatch.exceptions import ConflictError, CorruptItemError, RepositoryError
+from ggwatch.exceptions import ConflictError, CorruptItemError
 from ggwatch.ports import ActiveItem
 
 if TYPE_CHECKING:
@@ -57,7 +55,7 @@ class DynamoDeploymentRepository:
             KeyConditionExpression="activeKind = :kind",
             ExpressionAttributeValues={":kind": {"S": kind.value}},
         )
-        with _translated():
+        with dynamodb_errors():
             for page in pages:
                 yield from (_active_item(item) for item in page.get("Items", []))
 
@@ -67,12 +65,12 @@ class DynamoDeploymentRepository:
             FilterExpression="begins_with(pk, :prefix)",
             ExpressionAttributeValues={":prefix": {"S": DEPLOYMENT_PREFIX}},
         )
-        with _translated():
+        with dynamodb_errors():
             for page in pages:
                 yield from (_active_item(item) for item in page.get("Items", []))
 
     def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None:
-        with _translated():
+        with dynamodb_errors():
             answer = self._client.get_item(
                 TableName=self._table,
                 Key={"pk": {"S": deployment_key(kind, deployment_id)}},
@@ -166,7 +164,7 @@ class DynamoDeploymentRepository:
         return self._update_versioned(stored, expression, values, names=names)
 
     def cursor(self, kind: DeploymentKind) -> str | None:
-        with _translated():
+        with dynamodb_errors():
             answer = self._client.get_item(
                 TableName=self._table, Key={"pk": {"S": f"{POLLER_PREFIX}cursor#{kind.value}"}}
             )
@@ -182,7 +180,7 @@ class DynamoDeploymentRepository:
         if key is not None:
             request["UpdateExpression"] = "SET nextKey = :key"
             request["ExpressionAttributeValues"] = {":key": {"S": key}}
-        with _translated():
+        with dynamodb_errors():
             self._client.update_item(**request)
 
     def _update_versioned(
@@ -227,13 +225,10 @@ class DynamoDeploymentRepository:
         if names:
             request["ExpressionAttributeNames"] = dict(names)
         try:
-            answer = self._client.update_item(**request)
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return None
-            raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
-        except BotoCoreError as error:
-            raise RepositoryError(f"DynamoDB call failed: {error}") from error
+            with dynamodb_errors():
+                answer = self._client.update_item(**request)
+        except ConflictError:
+            return None
         return dict(answer.get("Attributes", {}))
 
 
@@ -243,14 +238,3 @@ def _active_item(item: Mapping[str, Any]) -> ActiveItem:
         return ActiveItem(key=key, deployment=tracked_deployment(item))
     except CorruptItemError as error:
         return ActiveItem(key=key, deployment=None, problem=str(error))
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Turn SDK failures of a read into RepositoryError."""
-    try:
-        yield
-    except ClientError as error:
-        raise RepositoryError(f"DynamoDB answered {error_code(error)}: {error_message(error)}") from error
-    except BotoCoreError as error:
-        raise RepositoryError(f"DynamoDB call failed: {error}") from error

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 
-from ggwatch.domain.models import (
-    DeploymentKind,
-    ErrorDetail,
-    Metrics,
-    Observation,
-    PendingTransition,
-    TrackedDeployment,
-)
+from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
+from ggwatch.domain.sizes import utf8_size
 from ggwatch.exceptions import CorruptItemError
+from ggwatch.validation import describe
 
 DEPLOYMENT_PREFIX = "DEPLOYMENT#"
 POLLER_PREFIX = "POLLER#"
@@ -39,20 +34,27 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
+_OBSERVED_FIELDS = (
+    "status",
+    "metrics",
+    "error_message",
+    "error_details",
+    "created_at",
+    "tags",
+    "deployment_name",
+    "target_arn",
+    "revision_id",
+    "job_id",
+)
+"""What an observation sets on the item; each is stored under its camelCase name."""
+
+_STORED_FIELDS = (*_OBSERVED_FIELDS, "deployment_arn", "last_transition_id")
+
+
 def observation_attributes(observation: Observation) -> dict[str, Any]:
     """What an observation sets on the item (None values are removed from the item instead)."""
-    return {
-        "status": observation.status,
-        "metrics": {
-            "recordsProcessed": observation.metrics.records_processed,
-            "invalidInputRecords": observation.metrics.invalid_input_records,
-            "retryAttempts": observation.metrics.retry_attempts,
-        },
-        "errorMessage": observation.error_message,
-        "errorDetails": [{"code": d.code, "message": d.message} for d in observation.error_details],
-        "createdAt": observation.created_at,
-        "tags": dict(observation.tags),
-    }
+    values = observation.model_dump(include=set(_OBSERVED_FIELDS))
+    return {to_camel(name): values[name] for name in _OBSERVED_FIELDS}
 
 
 def pending_attribute(pending: PendingTransition) -> dict[str, Any]:
@@ -72,67 +74,87 @@ def pending_attribute(pending: PendingTransition) -> dict[str, Any]:
 def tracked_deployment(item: Mapping[str, Any]) -> TrackedDeployment:
     """Read an item back; a garbled item raises CorruptItemError saying which attribute is wrong."""
     values = from_item(item)
+    where = f"item {values.get('pk')!r}"
+    missing = [
+        name for name in ("deploymentKind", "deploymentId", "version", "trackedAt") if name not in values
+    ]
+    if missing:
+        raise CorruptItemError(f"{where} lacks attribute {missing[0]!r}")
+    stored = _present(values, _STORED_FIELDS)
+    pending = values.get("pending")
     try:
-        kind = DeploymentKind(values["deploymentKind"])
-        pending = values.get("pending")
-        return TrackedDeployment(
-            kind=kind,
-            deployment_id=values["deploymentId"],
-            version=int(values["version"]),
-            active="activeKind" in values,
-            tracked_at=datetime.fromisoformat(values["trackedAt"]),
-            tracked_by=values.get("trackedBy", "manual"),
-            status=values.get("status"),
-            **_facts(values),
-            last_changed_at=_optional_time(values.get("lastChangedAt")),
-            last_transition_id=values.get("lastTransitionId"),
-            pending=PendingTransition(
-                transition_id=pending["transitionId"],
-                message=pending["message"],
-                observation=Observation(
-                    kind=kind,
-                    deployment_id=values["deploymentId"],
-                    status=pending["observation"]["status"],
-                    **_facts(pending["observation"]),
-                )
-                if "observation" in pending
-                else None,
-                claimed_at=datetime.fromisoformat(pending["claimedAt"]),
-                released=bool(pending.get("released", False)),
-            )
-            if pending
-            else None,
+        return TrackedDeployment.model_validate(
+            {
+                **stored,
+                "kind": values["deploymentKind"],
+                "deployment_id": values["deploymentId"],
+                "version": values["version"],
+                "active": "activeKind" in values,
+                "tracked_at": values["trackedAt"],
+                "tracked_by": values.get("trackedBy", "manual"),
+                "last_changed_at": values.get("lastChangedAt") or None,
+                "pending": _pending(pending, values) if pending else None,
+            }
         )
-    except KeyError as error:
-        raise CorruptItemError(f"item {values.get('pk')!r} lacks attribute {error}") from None
     except ValidationError as error:
         first = error.errors()[0]
-        problem = f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
-        raise CorruptItemError(f"item {values.get('pk')!r} is garbled: {problem}") from None
-    except (ValueError, TypeError, AttributeError) as error:
-        problem = str(error) or type(error).__name__
-        raise CorruptItemError(f"item {values.get('pk')!r} is garbled: {problem}") from None
+        if first["type"] == "missing" and first["loc"][:1] == ("pending",):
+            raise CorruptItemError(f"{where} lacks attribute {'.'.join(map(str, first['loc']))}") from None
+        raise CorruptItemError(f"{where} is garbled: {describe(error, first_only=True)}") from None
 
 
-def _facts(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The attributes that the stored state and a claim's observation share (see observation_attributes)."""
-    metrics = values.get("metrics") or {}
-    return {
-        "metrics": Metrics(
-            records_processed=int(metrics.get("recordsProcessed", 0)),
-            invalid_input_records=int(metrics.get("invalidInputRecords", 0)),
-            retry_attempts=int(metrics.get("retryAttempts", 0)),
-        ),
-        "error_message": values.get("errorMessage"),
-        "error_details": tuple(
-            ErrorDetail(code=d.get("code"), message=d.get("message"))
-            for d in values.get("errorDetails") or []
-        ),
-        "created_at": values.get("createdAt"),
-        "deployment_arn": values.get("deploymentArn"),
-        "tags": values.get("tags") or {},
+def _pending(value: Any, values: Mapping[str, Any]) -> Any:
+    """The stored claim, as PendingTransition's fields (anything else is left for validation to reject).
+
+    A claim stored before claims kept their observation reads with none (the poller drops it)."""
+    if not isinstance(value, Mapping):
+        return value
+    names = {
+        "transitionId": "transition_id",
+        "message": "message",
+        "claimedAt": "claimed_at",
+        "released": "released",
     }
+    pending = {field: value[name] for name, field in names.items() if name in value}
+    observed = value.get("observation")
+    pending["observation"] = (
+        {
+            **_present(observed, (*_OBSERVED_FIELDS, "deployment_arn")),
+            "kind": values.get("deploymentKind"),
+            "deployment_id": values.get("deploymentId"),
+        }
+        if isinstance(observed, Mapping)
+        else observed
+    )
+    return pending
 
 
-def _optional_time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def _present(values: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The fields stored under their camelCase names, leaving out those absent or null."""
+    return {name: values[to_camel(name)] for name in fields if values.get(to_camel(name)) is not None}
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB counts it against its 400 KB limit, from typed attribute values.
+
+    Names and strings count their UTF-8 bytes; a list or map 3 bytes plus 1 per element; a number is
+    counted by its digits, which never undercounts DynamoDB's one byte per two significant digits.
+    """
+    return sum(utf8_size(name) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return utf8_size(inner)
+    if kind == "N":
+        return len(inner) + 1
+    if kind == "B":
+        return len(inner)
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: element}) for element in inner)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(element) for element in inner)
+    if kind == "M":
+        return 3 + sum(1 + utf8_size(name) + _value_size(element) for name, element in inner.items())
+    return 1  # BOOL, NULL

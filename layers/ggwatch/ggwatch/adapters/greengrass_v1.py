@@ -6,13 +6,22 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
-from ggwatch.adapters.aws_errors import error_code, error_message, is_throttling
 from ggwatch.adapters.sdk_config import API_CONFIG
-from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics, Observation
-from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
+from ggwatch.adapters.source_errors import source_errors
+from ggwatch.domain.models import (
+    INVALID_INPUT_RECORDS,
+    RECORDS_PROCESSED,
+    RETRY_ATTEMPTS,
+    DeploymentKind,
+    ErrorDetail,
+    Metrics,
+    Observation,
+)
+from ggwatch.exceptions import SourceUnavailableError
 from ggwatch.ports import DeploymentSummary
+from ggwatch.validation import describe
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrass import GreengrassClient
@@ -33,17 +42,13 @@ class GreengrassV1BulkSource:
         return self._client.meta.region_name
 
     def get_status(self, deployment_id: str) -> Observation:
-        try:
+        # Greengrass V1 answers an unknown ID with BadRequestException.
+        with source_errors("Greengrass", "GetBulkDeploymentStatus", not_found={"BadRequestException"}):
             answer = self._client.get_bulk_deployment_status(BulkDeploymentId=deployment_id)
-        except ClientError as error:
-            raise _translate(error, deployment_id) from error
-        except (BotoCoreError, ValueError) as error:
-            # ValueError: botocore could not parse a garbled answer (a string where the model has an int).
-            raise SourceUnavailableError(f"GetBulkDeploymentStatus failed: {error}") from error
         return observation_from_answer(deployment_id, answer)
 
     def list_deployments(self) -> Iterator[DeploymentSummary]:
-        try:
+        with source_errors("Greengrass", "ListBulkDeployments"):
             for page in self._client.get_paginator("list_bulk_deployments").paginate():
                 for entry in page.get("BulkDeployments", []):
                     if "BulkDeploymentId" in entry:
@@ -53,10 +58,14 @@ class GreengrassV1BulkSource:
                             deployment_arn=entry.get("BulkDeploymentArn"),
                             created_at=entry.get("CreatedAt"),
                         )
-        except ClientError as error:
-            raise _translate(error, None) from error
-        except (BotoCoreError, ValueError) as error:
-            raise SourceUnavailableError(f"ListBulkDeployments failed: {error}") from error
+
+
+_COUNTERS = {
+    "RecordsProcessed": RECORDS_PROCESSED,
+    "InvalidInputRecords": INVALID_INPUT_RECORDS,
+    "RetryAttempts": RETRY_ATTEMPTS,
+}
+"""BulkDeploymentMetrics' keys, and the names the notification's `metrics` gives them."""
 
 
 def observation_from_answer(deployment_id: str, answer: Mapping[str, Any]) -> Observation:
@@ -65,28 +74,21 @@ def observation_from_answer(deployment_id: str, answer: Mapping[str, Any]) -> Ob
     if not isinstance(status, str) or not status:
         raise SourceUnavailableError(f"GetBulkDeploymentStatus for {deployment_id} returned no status")
     metrics = answer.get("BulkDeploymentMetrics") or {}
-    return Observation(
-        kind=DeploymentKind.GREENGRASS_V1_BULK,
-        deployment_id=deployment_id,
-        status=status,
-        metrics=Metrics(
-            records_processed=int(metrics.get("RecordsProcessed") or 0),
-            invalid_input_records=int(metrics.get("InvalidInputRecords") or 0),
-            retry_attempts=int(metrics.get("RetryAttempts") or 0),
-        ),
-        error_message=answer.get("ErrorMessage") or None,
-        error_details=tuple(
-            ErrorDetail(code=d.get("DetailedErrorCode"), message=d.get("DetailedErrorMessage"))
-            for d in answer.get("ErrorDetails") or []
-        ),
-        created_at=answer.get("CreatedAt"),
-        tags=dict(answer.get("tags") or {}),
-    )
-
-
-def _translate(error: ClientError, deployment_id: str | None) -> Exception:
-    if is_throttling(error):
-        return SourceThrottledError(f"Greengrass throttled the request: {error_message(error)}")
-    if error_code(error) == "BadRequestException" and deployment_id is not None:
-        return DeploymentNotFoundError(error_message(error))
-    return SourceUnavailableError(f"Greengrass answered {error_code(error)}: {error_message(error)}")
+    try:
+        return Observation(
+            kind=DeploymentKind.GREENGRASS_V1_BULK,
+            deployment_id=deployment_id,
+            status=status,
+            metrics=Metrics({name: int(metrics.get(key) or 0) for key, name in _COUNTERS.items()}),
+            error_message=answer.get("ErrorMessage") or None,
+            error_details=tuple(
+                ErrorDetail(code=d.get("DetailedErrorCode"), message=d.get("DetailedErrorMessage"))
+                for d in answer.get("ErrorDetails") or []
+            ),
+            created_at=answer.get("CreatedAt"),
+            tags=dict(answer.get("tags") or {}),
+        )
+    except ValidationError as error:
+        raise SourceUnavailableError(
+            f"GetBulkDeploymentStatus for {deployment_id} returned a garbled answer: {describe(error)}"
+        ) from None

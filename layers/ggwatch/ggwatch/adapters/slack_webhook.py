@@ -1,4 +1,8 @@
-"""Posting one payload to one Slack webhook, with bounded and polite retries (stdlib urllib only).
+"""Posting one payload to one Slack webhook, paced, with bounded and polite retries (stdlib urllib only).
+
+Paced: Slack takes about one message a second per webhook, so posts to one webhook from this process
+are spaced `min_interval_seconds` apart, and a 429's Retry-After holds back the next post too. The
+notifier runs one invocation at a time (reserved concurrency 1), so this process is the only sender.
 
 Retried: 429 (after Retry-After, capped), 408, 5xx, timeouts and connection failures, with exponential
 backoff and full jitter, at most `max_attempts` times and never past `max_total_seconds`. Anything else
@@ -31,14 +35,26 @@ _MAX_ERROR_TEXT = 200
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try one webhook; the defaults fit two slow webhooks in a 30-second Lambda run."""
+    """How hard to try one webhook; the defaults let one webhook's worst case, with its delivery
+    record, fit a 30-second Lambda run (see SlackDelivery)."""
 
     max_attempts: int = 3
-    timeout_seconds: float = 5.0
+    timeout_seconds: float = 4.0
     max_total_seconds: float = 12.0
     base_delay_seconds: float = 0.5
     max_delay_seconds: float = 4.0
     max_retry_after_seconds: float = 5.0
+    min_interval_seconds: float = 1.0
+    """Slack's documented rate for posting messages: one a second per channel, short bursts allowed."""
+
+    @property
+    def worst_case_seconds(self) -> float:
+        """The longest one post can take. The budget starts before the wait for the webhook's pace;
+        a retry starts only if it can end (one timeout) within `max_total_seconds`; one attempt is
+        bounded by its connect and its read timeout."""
+        attempt = 2 * self.timeout_seconds
+        first = max(self.min_interval_seconds, self.max_retry_after_seconds) + attempt
+        return max(first, self.max_total_seconds + self.timeout_seconds)
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,12 @@ class SlackWebhookClient:
         self._random = random_fraction
         self._clock = clock
         self._opener = urllib.request.build_opener(_NoRedirects())
+        self._next_post_at: dict[str, float] = {}
+        """By webhook URL (in memory only): when its pace allows the next post."""
+
+    @property
+    def worst_case_seconds(self) -> float:
+        return self._policy.worst_case_seconds
 
     def post(self, webhook: Webhook, payload: Mapping[str, Any]) -> None:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -72,7 +94,9 @@ class SlackWebhookClient:
         attempt = 0
         while True:
             attempt += 1
+            self._wait_for_pace(webhook)
             failure = self._attempt(webhook, body)
+            self._set_pace(webhook, failure)
             if failure is None:
                 return
             if not failure.retryable:
@@ -96,6 +120,23 @@ class SlackWebhookClient:
                 },
             )
             self._sleep(delay)
+
+    def _wait_for_pace(self, webhook: Webhook) -> None:
+        wait = self._next_post_at.get(webhook.url.get_secret_value(), 0.0) - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+
+    def _set_pace(self, webhook: Webhook, failure: _Failure | None) -> None:
+        """A message taken starts the interval; a 429 asks for its Retry-After; other failures
+        posted nothing, so their backoff alone decides the next attempt."""
+        policy = self._policy
+        if failure is None:
+            pause = policy.min_interval_seconds
+        elif failure.retry_after is not None:
+            pause = max(policy.min_interval_seconds, min(failure.retry_after, policy.max_retry_after_seconds))
+        else:
+            return
+        self._next_post_at[webhook.url.get_secret_value()] = self._clock() + pause
 
     def _attempt(self, webhook: Webhook, body: bytes) -> _Failure | None:
         url = webhook.url.get_secret_value()
@@ -123,6 +164,10 @@ class SlackWebhookClient:
             return _Failure(_connection_failure(error.reason), True)
         except (http.client.HTTPException, OSError) as error:
             return _Failure(_connection_failure(error), True)
+        except ValueError as error:
+            # The request could not even be built (UnicodeEncodeError is one): retrying cannot help.
+            # Its text may quote the URL, so only its type is kept.
+            return _Failure(f"the request could not be sent: {type(error).__name__}", False)
 
     def _delay(self, attempt: int, failure: _Failure) -> float:
         policy = self._policy

@@ -9,9 +9,8 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from ggwatch.exceptions import DeliveryError
-from ggwatch.settings import ConfigurationError
-from ggwatch.slack.webhooks import Webhook, parse_webhooks
+from ggwatch.exceptions import ConfigurationError, DeliveryError
+from ggwatch.slack.webhooks import WebhookList, parse_webhooks
 
 
 class SecretsManagerWebhooks:
@@ -21,7 +20,7 @@ class SecretsManagerWebhooks:
         self._secret_arn = secret_arn
         self._max_age = max_age_seconds
 
-    def webhooks(self) -> tuple[Webhook, ...]:
+    def webhooks(self) -> WebhookList:
         try:
             value = parameters.get_secret(self._secret_arn, max_age=self._max_age)
         except GetParameterError as error:

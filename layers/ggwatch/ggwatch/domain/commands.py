@@ -1,27 +1,48 @@
-"""The tracker's inputs: a CloudTrail record of StartBulkDeployment, or a direct track/untrack request."""
+"""The tracker's commands: track or untrack one deployment, or nothing (an event that asks for nothing)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import re
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ggwatch.domain.models import DeploymentKind
-from ggwatch.exceptions import InvalidEventError
 
 DeploymentId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
+MAX_ARN_LENGTH = 2048
+"""The longest ARN any AWS API accepts."""
+
+_ARN_FORMATS = {
+    DeploymentKind.GREENGRASS_V1_BULK: r"arn:aws[a-z-]*:greengrass:[a-z0-9-]+:\d{{12}}:/greengrass/bulk/deployments/{id}",
+}
+"""Each kind's deployment ARN, ending in the deployment's own ID."""
+
 
 class TrackRequest(BaseModel):
-    """Start or stop tracking one deployment."""
+    """Start or stop tracking one deployment: what the tracker does, however the request arrived.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    Built by ggwatch's own code (the CloudTrail reader, the direct-request reader, the CLI), never
+    validated straight from an event: `source` and `deployment_arn` are facts ggwatch vouches for.
+    """
 
-    deployment_id: DeploymentId = Field(alias="bulkDeploymentId")
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    deployment_id: DeploymentId
     action: Literal["track", "untrack"] = "track"
-    kind: DeploymentKind = Field(default=DeploymentKind.GREENGRASS_V1_BULK, alias="deploymentKind")
-    deployment_arn: str | None = Field(default=None, exclude=True)
-    source: Literal["cloudtrail", "manual"] = Field(default="manual", exclude=True)
+    kind: DeploymentKind = DeploymentKind.GREENGRASS_V1_BULK
+    deployment_arn: Annotated[str, Field(max_length=MAX_ARN_LENGTH)] | None = None
+    source: Literal["cloudtrail", "manual"] = "manual"
+
+    @model_validator(mode="after")
+    def _arn_names_this_deployment(self) -> Self:
+        arn_format = _ARN_FORMATS[self.kind].format(id=re.escape(self.deployment_id))
+        if self.deployment_arn is not None and not re.fullmatch(arn_format, self.deployment_arn):
+            raise ValueError(
+                f"deployment_arn is not the ARN of {self.kind.value} deployment {self.deployment_id}"
+            )
+        return self
 
 
 class IgnoredEvent(BaseModel):
@@ -32,49 +53,11 @@ class IgnoredEvent(BaseModel):
     reason: str
 
 
-def parse_tracker_event(event: Any) -> TrackRequest | IgnoredEvent:
-    """Read a tracker event; raise InvalidEventError saying exactly what is wrong with it."""
-    if not isinstance(event, dict):
-        raise InvalidEventError(f"event must be a JSON object, got {type(event).__name__}")
-    if "detail-type" in event or "detail" in event:
-        return _from_cloudtrail(event)
-    try:
-        return TrackRequest.model_validate(event)
-    except ValidationError as error:
-        raise InvalidEventError(_describe(error)) from None
+class TrackResult(BaseModel):
+    """What one track/untrack request changed: `changed` is False when it was already so."""
 
+    model_config = ConfigDict(frozen=True)
 
-def _from_cloudtrail(event: dict[str, Any]) -> TrackRequest | IgnoredEvent:
-    detail = event.get("detail")
-    if not isinstance(detail, dict):
-        raise InvalidEventError("CloudTrail event has no 'detail' object")
-    if event.get("source") != "aws.greengrass" or detail.get("eventName") != "StartBulkDeployment":
-        raise InvalidEventError(
-            f"expected a StartBulkDeployment call from aws.greengrass, got "
-            f"{detail.get('eventName')!r} from {event.get('source')!r}"
-        )
-    if detail.get("errorCode"):
-        return IgnoredEvent(reason=f"StartBulkDeployment failed with {detail['errorCode']}: nothing to track")
-    response = detail.get("responseElements")
-    if not isinstance(response, dict):
-        raise InvalidEventError("CloudTrail event has no 'detail.responseElements' object")
-    deployment_id = response.get("bulkDeploymentId") or response.get("BulkDeploymentId")
-    arn = response.get("bulkDeploymentArn") or response.get("BulkDeploymentArn")
-    if not deployment_id:
-        raise InvalidEventError(
-            "detail.responseElements has neither 'bulkDeploymentId' nor 'BulkDeploymentId'"
-        )
-    try:
-        return TrackRequest(
-            deployment_id=deployment_id,
-            deployment_arn=arn if isinstance(arn, str) else None,
-            source="cloudtrail",
-        )
-    except ValidationError as error:
-        raise InvalidEventError(_describe(error, prefix="detail.responseElements.")) from None
-
-
-def _describe(error: ValidationError, prefix: str = "") -> str:
-    return "; ".join(
-        f"{prefix}{'.'.join(str(part) for part in e['loc']) or 'event'}: {e['msg']}" for e in error.errors()
-    )
+    deployment_id: str
+    action: Literal["track", "untrack"]
+    changed: bool

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 
 class DeploymentKind(StrEnum):
@@ -38,23 +41,59 @@ def is_terminal(status: str | None) -> bool:
     return status in TERMINAL_STATUSES
 
 
+RECORDS_PROCESSED = "recordsProcessed"
+INVALID_INPUT_RECORDS = "invalidInputRecords"
+RETRY_ATTEMPTS = "retryAttempts"
+
+COUNTERS: Mapping[DeploymentKind, tuple[str, ...]] = {
+    DeploymentKind.GREENGRASS_V1_BULK: (RECORDS_PROCESSED, INVALID_INPUT_RECORDS, RETRY_ATTEMPTS),
+}
+"""The counters each kind reports, named as the notification's `metrics` names them."""
+
+
+def counter_label(name: str) -> str:
+    """A counter's name as words for people: `invalidInputRecords` is "Invalid input records"."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
+    return words[:1].upper() + words[1:]
+
+
+class Metrics(RootModel[dict[str, int]]):
+    """A deployment's counters by name, in the same shape in the source's answer, the table and the
+    notification: a V1 bulk deployment counts input records, a V2 deployment will count devices."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: dict[str, int] = Field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> int:
+        """A counter's value; 0 for one the source did not report."""
+        return self.root.get(name, 0)
+
+    def for_kind(self, kind: DeploymentKind) -> Metrics:
+        """Every counter of the kind (0 where unknown) in the kind's order, then any others."""
+        names = COUNTERS.get(kind, ())
+        return Metrics({**{name: self[name] for name in names}, **self.root})
+
+    @classmethod
+    def zero(cls, kind: DeploymentKind) -> Metrics:
+        return cls().for_kind(kind)
+
+
+class ErrorDetail(BaseModel):
+    """One error a deployment reports: the same model in the answer, the table and the notification."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    code: str | None = None
+    message: str | None = None
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Metrics(_Frozen):
-    """Counters of a bulk deployment's input records."""
-
-    records_processed: int = 0
-    invalid_input_records: int = 0
-    retry_attempts: int = 0
-
-
-class ErrorDetail(_Frozen):
-    """One entry of the API's ErrorDetails list."""
-
-    code: str | None = None
-    message: str | None = None
+Status = Annotated[str, Field(min_length=1, max_length=64)]
+"""A deployment status as the source names it; anything longer is a garbled answer, not a status."""
 
 
 class _DeploymentFacts(_Frozen):
@@ -68,12 +107,24 @@ class _DeploymentFacts(_Frozen):
     created_at: str | None = None
     deployment_arn: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    deployment_name: str | None = None
+    target_arn: str | None = None
+    revision_id: str | None = None
+    job_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_counters_by_default(cls, data: Any) -> Any:
+        """Unknown counters read as 0 of the kind's counters, as a fresh deployment has counted nothing."""
+        if isinstance(data, dict) and "metrics" not in data and data.get("kind") in COUNTERS:
+            return {**data, "metrics": Metrics.zero(DeploymentKind(data["kind"]))}
+        return data
 
 
 class Observation(_DeploymentFacts):
     """One answer of a deployment source about one deployment, in ggwatch's own words."""
 
-    status: str
+    status: Status
 
 
 class PendingTransition(_Frozen):
@@ -97,7 +148,7 @@ class PendingTransition(_Frozen):
 class TrackedDeployment(_DeploymentFacts):
     """The stored state of one tracked deployment: what ggwatch last observed and notified."""
 
-    status: str | None = None
+    status: Status | None = None
     """None until the first observation."""
     version: int = 0
     active: bool = True

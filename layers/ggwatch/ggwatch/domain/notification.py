@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+
+from ggwatch.domain.models import ErrorDetail, Metrics
+from ggwatch.domain.sizes import (
+    EVENTBRIDGE_ENTRY_MAX_BYTES,
+    SNS_MESSAGE_MAX_BYTES,
+    truncate_optional,
+    utf8_size,
+)
 
 SCHEMA_VERSION = "1"
 STATUS_CHANGE = "DeploymentStatusChange"
@@ -13,25 +23,14 @@ TRACKING_FAILED_EVENT = "DeploymentTrackingFailed"
 
 Change = Literal["status", "errors"]
 
-SNS_MAX_BYTES = 256 * 1024
-TRUNCATION_MARKER = "… [truncated by ggwatch]"
+SNS_MAX_BYTES = SNS_MESSAGE_MAX_BYTES
+SNS_ATTRIBUTE_TYPE = "String"
 
 
 class _Wire(BaseModel):
     """camelCase on the wire; unknown fields from newer producers are ignored, not rejected."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
-
-
-class NotificationMetrics(_Wire):
-    records_processed: int
-    invalid_input_records: int
-    retry_attempts: int
-
-
-class NotificationErrorDetail(_Wire):
-    code: str | None
-    message: str | None
 
 
 class Notification(_Wire):
@@ -48,12 +47,16 @@ class Notification(_Wire):
     status: str
     terminal: bool
     changes: tuple[Change, ...]
-    metrics: NotificationMetrics
+    metrics: Metrics
     error_message: str | None
-    error_details: tuple[NotificationErrorDetail, ...]
+    error_details: tuple[ErrorDetail, ...]
     created_at: str | None
     observed_at: str
     tags: dict[str, str]
+    deployment_name: str | None = None
+    target_arn: str | None = None
+    revision_id: str | None = None
+    job_id: str | None = None
     truncated: bool = False
 
     def to_json(self) -> str:
@@ -72,46 +75,89 @@ class Notification(_Wire):
         return {name: value for name, value in attributes.items() if value}
 
 
-def fit_to_size(notification: Notification, max_bytes: int = SNS_MAX_BYTES) -> Notification:
-    """Shrink the error texts until the message and its attributes fit SNS's size limit.
+Size = Callable[[Notification], int]
+
+
+def sns_message_size(notification: Notification) -> int:
+    """What SNS counts against its limit: the body plus each attribute's name, data type and value."""
+    attributes = notification.message_attributes().items()
+    return utf8_size(notification.to_json()) + sum(
+        utf8_size(name) + utf8_size(SNS_ATTRIBUTE_TYPE) + utf8_size(value) for name, value in attributes
+    )
+
+
+def eventbridge_entry_size(notification: Notification, *, source: str, detail_type: str) -> int:
+    """What PutEvents counts for an entry with the notification as Detail, a Time and the ARN as
+    its one resource."""
+    resources = [notification.deployment_arn] if notification.deployment_arn else []
+    return (
+        14
+        + utf8_size(source)
+        + utf8_size(detail_type)
+        + utf8_size(notification.to_json())
+        + sum(map(utf8_size, resources))
+    )
+
+
+def fit_to_eventbridge_entry(notification: Notification, *, source: str, detail_type: str) -> Notification:
+    """The notification, cut like `fit_to_size`, so that it fits one EventBridge entry."""
+    size = partial(eventbridge_entry_size, source=source, detail_type=detail_type)
+    return fit_to_size(notification, EVENTBRIDGE_ENTRY_MAX_BYTES, size=size)
+
+
+_DETAIL_CODE_BYTES = 256
+_SMALLEST_TEXT_BYTES = 64
+_MAX_ROUNDS = 64
+"""Each round halves the error details or the text budget, so a few dozen rounds reach the smallest
+candidate for any input; the bound keeps an input that cannot shrink from looping forever."""
+
+
+def fit_to_size(
+    notification: Notification, max_bytes: int = SNS_MAX_BYTES, *, size: Size = sns_message_size
+) -> Notification:
+    """Shrink the error texts until the message fits a size limit (by default SNS's, attributes included).
 
     A huge ErrorMessage or hundreds of ErrorDetails must never make publishing fail: the transition is
-    still delivered, with the texts cut and `truncated` set so that readers know.
+    still delivered, with the texts cut and `truncated` set so that readers know. When even the
+    smallest cut does not fit (a field that cannot shrink is over the limit), the last resort drops the
+    error texts and the tags; the result may then still be too large, and the channel's own size check
+    reports it, but this function always ends.
     """
-    if _encoded_size(notification) <= max_bytes:
+    if size(notification) <= max_bytes:
         return notification
-    details = list(notification.error_details)
-    message = notification.error_message
-    text_budget = max_bytes // 4
-    while True:
-        candidate = notification.model_copy(
-            update={
-                "error_message": _cut(message, text_budget),
-                "error_details": tuple(
-                    NotificationErrorDetail(code=_cut(d.code, 256), message=_cut(d.message, text_budget))
-                    for d in details
-                ),
-                "truncated": True,
-            }
-        )
-        if _encoded_size(candidate) <= max_bytes:
+    details = notification.error_details
+    budget = max_bytes // 4
+    for _ in range(_MAX_ROUNDS):
+        candidate = _with_texts(notification, notification.error_message, details, budget)
+        if size(candidate) <= max_bytes:
             return candidate
         if len(details) > 1:
             details = details[: len(details) // 2]
+        elif budget > _SMALLEST_TEXT_BYTES:
+            budget //= 2
         else:
-            text_budget //= 2
-            if text_budget < 64:
-                details = []
-                message = _cut(message, 64)
+            break
+    candidate = _with_texts(notification, notification.error_message, (), _SMALLEST_TEXT_BYTES)
+    if size(candidate) <= max_bytes:
+        return candidate
+    return notification.model_copy(
+        update={"error_message": None, "error_details": (), "tags": {}, "truncated": True}
+    )
 
 
-def _encoded_size(notification: Notification) -> int:
-    attributes = notification.message_attributes()
-    attribute_bytes = sum(len(k.encode()) + len(v.encode()) + len("String") for k, v in attributes.items())
-    return len(notification.to_json().encode()) + attribute_bytes
-
-
-def _cut(text: str | None, limit: int) -> str | None:
-    if text is None or len(text) <= limit:
-        return text
-    return text[: max(limit - len(TRUNCATION_MARKER), 0)] + TRUNCATION_MARKER
+def _with_texts(
+    notification: Notification, message: str | None, details: tuple[ErrorDetail, ...], budget: int
+) -> Notification:
+    return notification.model_copy(
+        update={
+            "error_message": truncate_optional(message, budget),
+            "error_details": tuple(
+                ErrorDetail(
+                    code=truncate_optional(d.code, _DETAIL_CODE_BYTES),
+                    message=truncate_optional(d.message, budget),
+                )
+                for d in details
+            ),
+            "truncated": True,
+        }
+    )

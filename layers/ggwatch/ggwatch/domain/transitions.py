@@ -13,15 +13,8 @@ from ggwatch.domain.models import (
     TrackedDeployment,
     is_terminal,
 )
-from ggwatch.domain.notification import (
-    STATUS_CHANGE,
-    TRACKING_FAILED_EVENT,
-    TRUNCATION_MARKER,
-    Change,
-    Notification,
-    NotificationErrorDetail,
-    NotificationMetrics,
-)
+from ggwatch.domain.notification import STATUS_CHANGE, TRACKING_FAILED_EVENT, Change, Notification
+from ggwatch.domain.sizes import encodable, json_text_size, truncate
 
 
 @dataclass(frozen=True)
@@ -98,18 +91,16 @@ def build_notification(
         status=observation.status,
         terminal=is_terminal(observation.status),
         changes=changes,
-        metrics=NotificationMetrics(
-            records_processed=observation.metrics.records_processed,
-            invalid_input_records=observation.metrics.invalid_input_records,
-            retry_attempts=observation.metrics.retry_attempts,
-        ),
+        metrics=observation.metrics.for_kind(observation.kind),
         error_message=observation.error_message,
-        error_details=tuple(
-            NotificationErrorDetail(code=d.code, message=d.message) for d in observation.error_details
-        ),
+        error_details=observation.error_details,
         created_at=observation.created_at,
         observed_at=observed_at.isoformat().replace("+00:00", "Z"),
         tags=dict(observation.tags),
+        deployment_name=observation.deployment_name,
+        target_arn=observation.target_arn,
+        revision_id=observation.revision_id,
+        job_id=observation.job_id,
     )
 
 
@@ -124,19 +115,30 @@ def tracking_failure(stored: TrackedDeployment, reason: str) -> Observation:
         created_at=stored.created_at,
         deployment_arn=stored.deployment_arn,
         tags=stored.tags,
+        deployment_name=stored.deployment_name,
+        target_arn=stored.target_arn,
+        revision_id=stored.revision_id,
+        job_id=stored.job_id,
     )
 
 
-MAX_ERROR_MESSAGE_CHARS = 8_000
+MAX_ERROR_MESSAGE_BYTES = 8_000
 MAX_ERROR_DETAILS = 50
-MAX_ERROR_DETAIL_CHARS = 1_000
+MAX_ERROR_DETAIL_BYTES = 1_000
+MAX_ERROR_CODE_BYTES = 256
+MAX_TAGS_BYTES = 24 * 1024
+"""Room for 50 tags of AWS's longest ASCII keys (128) and values (256); tags beyond it are dropped."""
+MAX_FIELD_BYTES = 2048
+"""Any other text a source reports (createdAt, names, ARNs, revision and job IDs): an ARN's maximum."""
 
 
 def bounded(observation: Observation) -> Observation:
-    """Cap the error texts a source returned, the same way every time.
+    """Cap every text a source returned by its size in bytes (as JSON writes it), the same way every time.
 
-    Capping before comparing and storing keeps DynamoDB items and SNS messages well inside their size
-    limits, and because the cut is deterministic an unchanged oversized error never looks like a change.
+    Capping before comparing and storing keeps the claimed item (the previous state plus the message
+    of the new one) inside DynamoDB's 400 KB and the message inside SNS's 256 KB whatever characters
+    the texts hold, and because the cut is deterministic an unchanged oversized error never looks like
+    a change. A lone surrogate, which no UTF-8 message can carry, becomes U+FFFD.
     """
     details = observation.error_details
     if len(details) > MAX_ERROR_DETAILS:
@@ -145,16 +147,38 @@ def bounded(observation: Observation) -> Observation:
             *details[: MAX_ERROR_DETAILS - 1],
             ErrorDetail(code=None, message=f"{hidden} more not shown"),
         )
-    capped_details = tuple(
-        ErrorDetail(code=_cap(d.code, 256), message=_cap(d.message, MAX_ERROR_DETAIL_CHARS)) for d in details
-    )
-    message = _cap(observation.error_message, MAX_ERROR_MESSAGE_CHARS)
-    if capped_details == observation.error_details and message == observation.error_message:
+    capped = {
+        "status": encodable(observation.status),
+        "error_details": tuple(
+            ErrorDetail(
+                code=_text(d.code, MAX_ERROR_CODE_BYTES), message=_text(d.message, MAX_ERROR_DETAIL_BYTES)
+            )
+            for d in details
+        ),
+        "error_message": _text(observation.error_message, MAX_ERROR_MESSAGE_BYTES),
+        "tags": _bounded_tags(observation.tags),
+        **{
+            name: _text(getattr(observation, name), MAX_FIELD_BYTES)
+            for name in ("created_at", "deployment_name", "target_arn", "revision_id", "job_id")
+        },
+    }
+    if all(getattr(observation, name) == value for name, value in capped.items()):
         return observation
-    return observation.model_copy(update={"error_message": message, "error_details": capped_details})
+    return observation.model_copy(update=capped)
 
 
-def _cap(text: str | None, limit: int) -> str | None:
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+def _text(text: str | None, limit: int) -> str | None:
+    return None if text is None else truncate(encodable(text), limit)
+
+
+def _bounded_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The tags, in key order, while they fit MAX_TAGS_BYTES; each key and value counts with its quotes."""
+    kept: dict[str, str] = {}
+    used = 0
+    for key in sorted(tags):
+        clean_key, value = encodable(key), encodable(tags[key])
+        used += json_text_size(clean_key) + json_text_size(value) + 6
+        if used > MAX_TAGS_BYTES:
+            break
+        kept[clean_key] = value
+    return kept if kept != tags else tags

@@ -129,18 +129,16 @@ class Poller:
     def run(self, remaining_ms: Callable[[], int] = lambda: 2**31) -> PollReport:
         """Poll every kind until done or until not even the most hurried lane fits in the time left.
 
-        `DeploymentsPolled` is emitted by every run, a run that polled nothing or failed included, so
-        that its absence means the poller did not run at all.
+        Every run that finishes emits `DeploymentsPolled`, 0 included: the heartbeat alarm reads its
+        absence as a poller that does not run, or whose every run fails.
         """
         report = PollReport()
-        try:
-            for kind in self._lanes.kinds:
-                if not self._poll_kind(kind, remaining_ms, report):
-                    report.stopped_at_deadline = True
-                    metrics.add_metric(name="DeadlineReached", unit=MetricUnit.Count, value=1)
-                    break
-        finally:
-            metrics.add_metric(name="DeploymentsPolled", unit=MetricUnit.Count, value=len(report.outcomes))
+        for kind in self._lanes.kinds:
+            if not self._poll_kind(kind, remaining_ms, report):
+                report.stopped_at_deadline = True
+                metrics.add_metric(name="DeadlineReached", unit=MetricUnit.Count, value=1)
+                break
+        metrics.add_metric(name="DeploymentsPolled", unit=MetricUnit.Count, value=len(report.outcomes))
         return report
 
     def _poll_kind(self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport) -> bool:

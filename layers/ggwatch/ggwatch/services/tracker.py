@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import overload
 
-from ggwatch.domain.commands import IgnoredEvent, TrackRequest
+from ggwatch.domain.commands import IgnoredEvent, TrackRequest, TrackResult
 from ggwatch.observability import logger
 from ggwatch.ports import DeploymentRepository
 
@@ -24,11 +24,20 @@ class Tracker:
         self._retention = timedelta(days=retention_days)
         self._clock = clock
 
-    def apply(self, request: TrackRequest | IgnoredEvent) -> dict[str, Any]:
-        """Carry out one request and say what changed."""
+    @overload
+    def apply(self, request: TrackRequest) -> TrackResult: ...
+
+    @overload
+    def apply(self, request: IgnoredEvent) -> IgnoredEvent: ...
+
+    @overload
+    def apply(self, request: TrackRequest | IgnoredEvent) -> TrackResult | IgnoredEvent: ...
+
+    def apply(self, request: TrackRequest | IgnoredEvent) -> TrackResult | IgnoredEvent:
+        """Carry out one request and say what changed (an ignored event changes nothing)."""
         if isinstance(request, IgnoredEvent):
             logger.info("event ignored", reason=request.reason)
-            return {"ignored": True, "reason": request.reason}
+            return request
         now = self._clock()
         if request.action == "track":
             changed = self._repository.track(
@@ -51,4 +60,4 @@ class Tracker:
             action=request.action,
             source=request.source,
         )
-        return {"deploymentId": request.deployment_id, "action": request.action, "changed": changed}
+        return TrackResult(deployment_id=request.deployment_id, action=request.action, changed=changed)

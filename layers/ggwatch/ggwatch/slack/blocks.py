@@ -4,7 +4,9 @@ Layout: the header and the change sit in top-level blocks, so they are always sh
 notifications; the details sit in one secondary attachment, whose only job is the coloured bar that
 tells the outcome at a glance. `text` is the plain fallback that mobile notifications show.
 
-Every string that came from AWS goes through `escape`. Every limit Slack enforces (header 150, section
+Every string that came from AWS goes through `escape`, and every mrkdwn text object is `verbatim`:
+Slack then keeps plain text as written instead of turning URLs, channel names and some mentions into
+links and notifications (its automatic parsing). Error details are code spans, like IDs and tags. Every limit Slack enforces (header 150, section
 3000, 10 fields of 2000, 50 blocks, and the total size of all blocks, which Slack rejects with
 `msg_blocks_too_long` somewhere above 13,000 characters) is respected by cutting text with a visible
 marker, so an oversized notification is still posted, never rejected.
@@ -15,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ggwatch.domain.models import TRACKING_FAILED, DeploymentKind, V1BulkStatus
-from ggwatch.domain.notification import Notification, NotificationErrorDetail
+from ggwatch.domain.models import TRACKING_FAILED, DeploymentKind, ErrorDetail, V1BulkStatus, counter_label
+from ggwatch.domain.notification import Notification
 from ggwatch.slack.escape import TRUNCATED, code, code_block, escape, length, truncate
 
 MAX_HEADER_CHARS = 150
@@ -154,16 +156,14 @@ def _facts(notification: Notification, budget: _Budget) -> dict[str, Any]:
         ("Deployment", code(notification.deployment_id, _ID)),
         ("Kind", code(notification.deployment_kind, _SHORT)),
         ("Region", code(notification.region, _SHORT) if notification.region else unknown),
-        ("Records processed", str(metrics.records_processed)),
-        ("Invalid input records", str(metrics.invalid_input_records)),
-        ("Retry attempts", str(metrics.retry_attempts)),
+        *((escape(counter_label(name)), str(value)) for name, value in metrics.root.items()),
         (
             "Created at",
             truncate(escape(notification.created_at), _SHORT) if notification.created_at else unknown,
         ),
         ("Observed at", truncate(escape(notification.observed_at), _SHORT)),
     ]
-    fields = [{"type": "mrkdwn", "text": budget.spend(f"*{label}*\n{value}")} for label, value in facts]
+    fields = [_mrkdwn(budget.spend(f"*{label}*\n{value}")) for label, value in facts]
     return {"type": "section", "fields": fields[:MAX_FIELDS]}
 
 
@@ -188,7 +188,7 @@ def _tags(notification: Notification, budget: _Budget) -> dict[str, Any] | None:
 
 
 def _error_details(
-    details: tuple[NotificationErrorDetail, ...], budget: _Budget, max_blocks: int
+    details: tuple[ErrorDetail, ...], budget: _Budget, max_blocks: int
 ) -> list[dict[str, Any] | None]:
     """The details as a bulleted list over as many sections as the limits allow, then a count of the rest."""
     if not details or budget.allow(MAX_SECTION_CHARS) < _MIN_USEFUL + _OMITTED_RESERVE:
@@ -218,10 +218,10 @@ _OMITTED_RESERVE = 40
 """Room kept for the `…and N more not shown` line."""
 
 
-def _detail_line(detail: NotificationErrorDetail) -> str:
+def _detail_line(detail: ErrorDetail) -> str:
     parts = [
         code(detail.code, _SHORT) if detail.code else "",
-        escape(detail.message) if detail.message else "",
+        code(detail.message, _MAX_DETAIL_LINE_CHARS) if detail.message else "",
     ]
     line = "• " + (" ".join(part for part in parts if part) or "_(no code or message)_")
     return _cut_spans(line, _MAX_DETAIL_LINE_CHARS)
@@ -233,14 +233,16 @@ def _context(notification: Notification, budget: _Budget) -> dict[str, Any]:
         elements.append(code(notification.deployment_arn, _ID))
     if notification.truncated:
         elements.append("_some error texts were shortened by ggwatch to fit the notification size limit_")
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": budget.spend(e)} for e in elements]}
+    return {"type": "context", "elements": [_mrkdwn(budget.spend(e)) for e in elements]}
 
 
 def _section(text: str, budget: _Budget) -> dict[str, Any]:
-    return {
-        "type": "section",
-        "text": {"type": "mrkdwn", "text": budget.spend(truncate(text, MAX_SECTION_CHARS))},
-    }
+    return {"type": "section", "text": _mrkdwn(budget.spend(truncate(text, MAX_SECTION_CHARS)))}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object that Slack shows as written: no automatic links or mentions."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def _cut_spans(text: str, limit: int) -> str:

@@ -8,6 +8,8 @@ control sequence; nothing else is entity-encoded (Slack would show `&#39;` liter
 
 from __future__ import annotations
 
+from ggwatch.domain.sizes import truncate as cut_to_size
+
 _ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 _LONGEST_ENTITY = max(len(entity) for _, entity in _ENTITIES)
 
@@ -57,25 +59,17 @@ def length(text: str) -> int:
 
 
 def truncate(text: str, limit: int, marker: str = TRUNCATED) -> str:
-    """Cut already-escaped text to `limit` with a visible marker, never inside an `&…;` entity.
+    """Cut already-escaped text to `limit` Slack characters with a visible marker, never inside an
+    `&…;` entity.
 
     Oversized texts must never make a post fail, and a half entity like `&am` would show as noise.
     """
-    if length(text) <= limit:
-        return text
-    room = max(limit - length(marker), 0)
-    cut = _prefix_within(text, room)
+    return cut_to_size(text, limit, size=length, marker=marker, tidy=_whole_entities)
+
+
+def _whole_entities(cut: str) -> str:
+    """The cut without a trailing, incomplete `&…;` entity."""
     ampersand = cut.rfind("&", max(len(cut) - _LONGEST_ENTITY + 1, 0))
     if ampersand != -1 and ";" not in cut[ampersand:]:
-        cut = cut[:ampersand]
-    return cut + marker if length(marker) <= limit else _prefix_within(marker, limit)
-
-
-def _prefix_within(text: str, limit: int) -> str:
-    """The longest prefix of `text` whose Slack length is at most `limit` (whole code points)."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return text[:index]
-    return text
+        return cut[:ampersand]
+    return cut

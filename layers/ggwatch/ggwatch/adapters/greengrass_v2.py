@@ -1,0 +1,311 @@
+"""Greengrass V2 deployments as raw facts: the deployment, its IoT job's device counts, failed devices.
+
+A V2 deployment's progress lives in three places: greengrassv2 GetDeployment (status, target,
+revision), the IoT job behind it (DescribeJob counts; ListJobExecutionsForJob names the devices that
+failed) and each core device's effective deployments (why it failed). This adapter reads them with a
+bounded number of calls and returns one frozen snapshot; deciding what changed is the domain's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ggwatch.adapters.aws_errors import error_code
+from ggwatch.adapters.sdk_config import API_CONFIG
+from ggwatch.adapters.source_errors import source_errors
+from ggwatch.exceptions import SourceUnavailableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_greengrassv2 import GreengrassV2Client
+    from mypy_boto3_iot import IoTClient
+    from mypy_boto3_iot.literals import JobExecutionStatusType
+
+MAX_FAILED_DEVICES: Final = 25
+"""How many failed devices a snapshot names, newest first (and so at most how many reason lookups)."""
+FAILED_EXECUTION_STATUSES: Final[tuple[JobExecutionStatusType, ...]] = ("FAILED", "REJECTED", "TIMED_OUT")
+EXECUTION_PAGE_SIZE: Final = 250
+"""ListJobExecutionsForJob's largest page (its model's maxResults maximum)."""
+MAX_EXECUTION_PAGES: Final = 4
+"""Pages read per failed status: beyond 1,000 devices of one status the newest may be missed."""
+EFFECTIVE_PAGE_SIZE: Final = 100
+"""ListEffectiveDeployments' largest page; one page per device (a device has one deployment per
+target it belongs to, far fewer than 100)."""
+MAX_CALLS_PER_SNAPSHOT: Final = 2 + len(FAILED_EXECUTION_STATUSES) * MAX_EXECUTION_PAGES + MAX_FAILED_DEVICES
+"""The most SDK calls one snapshot makes (each bounded by sdk_config's retries and timeouts)."""
+
+_NOT_FOUND = "ResourceNotFoundException"
+_COUNT_MEMBERS: Final = {
+    "queued": "numberOfQueuedThings",
+    "in_progress": "numberOfInProgressThings",
+    "succeeded": "numberOfSucceededThings",
+    "failed": "numberOfFailedThings",
+    "rejected": "numberOfRejectedThings",
+    "timed_out": "numberOfTimedOutThings",
+    "canceled": "numberOfCanceledThings",
+    "removed": "numberOfRemovedThings",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCounts:
+    """How many core devices of the IoT job are in each execution status (DescribeJob)."""
+
+    queued: int = 0
+    in_progress: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    rejected: int = 0
+    timed_out: int = 0
+    canceled: int = 0
+    removed: int = 0
+
+    @property
+    def failures(self) -> int:
+        """Devices that did not apply the deployment: failed + rejected + timed out."""
+        return self.failed + self.rejected + self.timed_out
+
+    @property
+    def settled(self) -> bool:
+        """The rollout to the current targets finished: at least one target, none queued or running."""
+        total = sum(self.as_metrics().values())
+        return total > 0 and self.queued == 0 and self.in_progress == 0
+
+    def as_metrics(self) -> dict[str, int]:
+        """The counts under the names notifications use (queued, inProgress, ..., timedOut, ...)."""
+        return {
+            "queued": self.queued,
+            "inProgress": self.in_progress,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "rejected": self.rejected,
+            "timedOut": self.timed_out,
+            "canceled": self.canceled,
+            "removed": self.removed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FailedDevice:
+    """A core device whose job execution failed, was rejected or timed out, and why."""
+
+    thing_name: str
+    status: str
+    """The job execution status: FAILED, REJECTED or TIMED_OUT."""
+    code: str
+    """The first of the device's errorTypes, or the execution status when it reported none."""
+    message: str | None
+    """The device's reason, None when it gave none (or its effective deployment was not found)."""
+    updated_at: datetime | None
+    """When the execution last changed (UTC): newer failures come first."""
+
+
+@dataclass(frozen=True, slots=True)
+class V2DeploymentSnapshot:
+    """What Greengrass V2 and IoT say about one deployment at one moment."""
+
+    deployment_id: str
+    deployment_status: str
+    deployment_name: str | None
+    target_arn: str | None
+    revision_id: str | None
+    iot_job_id: str | None
+    """None while Greengrass has not created the job yet."""
+    created_at: datetime | None
+    is_latest_for_target: bool | None
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    job_status: str | None = None
+    counts: DeviceCounts | None = None
+    """None when there is no job yet, or IoT no longer knows it."""
+    failed_devices: tuple[FailedDevice, ...] = ()
+    """Newest first, at most MAX_FAILED_DEVICES."""
+
+    @property
+    def deployment_arn(self) -> str | None:
+        """``arn:<partition>:greengrass:<region>:<account>:deployments:<id>``, from the target's ARN
+        (a deployment lives in its target's account and region)."""
+        parts = (self.target_arn or "").split(":")
+        if len(parts) < 6 or parts[0] != "arn":
+            return None
+        return f"arn:{parts[1]}:greengrass:{parts[3]}:{parts[4]}:deployments:{self.deployment_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class V2DeploymentSummary:
+    """One entry of ListDeployments: enough for discover to pick the deployments to track."""
+
+    deployment_id: str
+    deployment_status: str | None
+    deployment_name: str | None
+    target_arn: str | None
+    revision_id: str | None
+    created_at: datetime | None
+    is_latest_for_target: bool | None
+
+
+class GreengrassV2Deployments:
+    """Reads Greengrass V2 deployments and their IoT jobs, and speaks ggwatch's errors."""
+
+    def __init__(
+        self,
+        greengrass: GreengrassV2Client | None = None,
+        iot: IoTClient | None = None,
+        *,
+        max_failed_devices: int = MAX_FAILED_DEVICES,
+    ) -> None:
+        self._greengrass = greengrass or boto3.client("greengrassv2", config=API_CONFIG)
+        self._iot = iot or boto3.client("iot", config=API_CONFIG)
+        self._max_failed_devices = max_failed_devices
+
+    @property
+    def region(self) -> str | None:
+        return self._greengrass.meta.region_name
+
+    def snapshot(self, deployment_id: str) -> V2DeploymentSnapshot:
+        """The deployment now; raises DeploymentNotFoundError, SourceThrottledError or
+        SourceUnavailableError. A missing or deleted IoT job is not an error: counts are None then."""
+        with source_errors("Greengrass V2", "GetDeployment", not_found={_NOT_FOUND}):
+            answer: Mapping[str, Any] = self._greengrass.get_deployment(deploymentId=deployment_id)
+        status = answer.get("deploymentStatus")
+        if not isinstance(status, str) or not status:
+            raise SourceUnavailableError(f"GetDeployment for {deployment_id} returned no status")
+        job_id = _text(answer.get("iotJobId"))
+        job = self._job(job_id) if job_id else None
+        counts = _counts(job) if job is not None else None
+        failed = self._failed_devices(deployment_id, job_id, counts) if job_id and counts is not None else ()
+        return V2DeploymentSnapshot(
+            deployment_id=deployment_id,
+            deployment_status=status,
+            deployment_name=_text(answer.get("deploymentName")),
+            target_arn=_text(answer.get("targetArn")),
+            revision_id=_text(answer.get("revisionId")),
+            iot_job_id=job_id,
+            created_at=_utc(answer.get("creationTimestamp")),
+            is_latest_for_target=answer.get("isLatestForTarget"),
+            tags=MappingProxyType(dict(answer.get("tags") or {})),
+            job_status=_text(job.get("status")) if job is not None else None,
+            counts=counts,
+            failed_devices=failed,
+        )
+
+    def list_deployments(self) -> Iterator[V2DeploymentSummary]:
+        """The latest revision for every target (ListDeployments LATEST_ONLY), every page."""
+        with source_errors("Greengrass V2", "ListDeployments"):
+            pages = self._greengrass.get_paginator("list_deployments").paginate(historyFilter="LATEST_ONLY")
+            for page in pages:
+                for entry in page.get("deployments", []):
+                    if entry.get("deploymentId"):
+                        yield V2DeploymentSummary(
+                            deployment_id=entry["deploymentId"],
+                            deployment_status=_text(entry.get("deploymentStatus")),
+                            deployment_name=_text(entry.get("deploymentName")),
+                            target_arn=_text(entry.get("targetArn")),
+                            revision_id=_text(entry.get("revisionId")),
+                            created_at=_utc(entry.get("creationTimestamp")),
+                            is_latest_for_target=entry.get("isLatestForTarget"),
+                        )
+
+    def _job(self, job_id: str) -> Mapping[str, Any] | None:
+        """DescribeJob's job, None when IoT does not know it (deleted, or not visible yet)."""
+        with source_errors("AWS IoT", "DescribeJob"):
+            try:
+                job: Mapping[str, Any] = self._iot.describe_job(jobId=job_id).get("job") or {}
+            except ClientError as error:
+                if error_code(error) == _NOT_FOUND:
+                    return None
+                raise
+        return job
+
+    def _failed_devices(
+        self, deployment_id: str, job_id: str, counts: DeviceCounts
+    ) -> tuple[FailedDevice, ...]:
+        """The newest failed executions, each with the reason its device gave."""
+        if counts.failures == 0 or self._max_failed_devices < 1:
+            return ()
+        per_status = {"FAILED": counts.failed, "REJECTED": counts.rejected, "TIMED_OUT": counts.timed_out}
+        executions = [
+            execution
+            for status in FAILED_EXECUTION_STATUSES
+            if per_status[status] > 0
+            for execution in self._executions(job_id, status)
+        ]
+        oldest = datetime.min.replace(tzinfo=UTC)
+        executions.sort(key=lambda e: e[2] or oldest, reverse=True)
+        return tuple(
+            self._with_reason(deployment_id, thing, status, updated_at)
+            for thing, status, updated_at in executions[: self._max_failed_devices]
+        )
+
+    def _executions(
+        self, job_id: str, status: JobExecutionStatusType
+    ) -> list[tuple[str, str, datetime | None]]:
+        found: list[tuple[str, str, datetime | None]] = []
+        with source_errors("AWS IoT", "ListJobExecutionsForJob"):
+            pages = self._iot.get_paginator("list_job_executions_for_job").paginate(
+                jobId=job_id,
+                status=status,
+                PaginationConfig={
+                    "PageSize": EXECUTION_PAGE_SIZE,
+                    "MaxItems": EXECUTION_PAGE_SIZE * MAX_EXECUTION_PAGES,
+                },
+            )
+            try:
+                for page in pages:
+                    for summary in page.get("executionSummaries", []):
+                        thing = summary.get("thingArn", "").rpartition("/")[2]
+                        details = summary.get("jobExecutionSummary", {})
+                        if thing:
+                            found.append(
+                                (thing, details.get("status", status), _utc(details.get("lastUpdatedAt")))
+                            )
+            except ClientError as error:
+                if error_code(error) != _NOT_FOUND:  # the job went away since DescribeJob
+                    raise
+        return found
+
+    def _with_reason(
+        self, deployment_id: str, thing: str, status: str, updated_at: datetime | None
+    ) -> FailedDevice:
+        entry = self._effective_deployment(deployment_id, thing)
+        error_types = (entry.get("statusDetails") or {}).get("errorTypes") or []
+        return FailedDevice(
+            thing_name=thing,
+            status=status,
+            code=error_types[0] if error_types else status,
+            message=_text(entry.get("reason")),
+            updated_at=updated_at,
+        )
+
+    def _effective_deployment(self, deployment_id: str, thing: str) -> Mapping[str, Any]:
+        """This deployment as the core device reports it; empty when the device or entry is gone."""
+        with source_errors("Greengrass V2", "ListEffectiveDeployments"):
+            try:
+                answer = self._greengrass.list_effective_deployments(
+                    coreDeviceThingName=thing, maxResults=EFFECTIVE_PAGE_SIZE
+                )
+            except ClientError as error:
+                if error_code(error) == _NOT_FOUND:
+                    return {}
+                raise
+        entries = answer.get("effectiveDeployments", [])
+        return next((dict(e) for e in entries if e.get("deploymentId") == deployment_id), {})
+
+
+def _counts(job: Mapping[str, Any]) -> DeviceCounts:
+    details = job.get("jobProcessDetails") or {}
+    return DeviceCounts(**{name: int(details.get(member) or 0) for name, member in _COUNT_MEMBERS.items()})
+
+
+def _utc(value: Any) -> datetime | None:
+    return value.astimezone(UTC) if isinstance(value, datetime) else None
+
+
+def _text(value: Any) -> str | None:
+    """A string member, None when absent, empty or garbled (botocore passes JSON types through)."""
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,333 @@
+"""The Greengrass V2 adapter against the fleet fake over HTTP: the facts it reads, its bounds, and
+errors in ggwatch's own words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from ggwatch.adapters.greengrass_v2 import (
+    MAX_CALLS_PER_SNAPSHOT,
+    MAX_FAILED_DEVICES,
+    DeviceCounts,
+    FailedDevice,
+    GreengrassV2Deployments,
+)
+from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
+from ggwatch_local.greengrass import TRUNCATED_BODY, Fault
+from ggwatch_local.greengrass_v2 import (
+    DeviceFailure,
+    Execution,
+    FleetFake,
+    FleetLife,
+    FleetStep,
+    Target,
+    faults,
+    lives,
+)
+from tests.clock import Clock
+
+FAST_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 2})
+GROUP = Target("thinggroup", "line-1")
+GONE = Fault("server_error", http_status=404, error_code="ResourceNotFoundException", message="gone")
+"""What either service answers about a resource deleted since the previous call."""
+
+
+@pytest.fixture
+def source(fleet: FleetFake) -> GreengrassV2Deployments:
+    """Built the ordinary way: the clients find the fake through the endpoint variables."""
+    return GreengrassV2Deployments()
+
+
+@pytest.fixture
+def fast_source(fleet: FleetFake, no_retry_delay: None) -> GreengrassV2Deployments:
+    """Two attempts per call, no backoff: faults that outlast the retries cost milliseconds."""
+    return GreengrassV2Deployments(
+        boto3.client("greengrassv2", config=FAST_RETRIES), boto3.client("iot", config=FAST_RETRIES)
+    )
+
+
+def group_life(*executions: Execution) -> FleetLife:
+    return FleetLife("telemetry", GROUP, (FleetStep("ACTIVE", "IN_PROGRESS", executions),))
+
+
+def calls(fleet: FleetFake) -> list[str]:
+    return [c.operation for c in fleet.calls]
+
+
+def test_a_rollout_with_three_failures_reads_every_fact_and_the_failed_devices_newest_first(
+    fleet: FleetFake, fleet_clock: Clock, source: GreengrassV2Deployments
+) -> None:
+    # Given the 50-device rollout, moved on a minute per step so each failure has its own time
+    created = fleet_clock()
+    deployment_id = fleet.add(lives.rollout_with_failures(), tags={"team": "edge"})
+    for _ in range(3):
+        fleet_clock.advance(60)
+        fleet.advance(deployment_id)
+
+    # When the adapter reads it
+    snapshot = source.snapshot(deployment_id)
+
+    # Then the deployment's facts, the job's counts and the three failures with their reasons arrive
+    view = fleet.get(deployment_id)
+    assert snapshot.deployment_id == deployment_id
+    assert snapshot.deployment_status == "ACTIVE"
+    assert snapshot.deployment_name == "telemetry-2.1.0"
+    assert snapshot.target_arn == "arn:aws:iot:us-east-1:123456789012:thinggroup/plant-a"
+    assert snapshot.revision_id == "1"
+    assert snapshot.iot_job_id == view.job_id
+    assert snapshot.created_at == created and snapshot.created_at.tzinfo == UTC
+    assert snapshot.is_latest_for_target is True
+    assert snapshot.tags == {"team": "edge"}
+    assert snapshot.job_status == "IN_PROGRESS"
+    assert snapshot.counts == DeviceCounts(succeeded=47, failed=3)
+    assert snapshot.deployment_arn == f"arn:aws:greengrass:us-east-1:123456789012:deployments:{deployment_id}"
+    assert snapshot.failed_devices == (
+        FailedDevice(
+            "plant-a-042", "FAILED", "PERMISSION_ERROR", lives.S3_ACCESS_DENIED.reason, fleet_clock()
+        ),
+        FailedDevice(
+            "plant-a-024",
+            "FAILED",
+            "USER_COMPONENT_ERROR",
+            lives.INSTALL_SCRIPT_FAILED.reason,
+            datetime.fromtimestamp(fleet_clock.epoch() - 60, UTC),
+        ),
+        FailedDevice(
+            "plant-a-008",
+            "FAILED",
+            "DEVICE_ERROR",
+            lives.DISK_FULL.reason,
+            datetime.fromtimestamp(fleet_clock.epoch() - 120, UTC),
+        ),
+    )
+
+
+def test_counts_carry_the_notification_names_and_say_when_the_rollout_settled() -> None:
+    counts = DeviceCounts(
+        queued=1, in_progress=2, succeeded=3, failed=4, rejected=5, timed_out=6, canceled=7, removed=8
+    )
+    assert counts.as_metrics() == {
+        "queued": 1,
+        "inProgress": 2,
+        "succeeded": 3,
+        "failed": 4,
+        "rejected": 5,
+        "timedOut": 6,
+        "canceled": 7,
+        "removed": 8,
+    }
+    assert counts.failures == 15
+    assert not counts.settled
+    assert DeviceCounts(succeeded=3, failed=1).settled
+    assert not DeviceCounts().settled  # no target yet: nothing settled
+
+
+def test_a_healthy_rollout_costs_two_calls(fleet: FleetFake, source: GreengrassV2Deployments) -> None:
+    deployment_id = fleet.add(lives.single_device())
+    snapshot = source.snapshot(deployment_id)
+    assert snapshot.counts == DeviceCounts(queued=1)
+    assert snapshot.failed_devices == ()
+    assert calls(fleet) == ["GetDeployment", "DescribeJob"]
+
+
+def test_each_failed_status_is_listed_and_a_device_without_error_types_gets_its_status_as_code(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    deployment_id = fleet.add(
+        group_life(
+            Execution("a", "REJECTED", DeviceFailure("Nucleus version is too old.")),
+            Execution("b", "TIMED_OUT"),
+            Execution("c", "SUCCEEDED"),
+        )
+    )
+    snapshot = source.snapshot(deployment_id)
+    assert {(d.thing_name, d.status, d.code, d.message) for d in snapshot.failed_devices} == {
+        ("a", "REJECTED", "REJECTED", "Nucleus version is too old."),
+        ("b", "TIMED_OUT", "TIMED_OUT", None),
+    }
+    assert calls(fleet).count("ListJobExecutionsForJob") == 2  # FAILED has no device: not asked
+
+
+def test_failed_devices_are_bounded_and_so_are_the_reason_lookups(
+    fleet: FleetFake, fleet_clock: Clock, source: GreengrassV2Deployments
+) -> None:
+    # Given 30 devices that failed one after the other
+    names = [f"gw-{i:02d}" for i in range(30)]
+    steps = [
+        FleetStep("ACTIVE", "IN_PROGRESS", tuple(Execution(n, "QUEUED") for n in names)),
+        *(
+            FleetStep(
+                "ACTIVE", "IN_PROGRESS", (Execution(n, "FAILED", DeviceFailure(f"{n} broke", (), ("X",))),)
+            )
+            for n in names
+        ),
+    ]
+    deployment_id = fleet.add(FleetLife("big", GROUP, tuple(steps)))
+    for _ in names:
+        fleet_clock.advance(1)
+        fleet.advance(deployment_id)
+
+    # When it is read
+    snapshot = source.snapshot(deployment_id)
+
+    # Then the 25 newest are named, each with its reason, at one lookup each
+    assert [d.thing_name for d in snapshot.failed_devices] == names[::-1][:MAX_FAILED_DEVICES]
+    assert all(d.message == f"{d.thing_name} broke" for d in snapshot.failed_devices)
+    assert calls(fleet).count("ListEffectiveDeployments") == MAX_FAILED_DEVICES
+    fleet.clear_calls()
+    assert len(GreengrassV2Deployments(max_failed_devices=2).snapshot(deployment_id).failed_devices) == 2
+    assert calls(fleet).count("ListEffectiveDeployments") == 2
+
+
+def test_the_worst_case_snapshot_stays_within_its_call_budget(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    statuses = ("FAILED", "REJECTED", "TIMED_OUT")
+    deployment_id = fleet.add(group_life(*(Execution(f"gw-{i:02d}", statuses[i % 3]) for i in range(40))))  # type: ignore[arg-type]
+    assert len(source.snapshot(deployment_id).failed_devices) == MAX_FAILED_DEVICES
+    assert set(calls(fleet)) == {
+        "GetDeployment",
+        "DescribeJob",
+        "ListJobExecutionsForJob",
+        "ListEffectiveDeployments",
+    }
+    assert len(fleet.calls) <= MAX_CALLS_PER_SNAPSHOT
+
+
+def test_unknown_deployment_is_deployment_not_found(source: GreengrassV2Deployments) -> None:
+    with pytest.raises(DeploymentNotFoundError, match="not found"):
+        source.snapshot("no-such-deployment")
+
+
+def test_a_deployment_without_a_job_yet_has_no_counts_and_asks_iot_nothing(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    deployment_id = fleet.add(FleetLife("new", GROUP, (FleetStep("ACTIVE", None),)))
+    snapshot = source.snapshot(deployment_id)
+    assert (snapshot.iot_job_id, snapshot.counts, snapshot.job_status) == (None, None, None)
+    assert calls(fleet) == ["GetDeployment"]
+
+
+def test_a_deleted_job_leaves_the_deployment_readable_without_counts(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    deployment_id = fleet.add(group_life(Execution("a", "FAILED")))
+    fleet.delete_job(deployment_id)
+    snapshot = source.snapshot(deployment_id)
+    assert snapshot.deployment_status == "ACTIVE"
+    assert snapshot.iot_job_id is not None
+    assert (snapshot.counts, snapshot.failed_devices) == (None, ())
+
+
+def test_a_job_deleted_between_two_calls_leaves_no_failed_devices(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    deployment_id = fleet.add(group_life(Execution("a", "FAILED")))
+    fleet.inject(GONE, operation="ListJobExecutionsForJob")
+    snapshot = source.snapshot(deployment_id)
+    assert (snapshot.counts, snapshot.failed_devices) == (DeviceCounts(failed=1), ())
+
+
+def test_a_device_whose_effective_deployments_are_gone_is_still_named(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    deployment_id = fleet.add(group_life(Execution("a", "FAILED", DeviceFailure("boom", (), ("E",)))))
+    fleet.inject(GONE, operation="ListEffectiveDeployments")
+    (device,) = source.snapshot(deployment_id).failed_devices
+    assert (device.thing_name, device.code, device.message) == ("a", "FAILED", None)
+
+
+def test_a_replaced_revision_reads_inactive_and_not_latest(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    old = fleet.add(lives.continuous_replaced())
+    for _ in range(4):
+        fleet.advance(old)
+    snapshot = source.snapshot(old)
+    assert (snapshot.deployment_status, snapshot.is_latest_for_target, snapshot.job_status) == (
+        "INACTIVE",
+        False,
+        "CANCELED",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "operation"),
+    [
+        (faults.throttling("greengrassv2"), "GetDeployment"),
+        (faults.throttling("iot"), "DescribeJob"),
+        (faults.throttling("iot"), "ListJobExecutionsForJob"),
+        (faults.throttling("greengrassv2"), "ListEffectiveDeployments"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_throttling_that_outlasts_retries_on_any_call_is_source_throttled(
+    fleet: FleetFake, fast_source: GreengrassV2Deployments, fault: Fault, operation: str
+) -> None:
+    deployment_id = fleet.add(group_life(Execution("a", "FAILED")))
+    fleet.inject(fault, operation=operation, times=2)  # type: ignore[arg-type]
+    with pytest.raises(SourceThrottledError, match="throttled"):
+        fast_source.snapshot(deployment_id)
+
+
+@pytest.mark.parametrize(
+    ("fault", "operation"),
+    [
+        (faults.server_error("greengrassv2"), "GetDeployment"),
+        (faults.server_error("iot"), "DescribeJob"),
+        (Fault.malformed_body(b'{"deploymentStatus": 7}'), "GetDeployment"),
+        (Fault.malformed_body(TRUNCATED_BODY), "GetDeployment"),
+        (
+            Fault.malformed_body(b'{"job": {"jobProcessDetails": {"numberOfFailedThings": "x"}}}'),
+            "DescribeJob",
+        ),
+        (Fault.drop_connection(), "ListJobExecutionsForJob"),
+    ],
+    ids=["500", "iot-503", "wrongly-typed", "truncated", "garbled-counts", "dropped"],
+)
+def test_server_errors_and_garbled_answers_are_source_unavailable(
+    fleet: FleetFake, fast_source: GreengrassV2Deployments, fault: Fault, operation: str
+) -> None:
+    deployment_id = fleet.add(group_life(Execution("a", "FAILED")))
+    fleet.inject(fault, operation=operation, times=2)  # type: ignore[arg-type]
+    with pytest.raises(SourceUnavailableError):
+        fast_source.snapshot(deployment_id)
+
+
+def test_wrongly_typed_members_are_read_as_absent(fleet: FleetFake, source: GreengrassV2Deployments) -> None:
+    deployment_id = fleet.add(group_life())
+    garbled = b'{"deploymentStatus": "ACTIVE", "deploymentName": 7, "iotJobId": [], "targetArn": {}}'
+    fleet.inject(Fault.malformed_body(garbled), operation="GetDeployment")
+    snapshot = source.snapshot(deployment_id)
+    assert snapshot.deployment_status == "ACTIVE"
+    assert (snapshot.deployment_name, snapshot.iot_job_id, snapshot.target_arn) == (None, None, None)
+    assert snapshot.deployment_arn is None
+
+
+def test_list_deployments_pages_through_the_latest_revision_of_every_target(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    ids = {
+        fleet.add(FleetLife("d", Target("thing", f"gw-{i}"), (FleetStep("ACTIVE", None),))) for i in range(57)
+    }
+    replaced = fleet.add(group_life())
+    latest = fleet.add(group_life())
+
+    listed = {d.deployment_id: d for d in source.list_deployments()}
+
+    assert set(listed) == ids | {latest}
+    assert replaced not in listed
+    assert listed[latest].deployment_status == "ACTIVE" and listed[latest].is_latest_for_target
+    assert calls(fleet).count("ListDeployments") == 2  # 50 a page
+
+
+def test_list_deployments_failures_are_source_errors(
+    fleet: FleetFake, fast_source: GreengrassV2Deployments
+) -> None:
+    fleet.inject(faults.server_error("greengrassv2"), operation="ListDeployments", times=2)
+    with pytest.raises(SourceUnavailableError, match="InternalServerException"):
+        list(fast_source.list_deployments())
