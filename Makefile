@@ -9,7 +9,16 @@ BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help test demo lint typecheck pytest iac build bench clean
+SAM := $(IAC_VENV)/bin/sam
+# The stack `make deploy` creates on the first, guided run: the name the README's
+# `export GGWATCH_STACK_NAME=ggwatch` and samconfig.toml.example use.
+STACK_NAME ?= $(or $(GGWATCH_STACK_NAME),ggwatch)
+SAMCONFIG ?= samconfig.toml
+# Deploy and delete use the operator's region (samconfig.toml, AWS_REGION, AWS_DEFAULT_REGION or the
+# profile's), never the one this Makefile pins above for the local tests and the demo.
+OPERATOR_ENV := $(if $(filter file,$(origin AWS_DEFAULT_REGION)),env -u AWS_DEFAULT_REGION)
+
+.PHONY: help test demo lint typecheck pytest iac build deploy delete bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,8 +55,20 @@ iac: $(IAC_VENV)/bin/.installed ## cfn-lint, sam validate --lint and checkov on 
 demo: $(BIN)/.installed ## The whole loop, live, on a local stack (Ctrl-C stops it)
 	$(BIN)/python -m ggwatch_local.demo $(ARGS)
 
-build: $(IAC_VENV)/bin/.installed ## sam build (arm64 wheels for the layer)
-	$(IAC_VENV)/bin/sam build --template template.yaml
+build: $(IAC_VENV)/bin/.installed ## sam build: downloads the layer's arm64 (Graviton) wheels from PyPI
+	@echo "sam build: downloading the layer's dependencies as arm64 wheels from PyPI into .aws-sam/"
+	$(SAM) build --template template.yaml
+
+deploy: build ## Build and deploy the stack (guided the first time; the answers go to samconfig.toml)
+ifeq ($(wildcard $(SAMCONFIG)),)
+	@echo "No $(SAMCONFIG) yet: a guided deploy (the README's Deploy section says what to answer)."
+	$(OPERATOR_ENV) $(SAM) deploy --guided --stack-name $(STACK_NAME) --capabilities CAPABILITY_IAM
+else
+	$(OPERATOR_ENV) $(SAM) deploy --config-file $(SAMCONFIG)
+endif
+
+delete: $(IAC_VENV)/bin/.installed ## sam delete: remove the stack and its table (asks first)
+	$(OPERATOR_ENV) $(SAM) delete $(if $(wildcard $(SAMCONFIG)),--config-file $(SAMCONFIG),--stack-name $(STACK_NAME))
 
 bench: $(BIN)/.installed ## Print cold-import time and package size figures
 	$(BIN)/python tools/bench/cold_start.py
