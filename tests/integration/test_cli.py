@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -155,6 +156,41 @@ def test_list_shows_an_aligned_table_and_json(
 
     # And --active leaves finished ones out
     assert [d["deploymentId"] for d in cli("list", "--active", "--json").json()] == ["bd-running"]
+
+
+JSON_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+
+
+def timestamps(value: Any) -> list[str]:
+    """Every value of a key ending in `At`, at any depth."""
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if k.endswith("At") and isinstance(v, str)]
+        return found + [t for v in value.values() for t in timestamps(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in timestamps(v)]
+    return []
+
+
+def test_json_output_has_one_timestamp_format_and_no_internal_keys(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    # Given a deployment that has been tracked and polled once, then changed
+    greengrass.add("bd-1", [Step("Running"), Step("Completed")])
+    cli("track", "bd-1")
+    cli("poll")
+    greengrass.advance("bd-1")
+
+    # When every command that prints JSON runs
+    outputs = [cli("poll", "--json"), cli("list", "--json"), cli("status", "--json", "bd-1")]
+
+    # Then every timestamp is ISO 8601 in UTC with a Z, and no table key leaks out
+    found = [t for result in outputs for t in timestamps(result.json())]
+    assert {"observedAt", "trackedAt", "lastChangedAt"} <= {
+        k for result in outputs for k in json.dumps(result.json()).split('"') if k.endswith("At")
+    }
+    assert found and all(JSON_TIMESTAMP.match(t) for t in found), found
+    assert all("DEPLOYMENT#" not in result.out for result in outputs)
+    assert outputs[0].json()["outcomes"] == [{"deploymentId": "bd-1", "result": "notified", "detail": None}]
 
 
 def test_list_of_an_empty_table(cli: Cli, configured: str) -> None:
@@ -322,10 +358,28 @@ def test_discover_tracks_only_unfinished_unknown_deployments(
     assert result.lines == [
         "bd-running: tracked (Running)",
         "found 3 bulk deployments: 1 already known, 1 finished, 1 tracked",
+        "the next poll stores and notifies the status of each deployment tracked now",
     ]
     assert stored(configured, "bd-running").deployment_arn.endswith("/bd-running")
+    assert stored(configured, "bd-running").tracked_by == "discover"
     assert stored(configured, "bd-done") is None
     assert cli("discover").lines == ["found 3 bulk deployments: 2 already known, 1 finished"]
+
+
+def test_list_after_discover_says_the_status_comes_with_the_next_poll(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    # Given a running deployment that discover tracks
+    greengrass.add("bd-1", [Step("Running")])
+    cli("discover")
+
+    # Then list says it is waiting for its first poll, and JSON says who tracked it
+    assert re.search(r"^bd-1 +active +\(not polled yet\)", cli("list").out, re.MULTILINE)
+    assert [(d["status"], d["trackedBy"]) for d in cli("list", "--json").json()] == [(None, "discover")]
+
+    # When the poller has observed it, list shows the status discover saw
+    cli("poll")
+    assert re.search(r"^bd-1 +active +Running ", cli("list").out, re.MULTILINE)
 
 
 def test_discover_leaves_untracked_deployments_untracked(
@@ -410,6 +464,27 @@ def test_every_command_has_help_with_examples(cli: Cli, command: list[str]) -> N
     result = cli(*command, "--help")
     assert result.code == 0
     assert "examples:\n  ggwatch" in result.out
+
+
+AWS_COMMANDS = [["track", "bd-1"], ["untrack", "bd-1"], ["list"], ["status", "bd-1"], ["poll"], ["discover"]]
+
+
+@pytest.mark.parametrize("command", AWS_COMMANDS, ids=lambda command: command[0])
+def test_every_command_exits_2_for_configuration_and_1_when_the_operation_fails(
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    topic: TopicWithSubscriber,
+    greengrass: BulkDeploymentFake,
+    command: list[str],
+) -> None:
+    # Given a deployment Greengrass knows, so that every command reaches the table
+    greengrass.add("bd-1", [Step("Running")])
+    monkeypatch.setenv("GGWATCH_TOPIC_ARN", topic.topic_arn)
+
+    # Without a table to use, the operator must fix the configuration: 2
+    cli(*command).assert_one_error_line(2, "no table name")
+    # With a table that does not exist, the operation fails: 1
+    cli(*command, "--table", "missing").assert_one_error_line(1, "'missing'", "does not exist")
 
 
 def test_usage_errors_are_one_line(cli: Cli) -> None:

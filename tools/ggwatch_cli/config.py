@@ -15,7 +15,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ggwatch.settings import PollerSettings, TrackerSettings
-from ggwatch_cli import UsageError
+from ggwatch_cli import UsageError, shown
 
 STACK_VARIABLE = "GGWATCH_STACK_NAME"
 
@@ -36,10 +36,26 @@ class Setting:
     variables: tuple[str, ...]
     output: str
     """The template's output that holds it in a deployed stack."""
+    rule: str
+    """What a valid value looks like, in words (the settings model's own message quotes a regex)."""
 
 
-TABLE = Setting("TABLE_NAME", "table name", "--table", ("GGWATCH_TABLE_NAME", "TABLE_NAME"), "TableName")
-TOPIC = Setting("TOPIC_ARN", "topic ARN", "--topic-arn", ("GGWATCH_TOPIC_ARN", "TOPIC_ARN"), "TopicArn")
+TABLE = Setting(
+    "TABLE_NAME",
+    "table name",
+    "--table",
+    ("GGWATCH_TABLE_NAME", "TABLE_NAME"),
+    "TableName",
+    "a table name cannot be empty",
+)
+TOPIC = Setting(
+    "TOPIC_ARN",
+    "topic ARN",
+    "--topic-arn",
+    ("GGWATCH_TOPIC_ARN", "TOPIC_ARN"),
+    "TopicArn",
+    "a topic ARN looks like arn:aws:sns:REGION:ACCOUNT:NAME",
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +123,7 @@ class Configuration:
         if setting is None or field not in values:
             return f"invalid configuration: {field}: {error.get('msg')}"
         resolved = values[field]
-        return f"invalid {setting.label} {resolved.value!r} (from {resolved.origin}): {error.get('msg')}"
+        return f"invalid {setting.label} {shown(resolved.value)} (from {resolved.origin}): {setting.rule}"
 
     def _find(self, setting: Setting) -> Resolved:
         flag_value = self._flags.get(setting.flag)
@@ -127,6 +143,6 @@ class Configuration:
         value = self._outputs.get(setting.output)
         if not value:
             raise UsageError(
-                f"no {setting.label}: stack {self._stack!r} has no {setting.output} output; {sources}"
+                f"no {setting.label}: stack {shown(self._stack)} has no {setting.output} output; {sources}"
             )
-        return Resolved(value, f"output {setting.output} of stack {self._stack!r}")
+        return Resolved(value, f"output {setting.output} of stack {shown(self._stack)}")

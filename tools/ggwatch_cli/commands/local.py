@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ggwatch_cli.commands import Subparsers, add_command
+from ggwatch_local.number_options import number
 
 READY = "# ggwatch local stack is up; Ctrl-C here stops it"
 """The last line printed once the stack serves (a shell comment, so pasting it is harmless)."""
@@ -45,14 +46,14 @@ def register(subparsers: Subparsers) -> None:
     )
     up.add_argument(
         "--deployments",
-        type=int,
+        type=number(int, minimum=0),
         default=4,
         metavar="N",
         help="bulk deployments to seed (default: 4, one of each life)",
     )
     up.add_argument(
         "--step-seconds",
-        type=float,
+        type=number(float, minimum=0.0, inclusive=False),
         default=5.0,
         metavar="S",
         help="how long each step of a seeded deployment's life lasts (default: 5)",
@@ -62,8 +63,6 @@ def register(subparsers: Subparsers) -> None:
 def run_up(args: argparse.Namespace) -> int:
     from ggwatch_cli import CliError, UsageError
 
-    if args.deployments < 0 or args.step_seconds <= 0:
-        raise UsageError("--deployments must be 0 or more and --step-seconds more than 0")
     try:
         from ggwatch_local.greengrass import assign_lives
         from ggwatch_local.stack import LocalStack, default_fake

@@ -21,7 +21,7 @@ class TrackRequest(BaseModel):
     action: Literal["track", "untrack"] = "track"
     kind: DeploymentKind = Field(default=DeploymentKind.GREENGRASS_V1_BULK, alias="deploymentKind")
     deployment_arn: str | None = Field(default=None, exclude=True)
-    source: Literal["cloudtrail", "manual"] = Field(default="manual", exclude=True)
+    source: Literal["cloudtrail", "manual", "discover"] = Field(default="manual", exclude=True)
 
 
 class IgnoredEvent(BaseModel):
