@@ -392,6 +392,32 @@ def test_discover_leaves_untracked_deployments_untracked(
     assert not stored(configured, "bd-1").active
 
 
+# -- test-notify ----------------------------------------------------------------------------------
+def test_test_notify_publishes_a_marked_notification_through_the_topic(
+    cli: Cli, configured: str, topic: TopicWithSubscriber
+) -> None:
+    # When the operator sends two test notifications
+    first = cli("test-notify")
+    second = cli("test-notify", "--status", "Failed", "--json")
+
+    # Then each reached the topic's subscriber, marked as a test, as its own transition
+    assert first.code == 0 and "published test notification ggwatch-test-" in first.out
+    delivered = topic.drain()
+    assert [d.body["eventType"] for d in delivered] == ["DeploymentTest", "DeploymentTest"]
+    assert [d.attributes["status"] for d in delivered] == ["Test", "Failed"]
+    assert delivered[0].body["transitionId"] != delivered[1].body["transitionId"]
+    assert second.json()["notification"] == delivered[1].body
+    # and nothing was stored
+    assert cli("list").lines == ["no tracked deployments"]
+
+
+def test_test_notify_needs_only_a_topic(cli: Cli) -> None:
+    cli("test-notify").assert_one_error_line(2, "no topic ARN", "--topic-arn", "TopicArn")
+    cli("test-notify", "--topic-arn", "x" * 3000).assert_one_error_line(
+        2, "a topic ARN looks like arn:aws:sns:REGION:ACCOUNT:NAME", "(3000 characters)"
+    )
+
+
 # -- configuration from a deployed stack ---------------------------------------------------------
 def create_stack(name: str, outputs: dict[str, str]) -> None:
     template = {
@@ -458,7 +484,7 @@ def test_an_unreachable_endpoint(cli: Cli, monkeypatch: pytest.MonkeyPatch, no_r
 # -- usage ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "command",
-    [["track"], ["untrack"], ["list"], ["status"], ["poll"], ["discover"], ["local", "up"]],
+    [["track"], ["untrack"], ["list"], ["status"], ["poll"], ["discover"], ["test-notify"], ["local", "up"]],
 )
 def test_every_command_has_help_with_examples(cli: Cli, command: list[str]) -> None:
     result = cli(*command, "--help")

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ggwatch_cli import MAX_ECHOED_CHARS, CliError
-from ggwatch_cli.commands import discover, listing, local, paragraph, poll, status, tracking
+from ggwatch_cli.commands import discover, listing, local, notify, paragraph, poll, status, tracking
 
-COMMAND_GROUPS = (tracking, listing, status, poll, discover, local)
+COMMAND_GROUPS = (tracking, listing, status, poll, discover, notify, local)
 
 
 class _Parser(argparse.ArgumentParser):
