@@ -519,9 +519,30 @@ def test_usage_errors_are_one_line(cli: Cli) -> None:
 
 
 # -- local up -------------------------------------------------------------------------------------
+@dataclass
+class LocalUp:
+    """`ggwatch local up` running: its process, the variables it exported, and its later lines."""
+
+    process: subprocess.Popen[str]
+    exported: dict[str, str]
+    header: list[str]
+    lines: queue.Queue[str]
+
+    def wait_for_line(self, prefix: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line.startswith(prefix):
+                return line.rstrip("\n")
+        pytest.fail(f"`ggwatch local up` printed no line starting with {prefix!r}")
+
+
 @pytest.fixture
-def local_up() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
-    """`python -m ggwatch_cli.main local up` in a subprocess, and the variables it exported."""
+def local_up() -> Iterator[LocalUp]:
+    """`python -m ggwatch_cli.main local up` in a subprocess, once it printed its exports."""
     pytest.importorskip("ggwatch_local.stack")
     env = {
         **os.environ,
@@ -535,16 +556,15 @@ def local_up() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
         env=env,
     )
     try:
-        exported = read_exports(process)
-        yield process, exported
+        yield read_until_ready(process)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
 
 
-def read_exports(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, str]:
-    """The `export` lines up to the ready line; fails with the command's stderr if they never come."""
+def read_until_ready(process: subprocess.Popen[str], timeout: float = 60) -> LocalUp:
+    """The lines up to the ready line; fails with the command's stderr if they never come."""
     assert process.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
 
@@ -553,7 +573,7 @@ def read_exports(process: subprocess.Popen[str], timeout: float = 60) -> dict[st
             lines.put(line)
 
     threading.Thread(target=pump, daemon=True).start()
-    exported: dict[str, str] = {}
+    header: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -563,18 +583,20 @@ def read_exports(process: subprocess.Popen[str], timeout: float = 60) -> dict[st
                 break
             continue
         if line.startswith(READY):
-            return exported
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            exported[name] = value
+            exported = {
+                name: value
+                for name, _, value in (
+                    h.removeprefix("export ").partition("=") for h in header if h.startswith("export ")
+                )
+            }
+            return LocalUp(process, exported, header, lines)
+        header.append(line.rstrip("\n"))
     process.kill()
     pytest.fail(f"`ggwatch local up` never got ready; stderr: {process.communicate()[1]}")
 
 
-def test_local_up_prints_a_working_environment_and_stops_cleanly_on_ctrl_c(
-    local_up: tuple[subprocess.Popen[str], dict[str, str]],
-) -> None:
-    process, exported = local_up
+def test_local_up_prints_a_working_environment_and_stops_cleanly_on_ctrl_c(local_up: LocalUp) -> None:
+    process, exported = local_up.process, local_up.exported
     # The exported variables reach the local DynamoDB and its table
     assert {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_GREENGRASS", "TABLE_NAME", "TOPIC_ARN"} <= exported.keys()
     dynamodb = boto3.client(
@@ -591,3 +613,31 @@ def test_local_up_prints_a_working_environment_and_stops_cleanly_on_ctrl_c(
     assert process.returncode == 0, err
     assert "Traceback" not in err
     assert "local stack stopped" in err
+
+
+def test_local_up_warns_that_its_exports_hide_the_users_profiles(local_up: LocalUp) -> None:
+    assert local_up.exported["AWS_CONFIG_FILE"] == os.devnull
+    assert local_up.header[0].startswith(
+        "unset GGWATCH_STACK_NAME GGWATCH_TABLE_NAME GGWATCH_TOPIC_ARN AWS_PROFILE"
+    )
+    comments = " ".join(line.removeprefix("# ") for line in local_up.header if line.startswith("#"))
+    warning = comments[comments.index("note:") :]
+    assert "AWS_CONFIG_FILE" in warning and "your profiles are hidden" in warning
+    assert "unset AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE" in warning
+
+
+def test_local_up_prints_what_the_local_slack_channels_receive(
+    local_up: LocalUp, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a shell with the exported variables
+    for name in [n for n in os.environ if n.startswith(("GGWATCH_", "AWS_"))]:
+        monkeypatch.delenv(name)
+    for name, value in local_up.exported.items():
+        monkeypatch.setenv(name, value.strip("'"))
+
+    # When a test notification is published there
+    assert cli("test-notify").code == 0
+
+    # Then local up hands it to the Slack notifier and prints what the channel received
+    line = local_up.wait_for_line("slack #")
+    assert "ggwatch-test-" in line
