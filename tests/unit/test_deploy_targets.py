@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ def test_deploy_uses_the_operators_region_not_the_one_pinned_for_tests(tmp_path:
 
 def test_build_says_it_downloads_arm64_wheels() -> None:
     lines = make_dry_run("build")
-    announcement = next(line for line in lines if line.startswith("echo"))
+    announcement = next(line for line in lines if line.startswith('echo "sam build'))
 
     assert "arm64 wheels" in announcement
     assert load_template()["Resources"]["GgwatchLayer"]["Metadata"]["BuildArchitecture"] == "arm64"
@@ -148,3 +149,66 @@ def test_a_secret_arn_without_its_suffix_is_refused_by_the_template() -> None:
 
     assert re.fullmatch(pattern, partial) is None
     assert re.fullmatch(pattern, partial + "-AbCdEf")
+
+
+# ---------------------------------------------------------------- quiet installs
+def make_variable(expression: str) -> str:
+    """What a recipe of this Makefile sees for a shell expression such as `$$NAME`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-s", "--eval", f"show-it: ; @echo {expression}", "show-it"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_the_editable_install_runs_with_setuptools_notice_filtered() -> None:
+    install = next(line for line in make_dry_run("-B", ".venv/bin/.installed") if " -e " in line)
+    assignment = install.split()[0]
+    name, _, value = assignment.partition("=")
+    notice = "Editable installation.\n!!\nPlease be careful with folders in your working directory"
+    emit = f"import warnings; warnings.warn({notice!r}, UserWarning); warnings.warn('other', UserWarning)"
+
+    shown = subprocess.run(
+        [sys.executable, "-c", emit],
+        env={**os.environ, name: value.strip('"')},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+
+    assert name == "PYTHONWARNINGS"
+    assert "UserWarning: Editable installation" not in shown
+    assert "UserWarning: other" in shown
+
+
+def test_the_pinned_sam_cli_never_looks_for_updates(tmp_path: Path) -> None:
+    settings = tmp_path / "sam-settings"
+    subprocess.run(
+        ["make", "--no-print-directory", "-s", f"SAM_SETTINGS={settings}", f"{settings}/metadata.json"],
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    assert make_variable("$$__SAM_CLI_APP_DIR") == str(REPO_ROOT / ".aws-sam" / "sam-cli-settings")
+    sam_python = REPO_ROOT / ".venv-iac" / "bin" / "python"
+    if not sam_python.exists():
+        pytest.skip("the SAM CLI's environment (.venv-iac) is not installed")
+
+    overdue = subprocess.run(
+        [
+            str(sam_python),
+            "-c",
+            "from samcli.cli.global_config import GlobalConfig\n"
+            "from samcli.lib.utils.version_checker import is_version_check_overdue\n"
+            "print(is_version_check_overdue(GlobalConfig().last_version_check))",
+        ],
+        env={**os.environ, "__SAM_CLI_APP_DIR": str(settings)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    assert overdue == "False"
