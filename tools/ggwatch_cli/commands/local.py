@@ -49,15 +49,17 @@ def register(subparsers: Subparsers) -> None:
         commands,
         "up",
         summary="start the local stack and print its environment",
-        description="Start the local stack alone, print 'export NAME=value' lines to paste into another "
-        "shell (endpoints, dummy credentials, region, table, topic), and serve until Ctrl-C. The "
-        "Greengrass fake is seeded with self-running bulk deployments that take turns through its realistic lives "
-        "(completes, fails, stopped, ...); deployments started through its API get lives too.",
+        description="Start the local stack alone, print 'unset' and 'export NAME=value' lines to paste "
+        "into another shell (endpoints, dummy credentials, region, table, topic; they hide your AWS "
+        "profiles in that shell), and serve until Ctrl-C, printing each message the local Slack "
+        "channels receive. The Greengrass fake is seeded with self-running bulk deployments that take "
+        "turns through its realistic lives (completes, fails, stopped, ...); deployments started "
+        "through its API get lives too.",
         examples=[
             "ggwatch local up",
             "ggwatch local up --deployments 6 --step-seconds 10",
-            "# then, in another shell, paste the export lines and try:",
-            "ggwatch discover && ggwatch poll && ggwatch list",
+            "# then, in another shell, paste the unset and export lines and try:",
+            "ggwatch discover && ggwatch poll && ggwatch list   # Slack messages show in the first shell",
         ],
         run=run_up,
     )
