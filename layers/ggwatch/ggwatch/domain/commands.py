@@ -33,7 +33,7 @@ class TrackRequest(BaseModel):
     action: Literal["track", "untrack"] = "track"
     kind: DeploymentKind = DeploymentKind.GREENGRASS_V1_BULK
     deployment_arn: Annotated[str, Field(max_length=MAX_ARN_LENGTH)] | None = None
-    source: Literal["cloudtrail", "manual"] = "manual"
+    source: Literal["cloudtrail", "manual", "discover"] = "manual"
 
     @model_validator(mode="after")
     def _arn_names_this_deployment(self) -> Self:
