@@ -16,6 +16,7 @@ MAX_ARN_LENGTH = 2048
 
 _ARN_FORMATS = {
     DeploymentKind.GREENGRASS_V1_BULK: r"arn:aws[a-z-]*:greengrass:[a-z0-9-]+:\d{{12}}:/greengrass/bulk/deployments/{id}",
+    DeploymentKind.GREENGRASS_V2: r"arn:aws[a-z-]*:greengrass:[a-z0-9-]+:\d{{12}}:deployments:{id}",
 }
 """Each kind's deployment ARN, ending in the deployment's own ID."""
 
