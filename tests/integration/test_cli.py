@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -147,6 +148,41 @@ def test_list_shows_an_aligned_table_and_json(
 
     # And --active leaves finished ones out
     assert [d["deploymentId"] for d in cli("list", "--active", "--json").json()] == ["bd-running"]
+
+
+JSON_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+
+
+def timestamps(value: Any) -> list[str]:
+    """Every value of a key ending in `At`, at any depth."""
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if k.endswith("At") and isinstance(v, str)]
+        return found + [t for v in value.values() for t in timestamps(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in timestamps(v)]
+    return []
+
+
+def test_json_output_has_one_timestamp_format_and_no_internal_keys(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    # Given a deployment that has been tracked and polled once, then changed
+    greengrass.add("bd-1", [Step("Running"), Step("Completed")])
+    cli("track", "bd-1")
+    cli("poll")
+    greengrass.advance("bd-1")
+
+    # When every command that prints JSON runs
+    outputs = [cli("poll", "--json"), cli("list", "--json"), cli("status", "--json", "bd-1")]
+
+    # Then every timestamp is ISO 8601 in UTC with a Z, and no table key leaks out
+    found = [t for result in outputs for t in timestamps(result.json())]
+    assert {"observedAt", "trackedAt", "lastChangedAt"} <= {
+        k for result in outputs for k in json.dumps(result.json()).split('"') if k.endswith("At")
+    }
+    assert found and all(JSON_TIMESTAMP.match(t) for t in found), found
+    assert all("DEPLOYMENT#" not in result.out for result in outputs)
+    assert outputs[0].json()["outcomes"] == [{"deploymentId": "bd-1", "result": "notified", "detail": None}]
 
 
 def test_list_of_an_empty_table(cli: Cli, configured: str) -> None:
@@ -314,10 +350,28 @@ def test_discover_tracks_only_unfinished_unknown_deployments(
     assert result.lines == [
         "bd-running: tracked (Running)",
         "found 3 bulk deployments: 1 already known, 1 finished, 1 tracked",
+        "the next poll stores and notifies the status of each deployment tracked now",
     ]
     assert stored(configured, "bd-running").deployment_arn.endswith("/bd-running")
+    assert stored(configured, "bd-running").tracked_by == "discover"
     assert stored(configured, "bd-done") is None
     assert cli("discover").lines == ["found 3 bulk deployments: 2 already known, 1 finished"]
+
+
+def test_list_after_discover_says_the_status_comes_with_the_next_poll(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake
+) -> None:
+    # Given a running deployment that discover tracks
+    greengrass.add("bd-1", [Step("Running")])
+    cli("discover")
+
+    # Then list says it is waiting for its first poll, and JSON says who tracked it
+    assert re.search(r"^bd-1 +active +\(not polled yet\)", cli("list").out, re.MULTILINE)
+    assert [(d["status"], d["trackedBy"]) for d in cli("list", "--json").json()] == [(None, "discover")]
+
+    # When the poller has observed it, list shows the status discover saw
+    cli("poll")
+    assert re.search(r"^bd-1 +active +Running ", cli("list").out, re.MULTILINE)
 
 
 def test_discover_leaves_untracked_deployments_untracked(
@@ -328,6 +382,32 @@ def test_discover_leaves_untracked_deployments_untracked(
     cli("untrack", "bd-1")
     cli("discover")
     assert not stored(configured, "bd-1").active
+
+
+# -- test-notify ----------------------------------------------------------------------------------
+def test_test_notify_publishes_a_marked_notification_through_the_topic(
+    cli: Cli, configured: str, topic: TopicWithSubscriber
+) -> None:
+    # When the operator sends two test notifications
+    first = cli("test-notify")
+    second = cli("test-notify", "--status", "Failed", "--json")
+
+    # Then each reached the topic's subscriber, marked as a test, as its own transition
+    assert first.code == 0 and "published test notification ggwatch-test-" in first.out
+    delivered = topic.drain()
+    assert [d.body["eventType"] for d in delivered] == ["DeploymentTest", "DeploymentTest"]
+    assert [d.attributes["status"] for d in delivered] == ["Test", "Failed"]
+    assert delivered[0].body["transitionId"] != delivered[1].body["transitionId"]
+    assert second.json()["notification"] == delivered[1].body
+    # and nothing was stored
+    assert cli("list").lines == ["no tracked deployments"]
+
+
+def test_test_notify_needs_only_a_topic(cli: Cli) -> None:
+    cli("test-notify").assert_one_error_line(2, "no topic ARN", "--topic-arn", "TopicArn")
+    cli("test-notify", "--topic-arn", "x" * 3000).assert_one_error_line(
+        2, "a topic ARN looks like arn:aws:sns:REGION:ACCOUNT:NAME", "(3000 characters)"
+    )
 
 
 # -- configuration from a deployed stack ---------------------------------------------------------
@@ -396,12 +476,33 @@ def test_an_unreachable_endpoint(cli: Cli, monkeypatch: pytest.MonkeyPatch, no_r
 # -- usage ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "command",
-    [["track"], ["untrack"], ["list"], ["status"], ["poll"], ["discover"], ["local", "up"]],
+    [["track"], ["untrack"], ["list"], ["status"], ["poll"], ["discover"], ["test-notify"], ["local", "up"]],
 )
 def test_every_command_has_help_with_examples(cli: Cli, command: list[str]) -> None:
     result = cli(*command, "--help")
     assert result.code == 0
     assert "examples:\n  ggwatch" in result.out
+
+
+AWS_COMMANDS = [["track", "bd-1"], ["untrack", "bd-1"], ["list"], ["status", "bd-1"], ["poll"], ["discover"]]
+
+
+@pytest.mark.parametrize("command", AWS_COMMANDS, ids=lambda command: command[0])
+def test_every_command_exits_2_for_configuration_and_1_when_the_operation_fails(
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    topic: TopicWithSubscriber,
+    greengrass: BulkDeploymentFake,
+    command: list[str],
+) -> None:
+    # Given a deployment Greengrass knows, so that every command reaches the table
+    greengrass.add("bd-1", [Step("Running")])
+    monkeypatch.setenv("GGWATCH_TOPIC_ARN", topic.topic_arn)
+
+    # Without a table to use, the operator must fix the configuration: 2
+    cli(*command).assert_one_error_line(2, "no table name")
+    # With a table that does not exist, the operation fails: 1
+    cli(*command, "--table", "missing").assert_one_error_line(1, "'missing'", "does not exist")
 
 
 def test_usage_errors_are_one_line(cli: Cli) -> None:
@@ -410,9 +511,30 @@ def test_usage_errors_are_one_line(cli: Cli) -> None:
 
 
 # -- local up -------------------------------------------------------------------------------------
+@dataclass
+class LocalUp:
+    """`ggwatch local up` running: its process, the variables it exported, and its later lines."""
+
+    process: subprocess.Popen[str]
+    exported: dict[str, str]
+    header: list[str]
+    lines: queue.Queue[str]
+
+    def wait_for_line(self, prefix: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line.startswith(prefix):
+                return line.rstrip("\n")
+        pytest.fail(f"`ggwatch local up` printed no line starting with {prefix!r}")
+
+
 @pytest.fixture
-def local_up() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
-    """`python -m ggwatch_cli.main local up` in a subprocess, and the variables it exported."""
+def local_up() -> Iterator[LocalUp]:
+    """`python -m ggwatch_cli.main local up` in a subprocess, once it printed its exports."""
     pytest.importorskip("ggwatch_local.stack")
     env = {
         **os.environ,
@@ -426,16 +548,15 @@ def local_up() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
         env=env,
     )
     try:
-        exported = read_exports(process)
-        yield process, exported
+        yield read_until_ready(process)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
 
 
-def read_exports(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, str]:
-    """The `export` lines up to the ready line; fails with the command's stderr if they never come."""
+def read_until_ready(process: subprocess.Popen[str], timeout: float = 60) -> LocalUp:
+    """The lines up to the ready line; fails with the command's stderr if they never come."""
     assert process.stdout is not None
     lines: queue.Queue[str] = queue.Queue()
 
@@ -444,7 +565,7 @@ def read_exports(process: subprocess.Popen[str], timeout: float = 60) -> dict[st
             lines.put(line)
 
     threading.Thread(target=pump, daemon=True).start()
-    exported: dict[str, str] = {}
+    header: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -454,18 +575,20 @@ def read_exports(process: subprocess.Popen[str], timeout: float = 60) -> dict[st
                 break
             continue
         if line.startswith(READY):
-            return exported
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            exported[name] = value
+            exported = {
+                name: value
+                for name, _, value in (
+                    h.removeprefix("export ").partition("=") for h in header if h.startswith("export ")
+                )
+            }
+            return LocalUp(process, exported, header, lines)
+        header.append(line.rstrip("\n"))
     process.kill()
     pytest.fail(f"`ggwatch local up` never got ready; stderr: {process.communicate()[1]}")
 
 
-def test_local_up_prints_a_working_environment_and_stops_cleanly_on_ctrl_c(
-    local_up: tuple[subprocess.Popen[str], dict[str, str]],
-) -> None:
-    process, exported = local_up
+def test_local_up_prints_a_working_environment_and_stops_cleanly_on_ctrl_c(local_up: LocalUp) -> None:
+    process, exported = local_up.process, local_up.exported
     # The exported variables reach the local DynamoDB and its table
     assert {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_GREENGRASS", "TABLE_NAME", "TOPIC_ARN"} <= exported.keys()
     dynamodb = boto3.client(
@@ -482,3 +605,31 @@ def test_local_up_prints_a_working_environment_and_stops_cleanly_on_ctrl_c(
     assert process.returncode == 0, err
     assert "Traceback" not in err
     assert "local stack stopped" in err
+
+
+def test_local_up_warns_that_its_exports_hide_the_users_profiles(local_up: LocalUp) -> None:
+    assert local_up.exported["AWS_CONFIG_FILE"] == os.devnull
+    assert local_up.header[0].startswith(
+        "unset GGWATCH_STACK_NAME GGWATCH_TABLE_NAME GGWATCH_TOPIC_ARN AWS_PROFILE"
+    )
+    comments = " ".join(line.removeprefix("# ") for line in local_up.header if line.startswith("#"))
+    warning = comments[comments.index("note:") :]
+    assert "AWS_CONFIG_FILE" in warning and "your profiles are hidden" in warning
+    assert "unset AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE" in warning
+
+
+def test_local_up_prints_what_the_local_slack_channels_receive(
+    local_up: LocalUp, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a shell with the exported variables
+    for name in [n for n in os.environ if n.startswith(("GGWATCH_", "AWS_"))]:
+        monkeypatch.delenv(name)
+    for name, value in local_up.exported.items():
+        monkeypatch.setenv(name, value.strip("'"))
+
+    # When a test notification is published there
+    assert cli("test-notify").code == 0
+
+    # Then local up hands it to the Slack notifier and prints what the channel received
+    line = local_up.wait_for_line("slack #")
+    assert "ggwatch-test-" in line

@@ -22,7 +22,7 @@ from ggwatch.observability import logger
 from ggwatch.settings import ConfigurationError
 from ggwatch_local.lambda_runtime import load_handler
 from ggwatch_local.slack_receiver import Reply, SlackReceiver, server_error
-from tests.conftest import REGION
+from tests.conftest import REGION, context_with
 from tests.factories import notification_factory
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -215,14 +215,14 @@ def test_a_delivery_another_invocation_is_still_sending_fails_the_invocation_for
 
 
 def test_no_webhook_is_started_without_time_for_its_worst_case(
-    handler: ModuleType, receiver: SlackReceiver, lambda_context: Any
+    handler: ModuleType, receiver: SlackReceiver
 ) -> None:
     # Given the invocation has less time left than one webhook's worst case
-    lambda_context.remaining_ms = int(handler.slack_delivery().webhook_worst_case_seconds * 1000) - 1
+    short = context_with(remaining_ms=int(handler.slack_delivery().webhook_worst_case_seconds * 1000) - 1)
 
     # When a notification arrives, Then nothing is posted and the invocation fails for both webhooks
     with pytest.raises(DeliveryError, match=r"2 of 2 .*: all, failures$"):
-        handler.lambda_handler(sns_event(notification()), lambda_context)
+        handler.lambda_handler(sns_event(notification()), short)
     assert receiver.requests == []
 
 

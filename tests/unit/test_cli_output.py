@@ -101,7 +101,7 @@ def test_deployment_json_uses_the_notification_vocabulary() -> None:
     assert body["deploymentId"] == "bd-1"
     assert body["state"] == "active"
     assert body["metrics"] == {"recordsProcessed": 0, "invalidInputRecords": 0, "retryAttempts": 0}
-    assert body["lastChangedAt"] == "2025-03-01T12:00:00+00:00"
+    assert body["lastChangedAt"] == "2025-03-01T12:00:00Z"
 
 
 def test_transition_lines() -> None:

@@ -16,3 +16,14 @@ class UsageError(CliError):
     """Bad arguments or missing/invalid configuration the operator must fix first: exit code 2."""
 
     exit_code = 2
+
+
+MAX_ECHOED_CHARS = 64
+"""What an error message repeats of a value the operator gave: enough to recognise it, never a flood."""
+
+
+def shown(value: str) -> str:
+    """`value` quoted for an error message; a long one is cut and its length given instead."""
+    if len(value) <= MAX_ECHOED_CHARS:
+        return repr(value)
+    return f"{value[:MAX_ECHOED_CHARS] + '…'!r} ({len(value)} characters)"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ggwatch.settings import PollerSettings, TrackerSettings
-from ggwatch_cli import UsageError
+from ggwatch_cli import UsageError, shown
 
 STACK_VARIABLE = "GGWATCH_STACK_NAME"
 
@@ -36,10 +36,26 @@ class Setting:
     variables: tuple[str, ...]
     output: str
     """The template's output that holds it in a deployed stack."""
+    rule: str
+    """What a valid value looks like, in words (the settings model's own message quotes a regex)."""
 
 
-TABLE = Setting("TABLE_NAME", "table name", "--table", ("GGWATCH_TABLE_NAME", "TABLE_NAME"), "TableName")
-TOPIC = Setting("TOPIC_ARN", "topic ARN", "--topic-arn", ("GGWATCH_TOPIC_ARN", "TOPIC_ARN"), "TopicArn")
+TABLE = Setting(
+    "TABLE_NAME",
+    "table name",
+    "--table",
+    ("GGWATCH_TABLE_NAME", "TABLE_NAME"),
+    "TableName",
+    "a table name cannot be empty",
+)
+TOPIC = Setting(
+    "TOPIC_ARN",
+    "topic ARN",
+    "--topic-arn",
+    ("GGWATCH_TOPIC_ARN", "TOPIC_ARN"),
+    "TopicArn",
+    "a topic ARN looks like arn:aws:sns:REGION:ACCOUNT:NAME",
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,15 @@ class Configuration:
         """What a polling pass that publishes needs: the table and the topic."""
         return self._validated(PollerSettings, [TABLE, TOPIC])
 
+    def topic_arn(self) -> str:
+        """What publishing alone needs (`ggwatch test-notify`): the topic, by the poller's own rule."""
+        resolved = self.resolve(TOPIC)
+        rule = PollerSettings.model_fields[TOPIC.field]
+        try:
+            return TypeAdapter(Annotated[str, rule]).validate_python(resolved.value)
+        except ValidationError:
+            raise UsageError(_invalid(TOPIC, resolved)) from None
+
     def origin(self, setting: Setting) -> str:
         """Where a resolved setting came from (`--table`, `TABLE_NAME`, `stack 'x' output TableName`)."""
         return self.resolve(setting).origin
@@ -106,8 +131,7 @@ class Configuration:
         setting = next((s for s in (TABLE, TOPIC) if s.field == field), None)
         if setting is None or field not in values:
             return f"invalid configuration: {field}: {error.get('msg')}"
-        resolved = values[field]
-        return f"invalid {setting.label} {resolved.value!r} (from {resolved.origin}): {error.get('msg')}"
+        return _invalid(setting, values[field])
 
     def _find(self, setting: Setting) -> Resolved:
         flag_value = self._flags.get(setting.flag)
@@ -127,6 +151,10 @@ class Configuration:
         value = self._outputs.get(setting.output)
         if not value:
             raise UsageError(
-                f"no {setting.label}: stack {self._stack!r} has no {setting.output} output; {sources}"
+                f"no {setting.label}: stack {shown(self._stack)} has no {setting.output} output; {sources}"
             )
-        return Resolved(value, f"output {setting.output} of stack {self._stack!r}")
+        return Resolved(value, f"output {setting.output} of stack {shown(self._stack)}")
+
+
+def _invalid(setting: Setting, resolved: Resolved) -> str:
+    return f"invalid {setting.label} {shown(resolved.value)} (from {resolved.origin}): {setting.rule}"

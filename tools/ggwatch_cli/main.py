@@ -1,8 +1,9 @@
 """The `ggwatch` command: parse the arguments, run one command, turn expected failures into one line.
 
-Exit codes: 0 success, 1 an operational failure (AWS refused, throttled, unreachable), 2 a usage or
-configuration error, 130 interrupted. Command modules are imported here only for their argparse
-definitions; each loads boto3 and the layer when it runs.
+Exit codes, the same for every command: 0 success, 1 the operation failed (AWS refused, throttled or
+unreachable; a deployment unknown or not polled), 2 a usage or configuration error (bad arguments,
+no credentials, region, table, topic or stack), 130 interrupted. Command modules are imported here
+only for their argparse definitions; each loads boto3 and the layer when it runs.
 """
 
 from __future__ import annotations
@@ -12,17 +13,44 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ggwatch_cli import CliError
-from ggwatch_cli.commands import discover, listing, local, paragraph, poll, status, tracking
+from ggwatch_cli import MAX_ECHOED_CHARS, CliError
+from ggwatch_cli.commands import discover, listing, local, notify, paragraph, poll, status, tracking
 
-COMMAND_GROUPS = (tracking, listing, status, poll, discover, local)
+COMMAND_GROUPS = (tracking, listing, status, poll, discover, notify, local)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse whose usage errors are one line, like every other ggwatch error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"ggwatch: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"ggwatch: error: {_capped(message)} (see '{self.prog} --help')\n")
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed distribution's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print ggwatch's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("ggwatch")
+        except PackageNotFoundError:
+            installed = "unknown (not installed: pip install -e .)"
+        print(f"ggwatch {installed}")
+        parser.exit(0)
+
+
+def _capped(message: str) -> str:
+    """One line, every word of it short: a value echoed back (by argparse, or by AWS in its own
+    error text) is cut, so pasting a 3,000-character blob never floods the terminal."""
+    limit = 3 * MAX_ECHOED_CHARS
+    return " ".join(
+        word if len(word) <= limit else f"{word[:MAX_ECHOED_CHARS]}…({len(word)} characters)"
+        for word in message.split()
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'ggwatch COMMAND --help' describes each command.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action=_Version)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in COMMAND_GROUPS:
         group.register(subparsers)
@@ -52,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except CliError as error:
-        print(f"ggwatch: error: {' '.join(str(error).split())}", file=sys.stderr)
+        print(f"ggwatch: error: {_capped(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("ggwatch: interrupted", file=sys.stderr)

@@ -51,6 +51,11 @@ def timestamp(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if moment else NONE
 
 
+def json_timestamp(moment: datetime | None) -> str | None:
+    """A moment for scripts in the notification schema's form (`observedAt`): ISO 8601, UTC, `Z`."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
 def state_of(deployment: TrackedDeployment) -> str:
     """active (polled), finished (terminal status reached) or untracked (stopped by an operator)."""
     if deployment.active:
@@ -70,12 +75,16 @@ def one_line(text: str | None) -> str:
 LIST_HEADERS = ("DEPLOYMENT ID", "STATE", "STATUS", "PROCESSED", "INVALID", "RETRIES", "LAST CHANGE")
 
 
+NOT_POLLED_YET = "(not polled yet)"
+"""The status column of a tracked deployment the poller has not observed: tracking stores no status."""
+
+
 def deployments_table(deployments: Iterable[TrackedDeployment]) -> str:
     rows = [
         (
             d.deployment_id,
             state_of(d),
-            d.status or NONE,
+            d.status or (NOT_POLLED_YET if d.active else NONE),
             str(d.metrics[RECORDS_PROCESSED]),
             str(d.metrics[INVALID_INPUT_RECORDS]),
             str(d.metrics[RETRY_ATTEMPTS]),
@@ -98,9 +107,9 @@ def deployment_json(deployment: TrackedDeployment) -> dict[str, Any]:
         "errorDetails": errors_json(deployment.error_details),
         "createdAt": deployment.created_at,
         "deploymentArn": deployment.deployment_arn,
-        "trackedAt": deployment.tracked_at.isoformat(),
+        "trackedAt": json_timestamp(deployment.tracked_at),
         "trackedBy": deployment.tracked_by,
-        "lastChangedAt": deployment.last_changed_at.isoformat() if deployment.last_changed_at else None,
+        "lastChangedAt": json_timestamp(deployment.last_changed_at),
         "lastTransitionId": deployment.last_transition_id,
         "pendingTransitionId": deployment.pending.transition_id if deployment.pending else None,
     }
@@ -203,13 +212,16 @@ def poll_report(report: PollReport, dry_run: bool) -> str:
 
 
 def poll_json(report: PollReport, dry_run: bool) -> dict[str, Any]:
-    """The transitions as the notification bodies subscribers receive, plus each deployment's outcome."""
+    """The transitions as the notification bodies subscribers receive, plus each deployment's outcome.
+
+    An outcome names its deployment by ID, never by the table's internal key; an item too garbled to
+    name one has a null ID and says why in its detail.
+    """
     return {
         "dryRun": dry_run,
         "transitions": [n.model_dump(mode="json", by_alias=True) for n in report.notifications],
         "outcomes": [
-            {"key": o.key, "deploymentId": o.deployment_id, "result": o.result, "detail": o.detail}
-            for o in report.outcomes
+            {"deploymentId": o.deployment_id, "result": o.result, "detail": o.detail} for o in report.outcomes
         ],
     }
 

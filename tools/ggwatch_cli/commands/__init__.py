@@ -10,6 +10,8 @@ import argparse
 import textwrap
 from collections.abc import Callable, Sequence
 
+from ggwatch_cli.permissions import PERMISSIONS, STACK_OUTPUTS
+
 Run = Callable[[argparse.Namespace], int]
 type Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -24,12 +26,17 @@ def add_command(
     run: Run | None = None,
     parents: Sequence[argparse.ArgumentParser] = (),
 ) -> argparse.ArgumentParser:
-    """A subcommand whose --help ends with examples; `run` is what main calls with the parsed args."""
+    """A subcommand whose --help ends with examples and the IAM actions it needs; `run` is what main
+    calls with the parsed args."""
+    epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
+    if name in PERMISSIONS:
+        actions = ", ".join(PERMISSIONS[name])
+        epilog += "\n\n" + paragraph(f"IAM permissions: {actions} (and {STACK_OUTPUTS} with --stack)")
     parser = subparsers.add_parser(
         name,
         help=summary,
         description=paragraph(description),
-        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=list(parents),
     )

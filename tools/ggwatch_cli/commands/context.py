@@ -33,8 +33,7 @@ from ggwatch.ports import DeploymentRepository, NotificationPublisher
 from ggwatch.services.lanes import Lane
 from ggwatch.services.poller import Poller, PollerPolicy, PollReport
 from ggwatch.services.tracker import Tracker
-from ggwatch.validation import describe
-from ggwatch_cli import CliError, UsageError
+from ggwatch_cli import CliError, UsageError, shown
 from ggwatch_cli.config import TABLE, TOPIC, Configuration
 from ggwatch_cli.dry_run import ReadOnlyRepository, UnsentPublisher
 
@@ -118,7 +117,7 @@ class Runtime:
         except ClientError as error:
             if error_code(error) == "ValidationError" and "does not exist" in error_message(error):
                 raise UsageError(
-                    f"stack {stack!r} does not exist in {self.session.region_name} "
+                    f"stack {shown(stack)} does not exist in {self.session.region_name} "
                     "(check --stack, --region and --profile)"
                 ) from error
             raise CliError(f"CloudFormation answered {error_code(error)}: {error_message(error)}") from error
@@ -141,7 +140,7 @@ class Runtime:
         if isinstance(error, RepositoryError) and missing:
             table = self.config.resolve(TABLE)
             return CliError(
-                f"DynamoDB table {table.value!r} (from {table.origin}) does not exist "
+                f"DynamoDB table {shown(table.value)} (from {table.origin}) does not exist "
                 f"in {self.session.region_name}"
             )
         if isinstance(error, SourceThrottledError):
@@ -186,12 +185,34 @@ def _library_logs(*, verbose: bool) -> Iterator[None]:
 
 
 def track_request(
-    deployment_id: str, action: str = "track", deployment_arn: str | None = None
+    deployment_id: str,
+    action: str = "track",
+    deployment_arn: str | None = None,
+    source: str = "manual",
 ) -> TrackRequest:
     """Validate an ID exactly as the tracker Lambda does; an invalid one is a usage error (exit 2)."""
     try:
         return TrackRequest.model_validate(
-            {"deployment_id": deployment_id, "action": action, "deployment_arn": deployment_arn}
+            {
+                "deployment_id": deployment_id,
+                "action": action,
+                "deployment_arn": deployment_arn,
+                "source": source,
+            }
         )
-    except ValidationError as error:
-        raise UsageError(f"invalid deployment ID {deployment_id!r}: {describe(error)}") from None
+    except ValidationError:
+        raise UsageError(f"invalid deployment ID {shown(deployment_id)}: {DEPLOYMENT_ID_RULE}") from None
+
+
+def _id_length_limit() -> int:
+    """The longest ID the tracker accepts, read from its model rather than repeated here."""
+    limits = [
+        m.max_length for m in TrackRequest.model_fields["deployment_id"].metadata if hasattr(m, "max_length")
+    ]
+    return int(limits[0])
+
+
+DEPLOYMENT_ID_RULE = (
+    "deployment IDs use letters, digits and _ . : - (starting with a letter or digit), "
+    f"at most {_id_length_limit()} characters"
+)

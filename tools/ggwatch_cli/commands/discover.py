@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
             if is_terminal(observation.status):
                 counts["finished"] += 1
                 continue
-            request = track_request(summary.deployment_id, deployment_arn=summary.deployment_arn)
+            request = track_request(
+                summary.deployment_id, deployment_arn=summary.deployment_arn, source="discover"
+            )
             if args.dry_run:
                 outcome = "would track"
             else:
@@ -57,4 +59,6 @@ def run(args: argparse.Namespace) -> int:
     found = sum(counts.values())
     details = ", ".join(f"{count} {what}" for what, count in sorted(counts.items()))
     print(f"found {found} bulk deployment{'' if found == 1 else 's'}" + (f": {details}" if details else ""))
+    if counts["tracked"]:
+        print("the next poll stores and notifies the status of each deployment tracked now")
     return 0

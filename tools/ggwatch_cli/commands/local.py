@@ -1,7 +1,10 @@
 """`ggwatch local up`: the local stack on its own, to try the CLI and the handlers by hand.
 
-It prints `export` lines for another shell and serves until Ctrl-C (or SIGTERM), then stops the stack
-and exits 0: stopping is the normal end of this command, not a failure.
+It prints the lines to paste into another shell and serves until Ctrl-C (or SIGTERM), then stops the
+stack and exits 0: stopping is the normal end of this command, not a failure. Meanwhile it plays the
+topic's Slack subscription as Lambda would (the real notifier, fed from the queue that stands in for
+it) and prints every message the local Slack channels receive, so a `ggwatch poll` or `ggwatch
+test-notify` in the other shell shows where its notifications went.
 """
 
 from __future__ import annotations
@@ -13,11 +16,26 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ggwatch_cli.commands import Subparsers, add_command
+from ggwatch_local.number_options import number
+
+if TYPE_CHECKING:
+    from ggwatch_local.lambda_runtime import Delivery
+    from ggwatch_local.stack import LocalStack
 
 READY = "# ggwatch local stack is up; Ctrl-C here stops it"
 """The last line printed once the stack serves (a shell comment, so pasting it is harmless)."""
+HIDDEN_PROFILES = (
+    "# note: AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE point at /dev/null so that nothing in that\n"
+    "# shell reaches real AWS; your profiles are hidden there until you open a new shell or run\n"
+    "# unset AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_GREENGRASS"
+)
+DELIVERIES = "# Slack messages posted by the local notifier are printed here as they arrive"
+DELIVERY_INTERVAL_SECONDS = 0.5
+"""How often the topic's Slack subscription queue is drained (SNS delivers within moments, too)."""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -31,28 +49,30 @@ def register(subparsers: Subparsers) -> None:
         commands,
         "up",
         summary="start the local stack and print its environment",
-        description="Start the local stack alone, print 'export NAME=value' lines to paste into another "
-        "shell (endpoints, dummy credentials, region, table, topic), and serve until Ctrl-C. The "
-        "Greengrass fake is seeded with self-running bulk deployments that take turns through its realistic lives "
-        "(completes, fails, stopped, ...); deployments started through its API get lives too.",
+        description="Start the local stack alone, print 'unset' and 'export NAME=value' lines to paste "
+        "into another shell (endpoints, dummy credentials, region, table, topic; they hide your AWS "
+        "profiles in that shell), and serve until Ctrl-C, printing each message the local Slack "
+        "channels receive. The Greengrass fake is seeded with self-running bulk deployments that take "
+        "turns through its realistic lives (completes, fails, stopped, ...); deployments started "
+        "through its API get lives too.",
         examples=[
             "ggwatch local up",
             "ggwatch local up --deployments 6 --step-seconds 10",
-            "# then, in another shell, paste the export lines and try:",
-            "ggwatch discover && ggwatch poll && ggwatch list",
+            "# then, in another shell, paste the unset and export lines and try:",
+            "ggwatch discover && ggwatch poll && ggwatch list   # Slack messages show in the first shell",
         ],
         run=run_up,
     )
     up.add_argument(
         "--deployments",
-        type=int,
+        type=number(int, minimum=0),
         default=4,
         metavar="N",
         help="bulk deployments to seed (default: 4, one of each life)",
     )
     up.add_argument(
         "--step-seconds",
-        type=float,
+        type=number(float, minimum=0.0, inclusive=False),
         default=5.0,
         metavar="S",
         help="how long each step of a seeded deployment's life lasts (default: 5)",
@@ -62,8 +82,6 @@ def register(subparsers: Subparsers) -> None:
 def run_up(args: argparse.Namespace) -> int:
     from ggwatch_cli import CliError, UsageError
 
-    if args.deployments < 0 or args.step_seconds <= 0:
-        raise UsageError("--deployments must be 0 or more and --step-seconds more than 0")
     try:
         from ggwatch_local.greengrass import assign_lives
         from ggwatch_local.stack import LocalStack, default_fake
@@ -76,25 +94,65 @@ def run_up(args: argparse.Namespace) -> int:
     for life in assign_lives(args.deployments, fake.chooser):
         fake.add(life=life)
     with _until_signalled() as stopped:
-        stack = LocalStack(fake=fake)
+        # The runtime sends what a function prints to its log stream, and a Slack message arrives while
+        # the notifier runs: the terminal is bound now.
+        stack = LocalStack(fake=fake, on_slack_message=partial(_print_slack_message, sys.stdout))
         try:
             stack.start()
         except OSError as error:
             raise CliError(f"cannot start the local stack: {error}") from error
         try:
-            lines = [
-                f"export {name}={shlex.quote(value)}" for name, value in sorted(stack.environment().items())
-            ]
-            lines += [
-                f"# bulk deployment {view.deployment_id}: {' -> '.join(step.status for step in view.life)}"
-                for view in fake.deployments()
-            ]
-            print("\n".join([*lines, READY]), flush=True)
-            stopped.wait()
+            print("\n".join([*_shell_lines(stack), READY]), flush=True)
+            _deliver_to_slack_until(stopped, stack)
         finally:
             stack.stop()
     print("local stack stopped", file=sys.stderr)
     return 0
+
+
+def _shell_lines(stack: LocalStack) -> list[str]:
+    """What to paste into another shell, with comments on what it does to that shell."""
+    from ggwatch_local.lambda_runtime import STRAY_VARIABLES
+
+    unset = ["GGWATCH_STACK_NAME", "GGWATCH_TABLE_NAME", "GGWATCH_TOPIC_ARN", *STRAY_VARIABLES]
+    lines = [f"unset {' '.join(unset)}"]
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in sorted(stack.environment().items())]
+    lines += [
+        f"# bulk deployment {view.deployment_id}: {' -> '.join(step.status for step in view.life)}"
+        for view in stack.fake.deployments()
+    ]
+    return [*lines, HIDDEN_PROFILES, DELIVERIES]
+
+
+def _deliver_to_slack_until(stopped: threading.Event, stack: LocalStack) -> None:
+    """Hand each message on the topic to the real Slack notifier, as its SNS subscription would."""
+    from ggwatch_local.demo.run import QUIET_HANDLERS
+    from ggwatch_local.lambda_runtime import LambdaRuntime, SnsQueueDelivery
+
+    subscription = stack.info.subscriptions["SlackNotifierFunction"]
+    with LambdaRuntime(stack.environment(), overrides=QUIET_HANDLERS) as runtime:
+        delivery = SnsQueueDelivery(
+            stack.client("sqs"),
+            subscription.queue_url,
+            subscription.subscription_arn,
+            runtime.function("SlackNotifierFunction"),
+        )
+        while not stopped.wait(DELIVERY_INTERVAL_SECONDS):
+            delivery.deliver_ready(on_delivery=_print_failed_delivery)
+
+
+def _print_slack_message(out: TextIO, channel: str, payload: Any) -> None:
+    text = payload.get("text") if isinstance(payload, dict) else None
+    print(f"slack #{channel}: {text or payload}", file=out, flush=True)
+
+
+def _print_failed_delivery(delivery: Delivery) -> None:
+    if not delivery.invocation.ok:
+        then = "will retry" if delivery.outcome == "retrying" else "gave up"
+        print(
+            f"slack notifier: attempt {delivery.attempt} failed ({then}): {delivery.invocation.error_text}",
+            flush=True,
+        )
 
 
 @contextmanager

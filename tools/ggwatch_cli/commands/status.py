@@ -27,7 +27,7 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ggwatch.exceptions import DeploymentNotFoundError
-    from ggwatch_cli import CliError
+    from ggwatch_cli import CliError, shown
     from ggwatch_cli.commands.context import aws_command, track_request
     from ggwatch_cli.output import dumps, status_json, status_report
 
@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
             observation = aws.source.get_status(request.deployment_id)
         except DeploymentNotFoundError as error:
             kept = f" (ggwatch has it stored as {stored.status})" if stored else ""
-            raise CliError(f"Greengrass does not know bulk deployment {args.id!r}{kept}: {error}") from error
+            raise CliError(
+                f"Greengrass does not know bulk deployment {shown(args.id)}{kept}: {error}"
+            ) from error
     print(dumps(status_json(observation, stored)) if args.json else status_report(observation, stored))
     return 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from dataclasses import dataclass
+
+from ggwatch_local.number_options import number
 
 
 @dataclass(frozen=True)
@@ -17,26 +18,41 @@ class DemoOptions:
 
 
 def parse_args(argv: list[str] | None) -> DemoOptions:
+    defaults = DemoOptions()
     parser = argparse.ArgumentParser(
-        prog="python -m ggwatch_local.demo",
+        prog="make demo",
+        usage='make demo ARGS="[--deployments N] [--speed X] [--seconds S] [--no-color] [--message-lines N]"',
         description="The whole ggwatch loop, live, on a local stack (Ctrl-C stops it).",
+        epilog='example: make demo ARGS="--deployments 10 --speed 2"',
     )
-    parser.add_argument("--deployments", type=_positive(int), default=6, help="bulk deployments to start")
-    parser.add_argument("--speed", type=_positive(float), default=1.0, help="time scale (2 = twice as fast)")
-    parser.add_argument("--seconds", type=_positive(float), default=60.0, help="stop after this long at most")
+    parser.add_argument(
+        "--deployments",
+        metavar="N",
+        type=number(int, minimum=0, inclusive=False),
+        default=defaults.deployments,
+        help="bulk deployments to start (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--speed",
+        metavar="X",
+        type=number(float, minimum=0.0, inclusive=False),
+        default=defaults.speed,
+        help="time scale, 2 = twice as fast (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seconds",
+        metavar="S",
+        type=number(float, minimum=0.0, inclusive=False),
+        default=defaults.seconds,
+        help="stop after this long at most (default: %(default)s)",
+    )
     parser.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     parser.add_argument(
-        "--message-lines", type=int, default=2, help="lines of each Slack message to show (0: all)"
+        "--message-lines",
+        metavar="N",
+        type=number(int, minimum=0),
+        default=defaults.message_lines,
+        help="lines of each Slack message to show, 0 for all (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     return DemoOptions(args.deployments, args.speed, args.seconds, not args.no_color, args.message_lines)
-
-
-def _positive[T: (int, float)](kind: Callable[[str], T]) -> Callable[[str], T]:
-    def parse(text: str) -> T:
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-
-    return parse

@@ -16,6 +16,7 @@ MAX_ARN_LENGTH = 2048
 
 _ARN_FORMATS = {
     DeploymentKind.GREENGRASS_V1_BULK: r"arn:aws[a-z-]*:greengrass:[a-z0-9-]+:\d{{12}}:/greengrass/bulk/deployments/{id}",
+    DeploymentKind.GREENGRASS_V2: r"arn:aws[a-z-]*:greengrass:[a-z0-9-]+:\d{{12}}:deployments:{id}",
 }
 """Each kind's deployment ARN, ending in the deployment's own ID."""
 
@@ -33,7 +34,7 @@ class TrackRequest(BaseModel):
     action: Literal["track", "untrack"] = "track"
     kind: DeploymentKind = DeploymentKind.GREENGRASS_V1_BULK
     deployment_arn: Annotated[str, Field(max_length=MAX_ARN_LENGTH)] | None = None
-    source: Literal["cloudtrail", "manual"] = "manual"
+    source: Literal["cloudtrail", "manual", "discover"] = "manual"
 
     @model_validator(mode="after")
     def _arn_names_this_deployment(self) -> Self:

@@ -15,6 +15,7 @@ class DeploymentKind(StrEnum):
     """Every kind of deployment ggwatch can watch; each has one deployment source."""
 
     GREENGRASS_V1_BULK = "greengrass-v1-bulk"
+    GREENGRASS_V2 = "greengrass-v2"
 
 
 class V1BulkStatus(StrEnum):
@@ -28,12 +29,33 @@ class V1BulkStatus(StrEnum):
     FAILED = "Failed"
 
 
+class V2DeploymentStatus(StrEnum):
+    """The `deploymentStatus` values greengrassv2 GetDeployment documents."""
+
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    CANCELED = "CANCELED"
+    FAILED = "FAILED"
+    INACTIVE = "INACTIVE"
+    """A newer revision replaced the deployment for its target."""
+
+
 TRACKING_FAILED = "TrackingFailed"
 """ggwatch's own status for a deployment the source does not know: notified once, then no longer polled."""
 
 TERMINAL_STATUSES = frozenset(
-    {V1BulkStatus.COMPLETED, V1BulkStatus.STOPPED, V1BulkStatus.FAILED, TRACKING_FAILED}
+    {
+        V1BulkStatus.COMPLETED,
+        V1BulkStatus.STOPPED,
+        V1BulkStatus.FAILED,
+        V2DeploymentStatus.COMPLETED,
+        V2DeploymentStatus.CANCELED,
+        V2DeploymentStatus.FAILED,
+        V2DeploymentStatus.INACTIVE,
+        TRACKING_FAILED,
+    }
 )
+"""The two kinds spell their statuses differently ("Failed", "FAILED"), so one set serves both."""
 
 
 def is_terminal(status: str | None) -> bool:
@@ -45,8 +67,21 @@ RECORDS_PROCESSED = "recordsProcessed"
 INVALID_INPUT_RECORDS = "invalidInputRecords"
 RETRY_ATTEMPTS = "retryAttempts"
 
+V2_DEVICE_COUNTERS = (
+    "queued",
+    "inProgress",
+    "succeeded",
+    "failed",
+    "rejected",
+    "timedOut",
+    "canceled",
+    "removed",
+)
+"""A V2 deployment's device counts, from its IoT job's jobProcessDetails."""
+
 COUNTERS: Mapping[DeploymentKind, tuple[str, ...]] = {
     DeploymentKind.GREENGRASS_V1_BULK: (RECORDS_PROCESSED, INVALID_INPUT_RECORDS, RETRY_ATTEMPTS),
+    DeploymentKind.GREENGRASS_V2: V2_DEVICE_COUNTERS,
 }
 """The counters each kind reports, named as the notification's `metrics` names them."""
 

@@ -1,0 +1,79 @@
+"""Every AWS call each CLI command really makes is in the permissions it documents, and nothing more.
+
+The operator's IAM policy is written from `ggwatch COMMAND --help` and the README's table; both come
+from ggwatch_cli.permissions, so a new SDK call without a documented permission fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ggwatch_cli.permissions import PERMISSIONS, STACK_OUTPUTS
+from ggwatch_local.greengrass import BulkDeploymentFake, Step
+from tests.integration.conftest import TopicWithSubscriber
+from tests.integration.test_cli import Cli, cli, configured, create_stack  # noqa: F401  (fixtures)
+from tests.integration.test_policies_cover_calls import Recorded, recorded_calls  # noqa: F401  (fixture)
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+SCENARIOS: dict[str, list[list[str]]] = {
+    "track": [["track", "bd-1"], ["track", "bd-1"]],
+    "untrack": [["untrack", "bd-1"]],
+    "list": [["list"], ["list", "--active"]],
+    "status": [["status", "bd-1"]],
+    "poll": [["poll"]],
+    "discover": [["discover"]],
+    "test-notify": [["test-notify"]],
+}
+"""Enough runs of each command to exercise every call it can make."""
+
+
+@pytest.mark.parametrize("command", sorted(SCENARIOS))
+def test_each_command_calls_exactly_what_it_documents(
+    cli: Cli,  # noqa: F811
+    configured: str,  # noqa: F811
+    greengrass: BulkDeploymentFake,
+    recorded_calls: Recorded,  # noqa: F811
+    command: str,
+) -> None:
+    # Given a tracked deployment, and one Greengrass runs that ggwatch does not know yet
+    greengrass.add("bd-1", [Step("Running")])
+    greengrass.add("bd-2", [Step("Running")])
+    assert cli("track", "bd-1").code == 0
+    recorded_calls.clear()
+
+    for argv in SCENARIOS[command]:
+        result = cli(*argv)
+        assert result.code == 0, result.err
+
+    assert actions(recorded_calls) == set(PERMISSIONS[command])
+
+
+def test_reading_the_stack_needs_describe_stacks_only(
+    cli: Cli,  # noqa: F811
+    topic: TopicWithSubscriber,
+    deployments_table: str,
+    recorded_calls: Recorded,  # noqa: F811
+) -> None:
+    create_stack("ggwatch", {"TableName": deployments_table, "TopicArn": topic.topic_arn})
+    recorded_calls.clear()
+
+    assert cli("test-notify", "--stack", "ggwatch").code == 0
+
+    assert actions(recorded_calls) == {STACK_OUTPUTS, "sns:Publish"}
+
+
+def test_the_readme_lists_each_commands_permissions() -> None:
+    rows = dict(re.findall(r"^\| `ggwatch ([a-z-]+)[^`]*` \| (.+) \|$", README.read_text(), re.MULTILINE))
+
+    for command, actions in PERMISSIONS.items():
+        assert command in rows, command
+        assert re.findall(r"`([a-z]+:[A-Za-z]+)`", rows[command]) == list(actions), command
+
+
+def actions(recorded: Recorded) -> set[str]:
+    """The IAM action names of the recorded calls."""
+    return {f"{service}:{operation}" for service, operation, _ in recorded}

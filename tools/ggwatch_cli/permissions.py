@@ -1,0 +1,31 @@
+"""The IAM actions each command calls, for the operator's policy (shown in --help and the README).
+
+tests/integration/test_cli_permissions.py records the SDK calls every command really makes and fails
+when one is missing here, the way the template's grants are checked against the handlers.
+"""
+
+from __future__ import annotations
+
+STACK_OUTPUTS = "cloudformation:DescribeStacks"
+"""Also needed by every command that reads the table or topic from a stack (--stack, GGWATCH_STACK_NAME)."""
+
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "track": ("dynamodb:UpdateItem", "dynamodb:GetItem"),
+    "untrack": ("dynamodb:UpdateItem",),
+    "list": ("dynamodb:Scan", "dynamodb:Query"),
+    "status": ("dynamodb:GetItem", "greengrass:GetBulkDeploymentStatus"),
+    "poll": (
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "greengrass:GetBulkDeploymentStatus",
+        "sns:Publish",
+    ),
+    "discover": (
+        "greengrass:ListBulkDeployments",
+        "greengrass:GetBulkDeploymentStatus",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    ),
+    "test-notify": ("sns:Publish",),
+}
