@@ -47,5 +47,3 @@ in the run; the deployment is polled again by the next run."""
 
 API_CONFIG = FULL.config()
 HURRIED_CONFIG = HURRIED.config()
-WORST_CASE_CALL_SECONDS = FULL.worst_case_ms / 1000
-"""The longest one call with API_CONFIG can take (21 s)."""
