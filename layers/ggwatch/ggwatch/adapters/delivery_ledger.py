@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ggwatch.adapters.aws_errors import dynamodb_errors
+from ggwatch.adapters.sdk_config import CallBudget
 from ggwatch.exceptions import ConflictError
 from ggwatch.ports import Claim
 
@@ -30,21 +30,12 @@ DELIVERY_PREFIX = "DELIVERY#"
 SENDING = "sending"
 DELIVERED = "delivered"
 
-_ATTEMPTS = 2
-_CONNECT_TIMEOUT_SECONDS = 1
-_READ_TIMEOUT_SECONDS = 1
-LEDGER_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
-    connect_timeout=_CONNECT_TIMEOUT_SECONDS,
-    read_timeout=_READ_TIMEOUT_SECONDS,
-)
+LEDGER_BUDGET = CallBudget(attempts=2, connect_timeout_seconds=1, read_timeout_seconds=1)
 """Short and few: a delivery record is a single-item write that DynamoDB answers in milliseconds,
 and each second a call may take is a second the notifier must keep in reserve before every webhook."""
-WORST_CASE_CALL_SECONDS: float = _ATTEMPTS * (_CONNECT_TIMEOUT_SECONDS + _READ_TIMEOUT_SECONDS) + sum(
-    2**retry for retry in range(_ATTEMPTS - 1)
-)
-"""The longest one ledger call can take: every attempt times out, and standard mode sleeps at most
-2**n seconds before retry n+1."""
+LEDGER_CONFIG = LEDGER_BUDGET.config()
+WORST_CASE_CALL_SECONDS: float = LEDGER_BUDGET.worst_case_ms / 1000
+"""The longest one ledger call can take (every attempt times out, with the longest backoff between)."""
 
 
 _CLAIMED = "the delivery record is already claimed or delivered"
