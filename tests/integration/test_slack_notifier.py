@@ -21,6 +21,7 @@ from ggwatch.exceptions import DeliveryError
 from ggwatch.observability import logger
 from ggwatch.settings import ConfigurationError
 from ggwatch_local.lambda_runtime import load_handler
+from ggwatch_local.lambda_runtime import sns_event as runtime_sns_event
 from ggwatch_local.slack_receiver import Reply, SlackReceiver, server_error
 from tests.conftest import REGION, context_with
 from tests.factories import notification_factory
@@ -45,17 +46,16 @@ notification = notification_factory(
 
 
 def sns_record(message: str) -> dict[str, Any]:
-    return {
-        "EventSource": "aws:sns",
-        "EventVersion": "1.0",
-        "Sns": {
-            "Type": "Notification",
-            "MessageId": "6f1e7a3c-0000-0000-0000-000000000000",
-            "TopicArn": f"arn:aws:sns:{REGION}:123456789012:ggwatch-notifications",
-            "Message": message,
-            "Timestamp": "2026-11-28T12:00:01.000Z",
-        },
+    """One record as Lambda delivers it, built by the local runtime's one SNS event builder."""
+    topic_arn = f"arn:aws:sns:{REGION}:123456789012:ggwatch-notifications"
+    envelope = {
+        "MessageId": "6f1e7a3c-0000-0000-0000-000000000000",
+        "TopicArn": topic_arn,
+        "Message": message,
+        "Timestamp": "2026-11-28T12:00:01.000Z",
     }
+    record: dict[str, Any] = runtime_sns_event(envelope, f"{topic_arn}:subscription")["Records"][0]
+    return record
 
 
 def sns_event(*notifications: Notification) -> dict[str, Any]:
