@@ -25,7 +25,8 @@ TARGET_LABELS = {"thinggroup": "Thing group", "thing": "Thing"}
 BAR_WIDTH = 10
 BAR_DONE = "▰"
 BAR_TODO = "▱"
-"""Geometric shapes from the Basic Multilingual Plane: no client turns them into emoji images."""
+"""Geometric shapes that Unicode does not list as emoji, so clients draw them as text, not as pictures;
+`blocks` puts the bar in a code span, whose monospace font keeps every bar the same width."""
 
 HEADLINE_COUNTERS = ("succeeded", "failed", "inProgress")
 """Always shown, even at zero; the other counters only when a device is in that state."""
