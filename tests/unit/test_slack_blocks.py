@@ -674,6 +674,15 @@ def test_the_v2_fallback_without_a_target_or_region_stays_compact() -> None:
     )
 
 
+def test_a_long_name_and_target_are_cut_so_the_fallback_keeps_the_change_and_counts() -> None:
+    text = fallback_text(v2_notification(deployment_name="n" * 500, target_arn="t" * 500))
+
+    assert length(text) <= MAX_FALLBACK_CHARS
+    assert text.endswith(
+        ": 3 more devices failed (still Active) · 47/50 succeeded · 3 failed · 0 in progress"
+    )
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     status=st.text(min_size=1, max_size=300),

@@ -107,20 +107,26 @@ def render(notification: Notification) -> dict[str, Any]:
 def fallback_text(notification: Notification) -> str:
     """One line for notifications and clients that show no blocks, e.g. `✅ Greengrass V1 bulk …`.
 
-    A V2 line names the deployment and its target and ends with the device counts.
+    A V2 line names the deployment and its target (each cut short, so the change and the counts stay
+    on the line) and ends with the device counts.
     """
     where = f" in {notification.region}" if notification.region else ""
     what = notification.deployment_id
     progress = ""
     if _is_v2(notification):
         target = v2_words.target(notification.target_arn)
-        what = v2_words.title(notification) + (f" ({target[0]} {target[1]})" if target else "")
+        name = truncate(v2_words.title(notification), _FALLBACK_NAME)
+        what = name + (f" ({target[0]} {truncate(target[1], _FALLBACK_NAME)})" if target else "")
         progress = f" · {v2_words.progress_counts(notification)}"
     line = (
         f"{style_of(notification.status).emoji} {_kind_label(notification.deployment_kind)} "
         f"{what}{where}: {_change_words(notification)}{progress}"
     )
     return truncate(escape(line), MAX_FALLBACK_CHARS)
+
+
+_FALLBACK_NAME = 48
+"""Room for a V2 name and target each, so that both and the counts fit the fallback's 300."""
 
 
 def _is_v2(notification: Notification) -> bool:
