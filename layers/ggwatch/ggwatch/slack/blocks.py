@@ -125,10 +125,6 @@ def fallback_text(notification: Notification) -> str:
     return truncate(escape(line), MAX_FALLBACK_CHARS)
 
 
-_FALLBACK_NAME = 48
-"""Room for a V2 name and target each, so that both and the counts fit the fallback's 300."""
-
-
 def _is_v2(notification: Notification) -> bool:
     return notification.deployment_kind == DeploymentKind.GREENGRASS_V2
 
@@ -201,10 +197,11 @@ def _kind_label(kind: str) -> str:
 
 _SHORT = 100
 _ID = 300
-_SHORT_NAME = 40
 """Caps for values that are short in practice, so that the fixed part of a message stays small."""
-
-
+_SHORT_NAME = 40
+"""What a V2 header keeps of a name at least, however long its status and change words."""
+_FALLBACK_NAME = 48
+"""Room for a V2 name and target each, so that both and the counts fit the fallback's 300."""
 _UNKNOWN = "_unknown_"
 
 
