@@ -161,6 +161,34 @@ def test_a_notification_goes_to_every_webhook_whose_filter_accepts_its_status(
     assert [p["text"].split(": ")[-1] for p in receiver.messages_to(FAILURES_PATH)] == ["Running → Failed"]
 
 
+def test_a_failed_greengrass_v2_deployment_reaches_both_webhooks_with_its_failed_devices(
+    handler: ModuleType, receiver: SlackReceiver, lambda_context: Any
+) -> None:
+    # Given a V2 deployment that failed on one device, published as JSON on the topic
+    failed = notification(
+        deployment_kind="greengrass-v2",
+        deployment_id="d-4a1f",
+        deployment_name="fleet-rollout",
+        target_arn="arn:aws:iot:us-east-1:123456789012:thinggroup/edge-fleet",
+        previous_status="ACTIVE",
+        status="FAILED",
+        changes=("status", "errors"),
+        metrics=Metrics({"succeeded": 1, "failed": 1}),
+        error_details=(ErrorDetail(code="COMPONENT_BROKEN", message="App <exited>", thing_name="edge-2"),),
+    )
+
+    # When the notifier receives it
+    handler.lambda_handler(sns_event(failed), lambda_context)
+
+    # Then the `Failed` filter takes the V2 `FAILED` too, and both channels show the V2 message
+    for path in (ALL_PATH, FAILURES_PATH):
+        [posted] = receiver.messages_to(path)
+        assert posted["blocks"][0]["text"]["text"] == "❌ fleet-rollout · Failed · 1 more device failed"
+        assert "`▰▰▰▰▰▱▱▱▱▱` 1/2 succeeded · 1 failed · 0 in progress" in posted["blocks"][1]["text"]["text"]
+        details = json.dumps(posted["attachments"], ensure_ascii=False)
+        assert "• `edge-2`: `COMPONENT_BROKEN` `App &lt;exited&gt;`" in details
+
+
 def test_the_same_sns_event_delivered_twice_posts_once_per_webhook(
     handler: ModuleType, receiver: SlackReceiver, lambda_context: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

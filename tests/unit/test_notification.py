@@ -44,6 +44,37 @@ def test_parsing_ignores_fields_added_by_newer_producers() -> None:
     assert Notification.model_validate(body) == notification()
 
 
+def test_a_failed_device_round_trips_as_thing_name_on_the_wire() -> None:
+    # Given a V2 notification whose error detail names a failed device, and a settled rollout
+    failed = notification(
+        changes=("errors", "settled"),
+        error_details=(ErrorDetail(code="FAILED", message="m", thing_name="edge-1"),),
+    )
+
+    # When it is published and read back
+    body = json.loads(failed.to_json())
+
+    # Then the device is `thingName` in camelCase and survives the round trip
+    assert body["errorDetails"] == [{"code": "FAILED", "message": "m", "thingName": "edge-1"}]
+    assert body["changes"] == ["errors", "settled"]
+    assert Notification.model_validate(body) == failed
+
+
+def test_fitting_to_size_keeps_the_names_of_failed_devices() -> None:
+    huge = notification(
+        error_details=tuple(
+            ErrorDetail(code="C", message="d" * 5_000, thing_name=f"edge-{i}") for i in range(200)
+        )
+    )
+
+    fitted = fit_to_size(huge)
+
+    assert fitted.truncated
+    assert [d.thing_name for d in fitted.error_details] == [
+        f"edge-{i}" for i in range(len(fitted.error_details))
+    ]
+
+
 def test_small_notifications_are_not_touched() -> None:
     original = notification(error_message="fine")
     assert fit_to_size(original) is original

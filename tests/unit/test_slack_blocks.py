@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ggwatch.domain.models import ErrorDetail, Metrics
+from ggwatch.domain.models import V2_DEVICE_COUNTERS, DeploymentKind, ErrorDetail, Metrics
 from ggwatch.slack.blocks import (
     MAX_BLOCKS,
     MAX_FALLBACK_CHARS,
@@ -378,6 +378,339 @@ def test_any_notification_renders_within_limits_and_without_control_sequences(
             error_message=error_message,
             error_details=tuple(ErrorDetail(code=c, message=m) for c, m in details),
             tags=tags,
+        )
+    )
+
+    assert_within_slack_limits(payload)
+    assert "<" not in json.dumps(payload, ensure_ascii=False)
+
+
+# ================================================================ Greengrass V2
+
+THING_GROUP = "arn:aws:iot:us-east-1:123456789012:thinggroup/edge-fleet"
+
+v2_notification = notification_factory(
+    deployment_kind="greengrass-v2",
+    deployment_id="d-4a1f",
+    deployment_arn="arn:aws:greengrass:us-east-1:123456789012:deployments:d-4a1f",
+    deployment_name="fleet-rollout",
+    target_arn=THING_GROUP,
+    revision_id="3",
+    job_id="job-9",
+    previous_status="ACTIVE",
+    status="ACTIVE",
+    changes=("errors",),
+    metrics=Metrics(
+        {"queued": 0, "inProgress": 0, "succeeded": 47, "failed": 3, "rejected": 0, "timedOut": 0,
+         "canceled": 0, "removed": 0}
+    ),
+    error_message="3 of 50 devices failed: component com.example.App failed to start",
+    error_details=(
+        ErrorDetail(thing_name="edge-49", code="COMPONENT_BROKEN", message="App exited with 1"),
+        ErrorDetail(thing_name="edge-12", code="DOWNLOAD_FAILED", message="artifact not found"),
+        ErrorDetail(thing_name="edge-03", code="FAILED", message="timed out waiting for Nucleus"),
+    ),
+    created_at="2026-11-28T11:58:00Z",
+)  # fmt: skip
+
+
+def header_text(payload: dict[str, Any]) -> str:
+    text: str = payload["blocks"][0]["text"]["text"]
+    return text
+
+
+def summary_lines(payload: dict[str, Any]) -> list[str]:
+    text: str = payload["blocks"][1]["text"]["text"]
+    return text.splitlines()
+
+
+def v2_facts(payload: dict[str, Any]) -> list[str]:
+    return [field["text"] for field in payload["attachments"][0]["blocks"][0]["fields"]]
+
+
+def failed_device_lines(payload: dict[str, Any]) -> list[str]:
+    return [
+        line for text in texts(payload["attachments"]) for line in text.splitlines() if line.startswith("• ")
+    ]
+
+
+# ---------------------------------------------------------------- V2 header
+
+
+@pytest.mark.parametrize(
+    ("previous", "status", "header"),
+    [
+        (None, "ACTIVE", "🔄 fleet-rollout · Active"),
+        ("ACTIVE", "COMPLETED", "✅ fleet-rollout · Completed"),
+        ("ACTIVE", "CANCELED", "⏹️ fleet-rollout · Canceled"),
+        ("ACTIVE", "FAILED", "❌ fleet-rollout · Failed"),
+        ("ACTIVE", "INACTIVE", "⏭️ fleet-rollout · Replaced by a newer revision"),
+        ("ACTIVE", "TrackingFailed", "⚠️ fleet-rollout · TrackingFailed"),
+        ("ACTIVE", "PAUSED", "❔ fleet-rollout · PAUSED"),
+    ],
+)
+def test_a_v2_header_names_the_deployment_and_says_its_status_in_words(
+    previous: str | None, status: str, header: str
+) -> None:
+    # When a V2 status change is rendered
+    payload = render(v2_notification(previous_status=previous, status=status, changes=("status",)))
+
+    # Then the header reads emoji, name and status in words, not the API's upper-case value
+    assert header_text(payload) == header
+
+
+def test_every_v2_status_has_its_own_style_and_words_in_the_summary() -> None:
+    statuses = ("ACTIVE", "COMPLETED", "CANCELED", "FAILED", "INACTIVE")
+
+    assert all(style_of(status) != UNKNOWN_STATUS_STYLE for status in statuses)
+    assert len({style_of(status).color for status in statuses}) == 5
+    assert summary_lines(render(v2_notification(status="INACTIVE", changes=("status",))))[0] == (
+        "*Active → Replaced by a newer revision*"
+    )
+
+
+def test_a_v2_header_says_how_many_more_devices_failed() -> None:
+    payload = render(v2_notification())
+
+    assert header_text(payload) == "🔄 fleet-rollout · Active · 3 more devices failed"
+    assert summary_lines(payload)[0] == "*3 more devices failed (still Active)*"
+
+
+def test_one_more_failed_device_is_singular() -> None:
+    payload = render(v2_notification(error_details=(ErrorDetail(thing_name="edge-1", code="FAILED"),)))
+
+    assert header_text(payload).endswith("· 1 more device failed")
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        (),
+        (ErrorDetail(thing_name="edge-1", code="FAILED"), ErrorDetail(message="7 more not shown")),
+    ],
+)
+def test_without_an_exact_count_of_newly_failed_devices_the_header_gives_no_number(
+    details: tuple[ErrorDetail, ...],
+) -> None:
+    assert header_text(render(v2_notification(error_details=details))).endswith("· more devices failed")
+
+
+def test_a_notification_shortened_for_sns_gives_no_count_of_newly_failed_devices() -> None:
+    assert header_text(render(v2_notification(truncated=True))).endswith("· Active · more devices failed")
+
+
+def test_a_settled_rollout_says_so() -> None:
+    payload = render(v2_notification(changes=("settled",), error_details=()))
+
+    assert header_text(payload) == "🔄 fleet-rollout · Active · rollout settled"
+    assert summary_lines(payload)[0] == "*Rollout settled (still Active)*"
+
+
+def test_a_status_change_with_failures_and_settling_says_all_three() -> None:
+    payload = render(v2_notification(status="FAILED", changes=("status", "errors", "settled")))
+
+    assert header_text(payload) == "❌ fleet-rollout · Failed · 3 more devices failed · rollout settled"
+    assert summary_lines(payload)[0] == "*Active → Failed · 3 more devices failed · rollout settled*"
+
+
+def test_a_first_seen_v2_deployment_says_first_seen() -> None:
+    payload = render(v2_notification(previous_status=None, changes=("status",)))
+
+    assert summary_lines(payload)[0] == "*First seen: Active*"
+
+
+def test_a_deployment_without_a_name_is_named_by_its_id() -> None:
+    payload = render(v2_notification(deployment_name=None, changes=("status",), status="COMPLETED"))
+
+    assert header_text(payload) == "✅ d-4a1f · Completed"
+    assert payload["text"].startswith("✅ Greengrass V2 deployment d-4a1f (Thing group edge-fleet)")
+
+
+def test_a_long_name_is_cut_so_that_the_status_and_the_change_stay_in_the_header() -> None:
+    payload = render(v2_notification(deployment_name="n" * 500))
+
+    assert length(header_text(payload)) <= MAX_HEADER_CHARS
+    assert TRUNCATED in header_text(payload)
+    assert header_text(payload).endswith(" · Active · 3 more devices failed")
+
+
+# ---------------------------------------------------------------- V2 fields and progress
+
+
+def test_v2_fields_show_the_target_revision_and_deployment_id() -> None:
+    assert v2_facts(render(v2_notification())) == [
+        "*Thing group*\n`edge-fleet`",
+        "*Revision*\n`3`",
+        "*Deployment*\n`d-4a1f`",
+        "*IoT job*\n`job-9`",
+        "*Region*\n`us-east-1`",
+        "*Created at*\n2026-11-28T11:58:00Z",
+        "*Observed at*\n2026-11-28T12:00:00Z",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("target_arn", "field"),
+    [
+        ("arn:aws:iot:eu-west-1:123456789012:thing/edge-07", "*Thing*\n`edge-07`"),
+        ("arn:aws-cn:iot:cn-north-1:123456789012:thinggroup/a:b", "*Thing group*\n`a:b`"),
+        ("arn:aws:iot:us-east-1:123456789012:billinggroup/x", "*Target*\n`arn:aws:iot:us-east-1:123456789012:billinggroup/x`"),
+        ("not an arn", "*Target*\n`not an arn`"),
+        (None, "*Target*\n_unknown_"),
+    ],
+)  # fmt: skip
+def test_the_target_is_labelled_by_its_kind_and_shown_by_name(target_arn: str | None, field: str) -> None:
+    assert v2_facts(render(v2_notification(target_arn=target_arn)))[0] == field
+
+
+def test_missing_revision_and_job_read_unknown_or_are_left_out() -> None:
+    facts = v2_facts(render(v2_notification(revision_id=None, job_id=None)))
+
+    assert "*Revision*\n_unknown_" in facts
+    assert not any(fact.startswith("*IoT job*") for fact in facts)
+
+
+def test_v2_progress_is_one_line_of_a_bar_and_the_headline_counts() -> None:
+    payload = render(v2_notification())
+
+    assert summary_lines(payload)[1] == "`▰▰▰▰▰▰▰▰▰▱` 47/50 succeeded · 3 failed · 0 in progress"
+
+
+def counts(**values: int) -> Metrics:
+    return Metrics(values).for_kind(DeploymentKind.GREENGRASS_V2)
+
+
+@pytest.mark.parametrize(
+    ("metrics", "line"),
+    [
+        (counts(), "`▱▱▱▱▱▱▱▱▱▱` 0/0 succeeded · 0 failed · 0 in progress"),
+        (counts(succeeded=50), "`▰▰▰▰▰▰▰▰▰▰` 50/50 succeeded · 0 failed · 0 in progress"),
+        (counts(succeeded=99, failed=1), "`▰▰▰▰▰▰▰▰▰▱` 99/100 succeeded · 1 failed · 0 in progress"),
+        (
+            counts(queued=20, inProgress=10, succeeded=5, rejected=1, timedOut=2, canceled=3, removed=4),
+            "`▰▱▱▱▱▱▱▱▱▱` 5/45 succeeded · 0 failed · 1 rejected · 2 timed out · 10 in progress"
+            " · 20 queued · 3 canceled · 4 removed",
+        ),
+        (counts(succeeded=-5, failed=3), "`▱▱▱▱▱▱▱▱▱▱` -5/-2 succeeded · 3 failed · 0 in progress"),
+    ],
+)
+def test_the_progress_line_leaves_out_zero_counts_except_the_headline_ones(
+    metrics: Metrics, line: str
+) -> None:
+    assert summary_lines(render(v2_notification(metrics=metrics)))[1] == line
+
+
+# ---------------------------------------------------------------- V2 failed devices
+
+
+def test_failed_devices_are_listed_with_their_reasons_in_the_order_given_newest_first() -> None:
+    payload = render(v2_notification())
+
+    assert "*Failed devices (3)*" in visible(payload)
+    assert failed_device_lines(payload) == [
+        "• `edge-49`: `COMPONENT_BROKEN` `App exited with 1`",
+        "• `edge-12`: `DOWNLOAD_FAILED` `artifact not found`",
+        "• `edge-03`: `FAILED` `timed out waiting for Nucleus`",
+    ]
+
+
+@pytest.mark.parametrize("reason", [HOSTILE, "see https://evil.example @here", "a ``` b ` c", "` *x* `"])
+def test_a_hostile_device_name_or_reason_stays_inside_its_code_spans(reason: str) -> None:
+    # Given a failed device whose name and reason hold mentions, links and backticks
+    details = (ErrorDetail(thing_name=reason, code="FAILED", message=reason),)
+
+    # When rendered
+    payload = render(v2_notification(error_details=details, deployment_name=reason, target_arn=reason))
+
+    # Then no control sequence reaches Slack and the line is whole code spans only
+    assert "<" not in json.dumps(payload, ensure_ascii=False)
+    assert re.fullmatch(r"• `[^`]+`: `FAILED` `[^`]+`", failed_device_lines(payload)[0])
+    assert all(obj["verbatim"] is True for obj in mrkdwn_objects(payload))
+
+
+def test_hostile_names_in_the_header_and_fallback_are_escaped() -> None:
+    payload = render(v2_notification(deployment_name=HOSTILE))
+
+    assert header_text(payload).startswith("🔄 &lt;!channel&gt; &lt;@U0123&gt;")
+    assert payload["text"].startswith("🔄 Greengrass V2 deployment &lt;!channel&gt;")
+
+
+def test_many_failed_devices_stay_within_slack_limits_and_the_rest_are_counted() -> None:
+    # Given more failed devices with long reasons than one message can hold
+    details = tuple(
+        ErrorDetail(thing_name=f"edge-{i:04}", code="COMPONENT_BROKEN", message="r" * 1500)
+        for i in range(300)
+    )
+
+    payload = render(
+        v2_notification(error_details=details, error_message="e" * 20_000, tags={"k": "v" * 256})
+    )
+
+    # Then the limits hold, the newest come first and the rest are counted
+    assert_within_slack_limits(payload)
+    lines = failed_device_lines(payload)
+    assert lines[0].startswith("• `edge-0000`:")
+    assert 1 < len(lines) < 300
+    assert f"…and {300 - len(lines)} more not shown" in visible(payload)
+
+
+# ---------------------------------------------------------------- V2 fallback text
+
+
+def test_the_v2_fallback_names_deployment_target_change_and_counts() -> None:
+    assert fallback_text(v2_notification()) == (
+        "🔄 Greengrass V2 deployment fleet-rollout (Thing group edge-fleet) in us-east-1: "
+        "3 more devices failed (still Active) · 47/50 succeeded · 3 failed · 0 in progress"
+    )
+
+
+def test_the_v2_fallback_without_a_target_or_region_stays_compact() -> None:
+    text = fallback_text(
+        v2_notification(target_arn=None, region=None, changes=("status",), status="COMPLETED")
+    )
+
+    assert text == (
+        "✅ Greengrass V2 deployment fleet-rollout: Active → Completed · 47/50 succeeded · 3 failed · 0 in progress"
+    )
+
+
+def test_a_long_name_and_target_are_cut_so_the_fallback_keeps_the_change_and_counts() -> None:
+    text = fallback_text(v2_notification(deployment_name="n" * 500, target_arn="t" * 500))
+
+    assert length(text) <= MAX_FALLBACK_CHARS
+    assert text.endswith(
+        ": 3 more devices failed (still Active) · 47/50 succeeded · 3 failed · 0 in progress"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    status=st.text(min_size=1, max_size=300),
+    previous=st.none() | st.text(max_size=300),
+    name=text_or_none,
+    target_arn=text_or_none,
+    changes=st.lists(st.sampled_from(["status", "errors", "settled"]), unique=True),
+    metrics=st.dictionaries(st.sampled_from(list(V2_DEVICE_COUNTERS)), st.integers(-10, 10**9)),
+    details=st.lists(st.tuples(text_or_none, text_or_none, text_or_none), max_size=60),
+)
+def test_any_v2_notification_renders_within_limits_and_without_control_sequences(
+    status: str,
+    previous: str | None,
+    name: str | None,
+    target_arn: str | None,
+    changes: list[str],
+    metrics: dict[str, int],
+    details: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    payload = render(
+        v2_notification(
+            status=status,
+            previous_status=previous,
+            deployment_name=name,
+            target_arn=target_arn,
+            changes=tuple(changes),
+            metrics=Metrics(metrics),
+            error_details=tuple(ErrorDetail(thing_name=t, code=c, message=m) for t, c, m in details),
         )
     )
 

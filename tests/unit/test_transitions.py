@@ -114,7 +114,7 @@ def test_notification_carries_every_schema_field() -> None:
         "changes": ["status", "errors"],
         "metrics": {"recordsProcessed": 5, "invalidInputRecords": 1, "retryAttempts": 2},
         "errorMessage": "failed",
-        "errorDetails": [{"code": "E1", "message": "m1"}],
+        "errorDetails": [{"code": "E1", "message": "m1", "thingName": None}],
         "createdAt": "2026-11-28T11:00:00Z",
         "observedAt": "2026-11-28T12:00:00Z",
         "tags": {"team": "iot"},

@@ -21,7 +21,7 @@ SCHEMA_VERSION = "1"
 STATUS_CHANGE = "DeploymentStatusChange"
 TRACKING_FAILED_EVENT = "DeploymentTrackingFailed"
 
-Change = Literal["status", "errors"]
+Change = Literal["status", "errors", "settled"]
 
 SNS_MAX_BYTES = SNS_MESSAGE_MAX_BYTES
 SNS_ATTRIBUTE_TYPE = "String"
@@ -152,9 +152,11 @@ def _with_texts(
         update={
             "error_message": truncate_optional(message, budget),
             "error_details": tuple(
-                ErrorDetail(
-                    code=truncate_optional(d.code, _DETAIL_CODE_BYTES),
-                    message=truncate_optional(d.message, budget),
+                d.model_copy(
+                    update={
+                        "code": truncate_optional(d.code, _DETAIL_CODE_BYTES),
+                        "message": truncate_optional(d.message, budget),
+                    }
                 )
                 for d in details
             ),

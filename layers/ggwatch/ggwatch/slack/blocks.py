@@ -4,6 +4,10 @@ Layout: the header and the change sit in top-level blocks, so they are always sh
 notifications; the details sit in one secondary attachment, whose only job is the coloured bar that
 tells the outcome at a glance. `text` is the plain fallback that mobile notifications show.
 
+A Greengrass V2 message leads with the deployment's name, its status in words and what changed, shows
+the rollout as one progress line of device counts, labels its target, and lists the failed devices
+with their reasons; its words come from `v2_words`, its markup and limits from here, as for V1.
+
 Every string that came from AWS goes through `escape`, and every mrkdwn text object is `verbatim`:
 Slack then keeps plain text as written instead of turning URLs, channel names and some mentions into
 links and notifications (its automatic parsing). Error details are code spans, like IDs and tags. Every limit Slack enforces (header 150, section
@@ -17,8 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ggwatch.domain.models import TRACKING_FAILED, DeploymentKind, ErrorDetail, V1BulkStatus, counter_label
+from ggwatch.domain.models import (
+    TRACKING_FAILED,
+    DeploymentKind,
+    ErrorDetail,
+    V1BulkStatus,
+    V2DeploymentStatus,
+    counter_label,
+)
 from ggwatch.domain.notification import Notification
+from ggwatch.slack import v2_words
 from ggwatch.slack.escape import TRUNCATED, code, code_block, escape, length, truncate
 
 MAX_HEADER_CHARS = 150
@@ -46,12 +58,20 @@ STATUS_STYLES: dict[str, StatusStyle] = {
     V1BulkStatus.STOPPING: StatusStyle("🛑", "#ECB22E"),
     V1BulkStatus.STOPPED: StatusStyle("⏹️", "#ECB22E"),
     V1BulkStatus.FAILED: StatusStyle("❌", "#E01E5A"),
+    V2DeploymentStatus.ACTIVE: StatusStyle("🔄", "#439FE0"),
+    V2DeploymentStatus.COMPLETED: StatusStyle("✅", "#2EB67D"),
+    V2DeploymentStatus.CANCELED: StatusStyle("⏹️", "#ECB22E"),
+    V2DeploymentStatus.FAILED: StatusStyle("❌", "#E01E5A"),
+    V2DeploymentStatus.INACTIVE: StatusStyle("⏭️", "#6B7A8F"),
     TRACKING_FAILED: StatusStyle("⚠️", "#E8912D"),
 }
 UNKNOWN_STATUS_STYLE = StatusStyle("❔", "#868686")
 """For statuses the API may add later: shown verbatim, in neutral grey."""
 
-KIND_LABELS: dict[str, str] = {DeploymentKind.GREENGRASS_V1_BULK: "Greengrass V1 bulk deployment"}
+KIND_LABELS: dict[str, str] = {
+    DeploymentKind.GREENGRASS_V1_BULK: "Greengrass V1 bulk deployment",
+    DeploymentKind.GREENGRASS_V2: "Greengrass V2 deployment",
+}
 
 
 def style_of(status: str) -> StatusStyle:
@@ -68,7 +88,7 @@ def render(notification: Notification) -> dict[str, Any]:
     optional = [_error_message(notification, budget), _tags(notification, budget)]
     error_message, tags = optional
     room = MAX_BLOCKS - 4 - sum(block is not None for block in optional)
-    details = _error_details(notification.error_details, budget, room)
+    details = _error_details(notification, budget, room)
     secondary = [facts, error_message, *details, tags, context]
     fallback = fallback_text(notification)
     return {
@@ -85,13 +105,28 @@ def render(notification: Notification) -> dict[str, Any]:
 
 
 def fallback_text(notification: Notification) -> str:
-    """One line for notifications and clients that show no blocks, e.g. `✅ Greengrass V1 bulk …`."""
+    """One line for notifications and clients that show no blocks, e.g. `✅ Greengrass V1 bulk …`.
+
+    A V2 line names the deployment and its target (each cut short, so the change and the counts stay
+    on the line) and ends with the device counts.
+    """
     where = f" in {notification.region}" if notification.region else ""
+    what = notification.deployment_id
+    progress = ""
+    if _is_v2(notification):
+        target = v2_words.target(notification.target_arn)
+        name = truncate(v2_words.title(notification), _FALLBACK_NAME)
+        what = name + (f" ({target[0]} {truncate(target[1], _FALLBACK_NAME)})" if target else "")
+        progress = f" · {v2_words.progress_counts(notification)}"
     line = (
         f"{style_of(notification.status).emoji} {_kind_label(notification.deployment_kind)} "
-        f"{notification.deployment_id}{where}: {_change_words(notification)}"
+        f"{what}{where}: {_change_words(notification)}{progress}"
     )
     return truncate(escape(line), MAX_FALLBACK_CHARS)
+
+
+def _is_v2(notification: Notification) -> bool:
+    return notification.deployment_kind == DeploymentKind.GREENGRASS_V2
 
 
 class _Budget:
@@ -109,22 +144,36 @@ class _Budget:
 
 
 def _header(notification: Notification, budget: _Budget) -> dict[str, Any]:
-    text = f"{style_of(notification.status).emoji} {notification.status} · {notification.deployment_id}"
+    emoji = style_of(notification.status).emoji
+    if _is_v2(notification):
+        text = _v2_header(emoji, notification)
+    else:
+        text = truncate(
+            escape(f"{emoji} {notification.status} · {notification.deployment_id}"), MAX_HEADER_CHARS
+        )
     return {
         "type": "header",
-        "text": {
-            "type": "plain_text",
-            "text": budget.spend(truncate(escape(text), MAX_HEADER_CHARS)),
-            "emoji": True,
-        },
+        "text": {"type": "plain_text", "text": budget.spend(text), "emoji": True},
     }
+
+
+def _v2_header(emoji: str, notification: Notification) -> str:
+    """`❌ fleet-rollout · Failed · 3 more devices failed`: a long name is cut so the rest stays shown."""
+    words = [v2_words.status_words(notification.status), *v2_words.news(notification)]
+    rest = escape(" · " + " · ".join(words))
+    room = max(MAX_HEADER_CHARS - length(rest) - length(emoji) - 1, _SHORT_NAME)
+    name = truncate(escape(v2_words.title(notification)), room)
+    return truncate(f"{emoji} {name}{rest}", MAX_HEADER_CHARS)
 
 
 def _summary(notification: Notification) -> str:
     lines = [f"*{escape(_change_words(notification))}*"]
-    region = f" in {code(notification.region, _SHORT)}" if notification.region else ""
-    kind = escape(_kind_label(notification.deployment_kind))
-    lines.append(f"{kind} {code(notification.deployment_id, _ID)}{region}")
+    if _is_v2(notification):
+        lines.append(f"{code(v2_words.progress_bar(notification))} {v2_words.progress_counts(notification)}")
+    else:
+        region = f" in {code(notification.region, _SHORT)}" if notification.region else ""
+        kind = escape(_kind_label(notification.deployment_kind))
+        lines.append(f"{kind} {code(notification.deployment_id, _ID)}{region}")
     if notification.status == TRACKING_FAILED:
         lines.append(
             "The deployment source no longer knows this deployment: ggwatch has stopped tracking it."
@@ -133,6 +182,8 @@ def _summary(notification: Notification) -> str:
 
 
 def _change_words(notification: Notification) -> str:
+    if _is_v2(notification):
+        return v2_words.change_words(notification)
     if notification.previous_status is None:
         return f"First seen: {notification.status}"
     if notification.changes == ("errors",):
@@ -147,24 +198,49 @@ def _kind_label(kind: str) -> str:
 _SHORT = 100
 _ID = 300
 """Caps for values that are short in practice, so that the fixed part of a message stays small."""
+_SHORT_NAME = 40
+"""What a V2 header keeps of a name at least, however long its status and change words."""
+_FALLBACK_NAME = 48
+"""Room for a V2 name and target each, so that both and the counts fit the fallback's 300."""
+_UNKNOWN = "_unknown_"
 
 
 def _facts(notification: Notification, budget: _Budget) -> dict[str, Any]:
-    metrics = notification.metrics
-    unknown = "_unknown_"
-    facts = [
-        ("Deployment", code(notification.deployment_id, _ID)),
-        ("Kind", code(notification.deployment_kind, _SHORT)),
-        ("Region", code(notification.region, _SHORT) if notification.region else unknown),
-        *((escape(counter_label(name)), str(value)) for name, value in metrics.root.items()),
+    facts = _v2_facts(notification) if _is_v2(notification) else _v1_facts(notification)
+    times = [
         (
             "Created at",
-            truncate(escape(notification.created_at), _SHORT) if notification.created_at else unknown,
+            truncate(escape(notification.created_at), _SHORT) if notification.created_at else _UNKNOWN,
         ),
         ("Observed at", truncate(escape(notification.observed_at), _SHORT)),
     ]
-    fields = [_mrkdwn(budget.spend(f"*{label}*\n{value}")) for label, value in facts]
+    fields = [_mrkdwn(budget.spend(f"*{label}*\n{value}")) for label, value in [*facts, *times]]
     return {"type": "section", "fields": fields[:MAX_FIELDS]}
+
+
+def _v1_facts(notification: Notification) -> list[tuple[str, str]]:
+    return [
+        ("Deployment", code(notification.deployment_id, _ID)),
+        ("Kind", code(notification.deployment_kind, _SHORT)),
+        _region(notification),
+        *((escape(counter_label(name)), str(value)) for name, value in notification.metrics.root.items()),
+    ]
+
+
+def _v2_facts(notification: Notification) -> list[tuple[str, str]]:
+    """Target, revision and ID first: what an operator needs to find the deployment in the console."""
+    target = v2_words.target(notification.target_arn)
+    return [
+        (target[0], code(target[1], _ID)) if target else ("Target", _UNKNOWN),
+        ("Revision", code(notification.revision_id, _SHORT) if notification.revision_id else _UNKNOWN),
+        ("Deployment", code(notification.deployment_id, _ID)),
+        *([("IoT job", code(notification.job_id, _ID))] if notification.job_id else []),
+        _region(notification),
+    ]
+
+
+def _region(notification: Notification) -> tuple[str, str]:
+    return ("Region", code(notification.region, _SHORT) if notification.region else _UNKNOWN)
 
 
 def _error_message(notification: Notification, budget: _Budget) -> dict[str, Any] | None:
@@ -188,13 +264,18 @@ def _tags(notification: Notification, budget: _Budget) -> dict[str, Any] | None:
 
 
 def _error_details(
-    details: tuple[ErrorDetail, ...], budget: _Budget, max_blocks: int
+    notification: Notification, budget: _Budget, max_blocks: int
 ) -> list[dict[str, Any] | None]:
-    """The details as a bulleted list over as many sections as the limits allow, then a count of the rest."""
+    """The details as a bulleted list over as many sections as the limits allow, then a count of the rest.
+
+    They are listed in the notification's order: a V2 deployment's failed devices come newest first.
+    """
+    details = notification.error_details
     if not details or budget.allow(MAX_SECTION_CHARS) < _MIN_USEFUL + _OMITTED_RESERVE:
         return []
     available = budget.remaining - _OMITTED_RESERVE
-    chunks = [f"*Error details ({len(details)})*"]
+    heading = "Failed devices" if _is_v2(notification) else "Error details"
+    chunks = [f"*{heading} ({len(details)})*"]
     used = length(chunks[0])
     shown = 0
     for line in map(_detail_line, details):
@@ -219,7 +300,9 @@ _OMITTED_RESERVE = 40
 
 
 def _detail_line(detail: ErrorDetail) -> str:
+    """`• `thing-7`: `CODE` `reason``; a V1 error names no device."""
     parts = [
+        f"{code(detail.thing_name, _SHORT)}:" if detail.thing_name else "",
         code(detail.code, _SHORT) if detail.code else "",
         code(detail.message, _MAX_DETAIL_LINE_CHARS) if detail.message else "",
     ]
