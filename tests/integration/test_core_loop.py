@@ -104,8 +104,8 @@ def test_failed_deployment_carries_error_message_and_details(
     assert failed["changes"] == ["status", "errors"]
     assert failed["errorMessage"] == "2 groups failed"
     assert failed["errorDetails"] == [
-        {"code": "GroupNotFound", "message": "group g-1 has no version v-9"},
-        {"code": "AccessDenied", "message": "role <x>"},
+        {"code": "GroupNotFound", "message": "group g-1 has no version v-9", "thingName": None},
+        {"code": "AccessDenied", "message": "role <x>", "thingName": None},
     ]
 
 

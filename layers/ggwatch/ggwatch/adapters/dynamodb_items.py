@@ -54,6 +54,11 @@ _STORED_FIELDS = (*_OBSERVED_FIELDS, "deployment_arn", "last_transition_id")
 def observation_attributes(observation: Observation) -> dict[str, Any]:
     """What an observation sets on the item (None values are removed from the item instead)."""
     values = observation.model_dump(include=set(_OBSERVED_FIELDS))
+    values["error_details"] = [
+        # camelCase like the notification; a V1 error names no device, and its item stays as it was
+        d.model_dump(by_alias=True, exclude={"thing_name"} if d.thing_name is None else None)
+        for d in observation.error_details
+    ]
     return {to_camel(name): values[name] for name in _OBSERVED_FIELDS}
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic.alias_generators import to_camel
 
 
 class DeploymentKind(StrEnum):
@@ -117,10 +118,12 @@ class Metrics(RootModel[dict[str, int]]):
 class ErrorDetail(BaseModel):
     """One error a deployment reports: the same model in the answer, the table and the notification."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, populate_by_name=True)
 
     code: str | None = None
     message: str | None = None
+    thing_name: str | None = None
+    """The core device that failed (Greengrass V2); None for errors of a whole deployment (V1)."""
 
 
 class _Frozen(BaseModel):

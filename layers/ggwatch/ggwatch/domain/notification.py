@@ -21,7 +21,8 @@ SCHEMA_VERSION = "1"
 STATUS_CHANGE = "DeploymentStatusChange"
 TRACKING_FAILED_EVENT = "DeploymentTrackingFailed"
 
-Change = Literal["status", "errors"]
+Change = Literal["status", "errors", "settled"]
+"""Why a notification is due: a new status, new errors, or (Greengrass V2) a rollout that finished."""
 
 SNS_MAX_BYTES = SNS_MESSAGE_MAX_BYTES
 SNS_ATTRIBUTE_TYPE = "String"
@@ -155,6 +156,7 @@ def _with_texts(
                 ErrorDetail(
                     code=truncate_optional(d.code, _DETAIL_CODE_BYTES),
                     message=truncate_optional(d.message, budget),
+                    thing_name=truncate_optional(d.thing_name, _DETAIL_CODE_BYTES),
                 )
                 for d in details
             ),

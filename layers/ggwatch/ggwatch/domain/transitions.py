@@ -171,7 +171,9 @@ def bounded(observation: Observation) -> Observation:
         "status": encodable(observation.status),
         "error_details": tuple(
             ErrorDetail(
-                code=_text(d.code, MAX_ERROR_CODE_BYTES), message=_text(d.message, MAX_ERROR_DETAIL_BYTES)
+                code=_text(d.code, MAX_ERROR_CODE_BYTES),
+                message=_text(d.message, MAX_ERROR_DETAIL_BYTES),
+                thing_name=_text(d.thing_name, MAX_ERROR_CODE_BYTES),
             )
             for d in details
         ),
