@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
+from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.observability import logger, metrics
 from ggwatch.services.poller import Poller, PollerPolicy
@@ -23,7 +24,7 @@ def poller() -> Poller:
     settings = PollerSettings.from_env()
     return Poller(
         DynamoDeploymentRepository(settings.TABLE_NAME),
-        [GreengrassV1BulkSource()],
+        [GreengrassV1BulkSource(), GreengrassV2Source()],
         SnsNotificationPublisher(settings.TOPIC_ARN),
         PollerPolicy(
             retention_days=settings.RETENTION_DAYS,
