@@ -17,7 +17,7 @@ from botocore.loaders import create_loader
 from botocore.retries.standard import ExponentialBackoff
 from moto.core.models import botocore_stubber
 
-from ggwatch.adapters import delivery_ledger, dynamodb, greengrass_v1, sns
+from ggwatch.adapters import delivery_ledger, dynamodb, greengrass_v1, greengrass_v2, sns
 from tests.conftest import REGION
 
 _MOTO_LOCK = threading.RLock()
@@ -54,7 +54,7 @@ def fast_sdk(monkeypatch: pytest.MonkeyPatch, *, attempts: int, timeout: float) 
         connect_timeout=timeout,
         read_timeout=timeout,
     )
-    for module in (greengrass_v1, sns, dynamodb):
+    for module in (greengrass_v1, greengrass_v2, sns, dynamodb):
         monkeypatch.setattr(module, "API_CONFIG", config)
     monkeypatch.setattr(delivery_ledger, "LEDGER_CONFIG", config)
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
