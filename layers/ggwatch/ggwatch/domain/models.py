@@ -159,6 +159,20 @@ class _DeploymentFacts(_Frozen):
         return data
 
 
+OBSERVED_FACTS = (
+    "metrics",
+    "error_message",
+    "error_details",
+    "created_at",
+    "tags",
+    "deployment_name",
+    "target_arn",
+    "revision_id",
+    "job_id",
+)
+"""What an observation says of a deployment besides its status and identity; all of it is stored."""
+
+
 class Observation(_DeploymentFacts):
     """One answer of a deployment source about one deployment, in ggwatch's own words."""
 

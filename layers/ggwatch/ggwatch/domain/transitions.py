@@ -9,6 +9,7 @@ from datetime import datetime
 
 from ggwatch.domain import fleet_rules
 from ggwatch.domain.models import (
+    OBSERVED_FACTS,
     TRACKING_FAILED,
     DeploymentKind,
     ErrorDetail,
@@ -42,22 +43,9 @@ def assess(stored: TrackedDeployment, observation: Observation) -> Assessment:
     """
     changes = RULES[observation.kind].changes(stored, observation)
     state_changed = bool(changes) or any(
-        getattr(stored, name) != getattr(observation, name) for name in _STORED_FACTS
+        getattr(stored, name) != getattr(observation, name) for name in OBSERVED_FACTS
     )
     return Assessment(changes=changes, state_changed=state_changed)
-
-
-_STORED_FACTS = (
-    "metrics",
-    "error_message",
-    "error_details",
-    "created_at",
-    "tags",
-    "deployment_name",
-    "target_arn",
-    "revision_id",
-    "job_id",
-)
 
 
 def _bulk_changes(stored: TrackedDeployment, observation: Observation) -> tuple[Change, ...]:
