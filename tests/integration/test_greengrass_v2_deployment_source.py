@@ -9,11 +9,12 @@ import pytest
 
 from ggwatch.adapters.greengrass_v2 import FailedDevice, V2DeploymentSnapshot
 from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source, observation_from_snapshot
-from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics
+from ggwatch.domain.models import V2_DEVICE_COUNTERS, DeploymentKind, ErrorDetail, Metrics
 from ggwatch.exceptions import DeploymentNotFoundError, SourceUnavailableError
 from ggwatch.ports import DeploymentSource, DeploymentSummary
 from ggwatch_local.greengrass_v2 import FleetFake, FleetLife, FleetStep, Target, lives
 from tests.clock import Clock
+from tests.integration.conftest import rollout_at_its_end
 
 ACCOUNT_ARN = "arn:aws:greengrass:us-east-1:123456789012"
 
@@ -29,10 +30,7 @@ def test_a_rollout_with_three_failures_is_observed_with_its_counts_devices_and_f
 ) -> None:
     # Given the 50-device rollout at its end, a minute between its steps
     created = fleet_clock()
-    deployment_id = fleet.add(lives.rollout_with_failures(), tags={"team": "edge"})
-    for _ in range(3):
-        fleet_clock.advance(60)
-        fleet.advance(deployment_id)
+    deployment_id = rollout_at_its_end(fleet, fleet_clock)
 
     # When the source is asked
     port: DeploymentSource = source
@@ -81,16 +79,7 @@ def test_a_deployment_without_a_job_yet_counts_zero_devices_and_no_error(
     deployment_id = fleet.add(FleetLife("new", Target("thing", "gw-1"), (FleetStep("ACTIVE", None),)))
     observation = source.get_status(deployment_id)
     assert observation.metrics == Metrics.zero(DeploymentKind.GREENGRASS_V2)
-    assert list(observation.metrics.root) == [
-        "queued",
-        "inProgress",
-        "succeeded",
-        "failed",
-        "rejected",
-        "timedOut",
-        "canceled",
-        "removed",
-    ]
+    assert tuple(observation.metrics.root) == V2_DEVICE_COUNTERS
     assert (observation.job_id, observation.error_message, observation.error_details) == (None, None, ())
 
 
