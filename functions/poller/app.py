@@ -12,6 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ggwatch.adapters import sdk_config
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
+from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
+from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.observability import logger, metrics
 from ggwatch.services.lanes import Lane
@@ -43,7 +45,15 @@ def _lane(settings: PollerSettings, config: Config, worst_call_ms: int) -> Lane:
     """The adapters on clients built with one SDK configuration (see sdk_config)."""
     return Lane(
         DynamoDeploymentRepository(settings.TABLE_NAME, client=boto3.client("dynamodb", config=config)),
-        [GreengrassV1BulkSource(client=boto3.client("greengrass", config=config))],
+        [
+            GreengrassV1BulkSource(client=boto3.client("greengrass", config=config)),
+            GreengrassV2Source(
+                GreengrassV2Deployments(
+                    greengrass=boto3.client("greengrassv2", config=config),
+                    iot=boto3.client("iot", config=config),
+                )
+            ),
+        ],
         SnsNotificationPublisher(settings.TOPIC_ARN, client=boto3.client("sns", config=config)),
         worst_call_ms,
     )

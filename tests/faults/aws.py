@@ -17,7 +17,7 @@ from botocore.loaders import create_loader
 from botocore.retries.standard import ExponentialBackoff
 from moto.core.models import botocore_stubber
 
-from ggwatch.adapters import delivery_ledger, dynamodb, greengrass_v1, sdk_config, sns
+from ggwatch.adapters import delivery_ledger, dynamodb, greengrass_v1, greengrass_v2, sdk_config, sns
 from tests.conftest import REGION
 from tests.faults.faults import BUDGET_TAG
 
@@ -55,7 +55,7 @@ def fast_sdk(monkeypatch: pytest.MonkeyPatch, *, attempts: int, timeout: float) 
     budget in the user agent, so a fault can tell which of the poller's lanes made a call.
     """
     config = _fast(attempts, timeout, "full")
-    for module in (greengrass_v1, sns, dynamodb, sdk_config):
+    for module in (greengrass_v1, greengrass_v2, sns, dynamodb, sdk_config):
         monkeypatch.setattr(module, "API_CONFIG", config)
     monkeypatch.setattr(delivery_ledger, "LEDGER_CONFIG", config)
     monkeypatch.setattr(sdk_config, "HURRIED_CONFIG", _fast(1, timeout, "hurried"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.faults.channels import ALERT_STATUSES, ALERTS_PATH, LAMBDA_ATTEMPTS, OPS_PATH, Published, SlackPost
-from tests.faults.lives import Life, Transition
+from tests.faults.lives import AnyLife, Transition
 
 
 @dataclass
@@ -67,7 +67,7 @@ def assert_honest(published: Iterable[Published], items: Mapping[str, Mapping[st
 def check(
     figures: Figures,
     *,
-    lives: Iterable[Life],
+    lives: Iterable[AnyLife],
     published: Sequence[Published],
     posts: Callable[[str], list[SlackPost]],
     dead_letters: Sequence[Mapping[str, Any]],

@@ -7,11 +7,13 @@ notifications a faulty run should have sent.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ggwatch_local.greengrass import Status, Step
+from ggwatch_local.greengrass_v2 import FleetLife, FleetStep
 
 TRACKING_FAILED = "TrackingFailed"
 Transition = tuple[str, str | None, str]
@@ -76,3 +78,67 @@ class Life:
 
 def _errors_of(step: Step) -> tuple[str | None, tuple[tuple[str | None, str | None], ...]]:
     return step.error_message, tuple((d.code, d.message) for d in step.error_details)
+
+
+_COUNTED = {
+    "queued": "QUEUED",
+    "inProgress": "IN_PROGRESS",
+    "succeeded": "SUCCEEDED",
+    "failed": "FAILED",
+    "rejected": "REJECTED",
+    "timedOut": "TIMED_OUT",
+    "canceled": "CANCELED",
+    "removed": "REMOVED",
+}
+"""A V2 notification's device counters and the job execution status each counts."""
+
+
+@dataclass
+class FleetRecord:
+    """A Greengrass V2 deployment as the world drove it (each step naming every device).
+
+    What it owes is worked out here from the devices of each shown step, the way issue 9 states it and
+    apart from ggwatch's own rules: a new status, more failed devices, or a rollout that finished.
+    """
+
+    deployment_id: str
+    life: FleetLife
+    shown: int = 1
+    known = True
+
+    @property
+    def current(self) -> FleetStep:
+        return self.life.steps[self.shown - 1]
+
+    @property
+    def finished(self) -> bool:
+        return self.shown == len(self.life.steps)
+
+    def expected(self) -> list[Transition]:
+        transitions: list[Transition] = []
+        status, failures, settled = None, 0, False
+        for step in self.life.steps[: self.shown]:
+            devices = _devices(step)
+            now_failures = devices["failed"] + devices["rejected"] + devices["timedOut"]
+            now_settled = sum(devices.values()) > 0 and devices["queued"] + devices["inProgress"] == 0
+            if step.status != status or now_failures > failures or (now_settled and not settled):
+                transitions.append((self.deployment_id, status, step.status))
+            status, failures, settled = step.status, now_failures, now_settled
+        return transitions
+
+    def observed(self, item: Mapping[str, Any]) -> bool:
+        """Whether the stored item is the current step's status and device counts, committed."""
+        stored = item.get("metrics") or {}
+        return (
+            "pending" not in item
+            and item.get("status") == self.current.status
+            and {name: int(stored.get(name, -1)) for name in _COUNTED} == _devices(self.current)
+        )
+
+
+def _devices(step: FleetStep) -> dict[str, int]:
+    found = Counter[str](execution.status for execution in step.executions)
+    return {name: found[status] for name, status in _COUNTED.items()}
+
+
+AnyLife = Life | FleetRecord

@@ -20,10 +20,12 @@ class Table:
     def __init__(self, aws: boto3.session.Session, name: str) -> None:
         self.name = name
         self._dynamodb = aws.client("dynamodb")
+        self.kinds: dict[str, str] = {}
+        """Deployments of another kind than KIND (Greengrass V2 ones), by id."""
 
     def item(self, deployment_id: str) -> dict[str, Any]:
         answer = self._dynamodb.get_item(
-            TableName=self.name, Key={"pk": {"S": _key(deployment_id)}}, ConsistentRead=True
+            TableName=self.name, Key={"pk": {"S": self._key(deployment_id)}}, ConsistentRead=True
         )
         return _plain(answer.get("Item", {}))
 
@@ -32,7 +34,7 @@ class Table:
         ids = list(deployment_ids)
         found: dict[str, dict[str, Any]] = {d: {} for d in ids}
         for start in range(0, len(ids), 100):
-            keys: list[Any] = [{"pk": {"S": _key(d)}} for d in ids[start : start + 100]]
+            keys: list[Any] = [{"pk": {"S": self._key(d)}} for d in ids[start : start + 100]]
             request: Any = {self.name: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 answer = self._dynamodb.batch_get_item(RequestItems=request)
@@ -45,9 +47,8 @@ class Table:
     def put(self, item: Mapping[str, Any]) -> None:
         self._dynamodb.put_item(TableName=self.name, Item=dict(item))
 
-
-def _key(deployment_id: str) -> str:
-    return f"DEPLOYMENT#{KIND}#{deployment_id}"
+    def _key(self, deployment_id: str) -> str:
+        return f"DEPLOYMENT#{self.kinds.get(deployment_id, KIND)}#{deployment_id}"
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 - DynamoDB, SNS, SQS and Secrets Manager are moto, in process (aws.py); the table comes from
   template.yaml and is read through table.py.
-- The topic's subscribers and the Slack channels are channels.py; Greengrass is the project's fake over
-  loopback HTTP.
+- The topic's subscribers and the Slack channels are channels.py; Greengrass (V1 bulk deployments, and
+  V2 deployments with their IoT jobs) is the project's fake over loopback HTTP.
 - `calls` plays faults and pauses inside the handlers' own AWS calls (faults.py); overlapping runs
   meet there (overlap.py).
 - Time: the poller, the delivery ledger and the Slack client read `clock` (tests/clock.py), which moves only
@@ -27,12 +27,15 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger
+from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.slack_webhook import RetryPolicy, SlackWebhookClient
+from ggwatch.domain.models import DeploymentKind
 from ggwatch.services.poller import Poller, PollReport
-from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer, Step
+from ggwatch_local.greengrass import BulkDeploymentFake, Step
+from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer, FleetLife
 from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from ggwatch_local.slack_receiver import SlackReceiver, no_service
-from tests.clock import Clock
+from tests.clock import START, Clock
 from tests.conftest import context_with
 from tests.faults import aws, invariant, overlap
 from tests.faults.channels import (
@@ -45,7 +48,7 @@ from tests.faults.channels import (
 )
 from tests.faults.faults import CallFaults, SimulatedCrash, Stage
 from tests.faults.invariant import Figures
-from tests.faults.lives import Life
+from tests.faults.lives import AnyLife, FleetRecord, Life
 from tests.faults.table import Table
 
 SCHEDULE_SECONDS = 61
@@ -77,11 +80,12 @@ class World:
         self.clock = Clock()
         self.calls = CallFaults()
         self.greengrass = BulkDeploymentFake()
+        self.fleet = FleetFake(clock=self.clock.epoch)
         self.receiver = SlackReceiver(min_interval_seconds=options.slack_min_interval, clock=self.clock.epoch)
         self.slack_sleeps: list[float] = []
         self.slack_kills: list[str] = []
         """Webhook names: the notifier is killed while posting to each, once, before Slack has it."""
-        self.lives: dict[str, Life] = {}
+        self.lives: dict[str, AnyLife] = {}
         self.runs = self.crashes = self.deadlines = self.overlaps = 0
         self._environments: list[Poller] = []
         """Warm execution environments for overlapping runs, reused like Lambda reuses them."""
@@ -103,9 +107,10 @@ class World:
     # -- setting up and tearing down ------------------------------------------------------------------
     def _open(self) -> None:
         patch = self._monkeypatch
-        server = self._stack.enter_context(GreengrassFakeServer(self.greengrass))
+        server = self._stack.enter_context(FleetFakeServer(self.fleet, bulk=self.greengrass))
         self._stack.enter_context(self.receiver)
-        patch.setenv("AWS_ENDPOINT_URL_GREENGRASS", server.endpoint_url)
+        for service in ("GREENGRASS", "GREENGRASSV2", "IOT"):
+            patch.setenv(f"AWS_ENDPOINT_URL_{service}", server.endpoint_url)
         patch.setenv("TABLE_NAME", self._table.name)
         patch.setenv("TOPIC_ARN", self._subscribers.create_topic())
         patch.setenv("CLAIM_LEASE_SECONDS", str(self.options.lease_seconds))
@@ -158,6 +163,16 @@ class World:
         self.lives[deployment_id] = Life(deployment_id, list(life))
         self.track(deployment_id)
 
+    def add_fleet(self, life: FleetLife) -> str:
+        """A Greengrass V2 deployment moved only by `advance`, tracked (as the CLI would) by its ID."""
+        deployment_id = self.fleet.add(life)
+        self.lives[deployment_id] = FleetRecord(deployment_id, life)
+        self._table.kinds[deployment_id] = DeploymentKind.GREENGRASS_V2.value
+        DynamoDeploymentRepository(self._table.name).track(
+            DeploymentKind.GREENGRASS_V2, deployment_id, tracked_by="test", now=START
+        )
+        return deployment_id
+
     def add_unknown(self, deployment_id: str) -> None:
         """Tracked, but Greengrass has never heard of it."""
         self.lives[deployment_id] = Life(deployment_id, [])
@@ -173,7 +188,8 @@ class World:
         assert life.observed(stored), (
             f"{deployment_id}: the poller has not stored step {life.shown} ({life.current.status}) yet: {stored}"
         )
-        status = self.greengrass.advance(deployment_id)
+        fleet = isinstance(life, FleetRecord)
+        status = self.fleet.advance(deployment_id) if fleet else self.greengrass.advance(deployment_id)
         life.shown += 1
         return status
 
@@ -286,7 +302,7 @@ class World:
 
     def faults(self) -> int:
         """Faults actually served: Greengrass answers, AWS call rules, Slack replies, deadlines hit."""
-        greengrass = sum(1 for call in self.greengrass.calls if call.fault is not None)
+        greengrass = sum(1 for call in [*self.greengrass.calls, *self.fleet.calls] if call.fault is not None)
         slack = sum(1 for request in self.receiver.requests if not request.reply.accepted)
         return greengrass + self.calls.count(exclude=overlap.RENDEZVOUS) + slack + self.deadlines
 

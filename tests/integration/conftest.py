@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer
-from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer
+from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer, lives
 from ggwatch_local.stack import subscribe_queue
 from tests.clock import Clock
 from tests.conftest import REGION
@@ -99,3 +99,13 @@ def app_environment(
 
     reset()
     return reset
+
+
+def rollout_at_its_end(fleet: FleetFake, clock: Clock) -> str:
+    """The 50-device rollout with its three failures (tagged team=edge), a minute between its steps so
+    each failure has its own time."""
+    deployment_id = fleet.add(lives.rollout_with_failures(), tags={"team": "edge"})
+    for _ in range(len(lives.rollout_with_failures().steps) - 1):
+        clock.advance(60)
+        fleet.advance(deployment_id)
+    return deployment_id

@@ -29,6 +29,7 @@ from ggwatch_local.greengrass_v2 import (
     lives,
 )
 from tests.clock import Clock
+from tests.integration.conftest import rollout_at_its_end
 
 FAST_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 2})
 GROUP = Target("thinggroup", "line-1")
@@ -63,10 +64,7 @@ def test_a_rollout_with_three_failures_reads_every_fact_and_the_failed_devices_n
 ) -> None:
     # Given the 50-device rollout, moved on a minute per step so each failure has its own time
     created = fleet_clock()
-    deployment_id = fleet.add(lives.rollout_with_failures(), tags={"team": "edge"})
-    for _ in range(3):
-        fleet_clock.advance(60)
-        fleet.advance(deployment_id)
+    deployment_id = rollout_at_its_end(fleet, fleet_clock)
 
     # When the adapter reads it
     snapshot = source.snapshot(deployment_id)

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, ErrorDetail, Step
+from ggwatch_local.greengrass_v2 import lives
 from ggwatch_local.lambda_runtime import (
     FunctionConfig,
     Invocation,
@@ -78,6 +79,7 @@ def test_resources_are_built_as_the_template_defines_them(stack: LocalStack) -> 
 def test_plain_boto3_clients_reach_every_service_through_the_environment(stack: LocalStack) -> None:
     # Given a deployment the Greengrass simulator knows
     deployment_id = stack.fake.add(life=[Step("Running")])
+    fleet_deployment = stack.fleet.add(lives.single_device())
     environment = stack.environment()
 
     # When clients are built with no arguments at all, from the environment only
@@ -90,6 +92,8 @@ def test_plain_boto3_clients_reach_every_service_through_the_environment(stack: 
         )
         queues = session.client("sqs").list_queues()["QueueUrls"]
         status = session.client("greengrass").get_bulk_deployment_status(BulkDeploymentId=deployment_id)
+        v2 = session.client("greengrassv2").get_deployment(deploymentId=fleet_deployment)
+        job = session.client("iot").describe_job(jobId=v2["iotJobId"])["job"]
 
     # Then each one answers from the local stack
     assert table["TableName"] == stack.info.table_name
@@ -97,6 +101,7 @@ def test_plain_boto3_clients_reach_every_service_through_the_environment(stack: 
     assert secret["ARN"] == stack.info.slack_secret_arn
     assert stack.info.subscriptions["SlackNotifierFunction"].queue_url in queues
     assert status["BulkDeploymentStatus"] == "Running"
+    assert (v2["deploymentStatus"], job["jobProcessDetails"]["numberOfQueuedThings"]) == ("ACTIVE", 1)
 
 
 def test_a_local_environment_shuts_out_the_shell_and_is_restored_after(

@@ -21,10 +21,14 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
+from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
+from ggwatch.domain.models import DeploymentKind
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
+from ggwatch_local.greengrass_v2 import FleetFake, lives
 from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from ggwatch_local.slack_receiver import SlackReceiver, server_error
 from ggwatch_local.template import Resolver, dynamodb_table_definition, load_template
+from tests.clock import START
 from tests.conftest import REGION
 from tests.faults.clock import deadline_after
 from tests.integration.conftest import TopicWithSubscriber
@@ -75,6 +79,13 @@ def call_of(service: str, operation: str, params: dict[str, Any]) -> Call:
         return Call(
             action, f"arn:aws:greengrass:{REGION}:{ACCOUNT}:/greengrass/bulk/deployments/{deployment}"
         )
+    if action == "greengrass:GetDeployment":
+        return Call(action, f"arn:aws:greengrass:{REGION}:{ACCOUNT}:deployments:{params['deploymentId']}")
+    if action == "greengrass:ListEffectiveDeployments":
+        thing = params["coreDeviceThingName"]
+        return Call(action, f"arn:aws:greengrass:{REGION}:{ACCOUNT}:coreDevices:{thing}")
+    if action in ("iot:DescribeJob", "iot:ListJobExecutionsForJob"):
+        return Call(action, f"arn:aws:iot:{REGION}:{ACCOUNT}:job/{params['jobId']}")
     if action == "sns:Publish":
         return Call(action, params["TopicArn"])
     if action == "secretsmanager:GetSecretValue":
@@ -188,6 +199,8 @@ def test_tracker_calls_are_exactly_granted(
 def test_poller_calls_are_exactly_granted(
     recorded_calls: Recorded,
     greengrass: BulkDeploymentFake,
+    fleet: FleetFake,
+    deployments_table: str,
     lambda_context: LambdaContext,
     resolve: Resolver,
 ) -> None:
@@ -195,6 +208,11 @@ def test_poller_calls_are_exactly_granted(
         greengrass.add(deployment_id, [Step("Running"), Step("Completed")])
         load_handler("tracker").lambda_handler({"bulkDeploymentId": deployment_id}, lambda_context)
     load_handler("tracker").lambda_handler({"bulkDeploymentId": "bd-unknown"}, lambda_context)
+    # and a Greengrass V2 rollout in which devices fail, so that every V2 call is made
+    rollout = fleet.add(lives.rollout_with_failures(devices=10))
+    DynamoDeploymentRepository(deployments_table).track(
+        DeploymentKind.GREENGRASS_V2, rollout, tracked_by="test", now=START
+    )
     recorded_calls.clear()
     poller = load_handler("poller").lambda_handler
     poller(
@@ -202,7 +220,14 @@ def test_poller_calls_are_exactly_granted(
     )  # cut short before its first deployment: stores a cursor, polls nothing
     poller({}, lambda_context)
     greengrass.advance("bd-1")
+    fleet.advance(rollout)
     poller({}, lambda_context)
+    assert {(service, operation) for service, operation, _ in recorded_calls} >= {
+        ("greengrass", "GetDeployment"),
+        ("iot", "DescribeJob"),
+        ("iot", "ListJobExecutionsForJob"),
+        ("greengrass", "ListEffectiveDeployments"),
+    }
     assert_exactly_granted("PollerFunction", recorded_calls, resolve)
 
 

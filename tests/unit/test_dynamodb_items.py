@@ -98,3 +98,20 @@ def test_item_size_counts_bytes_as_dynamodb_does() -> None:
     assert item_size({"pk": {"S": "😀"}}) == 6
     assert item_size({"m": {"M": {"a": {"S": "é"}}}}) == 1 + 3 + 1 + 1 + 2
     assert item_size({"l": {"L": [{"NULL": True}, {"BOOL": False}]}}) == 1 + 3 + 2 * (1 + 1)
+
+
+def test_a_failed_device_is_stored_by_its_thing_name_and_a_v1_error_keeps_its_item_format() -> None:
+    # Given a V2 observation naming a failed core device, and a V1 one whose errors name no device
+    device = ErrorDetail(code="DEVICE_ERROR", message="disk full", thing_name="gw-7")
+    v2 = Observation(
+        kind=DeploymentKind.GREENGRASS_V2, deployment_id="d-1", status="ACTIVE", error_details=(device,)
+    )
+    v1 = Observation(kind=KIND, deployment_id="bd-1", status="Failed", error_details=(ErrorDetail(code="E"),))
+    # When they are stored: camelCase like the notification, and nothing new in a V1 item
+    assert observation_attributes(v2)["errorDetails"] == [
+        {"code": "DEVICE_ERROR", "message": "disk full", "thingName": "gw-7"}
+    ]
+    assert observation_attributes(v1)["errorDetails"] == [{"code": "E", "message": None}]
+    # Then each reads back as it was
+    assert tracked_deployment(stored_as(v2)).error_details == (device,)
+    assert tracked_deployment(stored_as(v1)).error_details == (ErrorDetail(code="E"),)

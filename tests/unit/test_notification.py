@@ -171,3 +171,17 @@ def test_every_notification_carries_the_deployment_description_fields_null_for_v
     } == dict.fromkeys(("deploymentName", "targetArn", "revisionId", "jobId"))
     older = {k: v for k, v in body.items() if k not in ("deploymentName", "targetArn", "revisionId", "jobId")}
     assert Notification.model_validate(older) == notification()
+
+
+def test_fitting_keeps_the_name_of_each_failed_device_it_keeps() -> None:
+    huge = notification(
+        error_details=tuple(
+            ErrorDetail(code="C", message="d" * 20_000, thing_name=f"gw-{i}") for i in range(40)
+        )
+    )
+    fitted = fit_to_size(huge)
+    assert fitted.truncated and fitted.error_details
+    assert [d.thing_name for d in fitted.error_details] == [
+        f"gw-{i}" for i in range(len(fitted.error_details))
+    ]
+    assert json.loads(fitted.to_json())["errorDetails"][0]["thingName"] == "gw-0"

@@ -347,9 +347,18 @@ def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_it
         | grants(["dynamodb:GetItem"], TABLE_ARN, leading_keys("POLLER#cursor#*"))
         | grants(["dynamodb:UpdateItem"], TABLE_ARN, leading_keys("DEPLOYMENT#*", "POLLER#cursor#*"))
         | grants(["greengrass:GetBulkDeploymentStatus"], BULK_DEPLOYMENTS_ARN)
+        | grants(["greengrass:GetDeployment"], _in_account("greengrass", "deployments:*"))
+        | grants(["iot:DescribeJob", "iot:ListJobExecutionsForJob"], _in_account("iot", "job/*"))
+        | grants(["greengrass:ListEffectiveDeployments"], _in_account("greengrass", "coreDevices:*"))
         | grants(["sns:Publish"], NOTIFICATIONS_TOPIC_ARN)
         | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]})
     )
+
+
+def _in_account(service: str, resource: str) -> dict[str, str]:
+    """A resource ARN of this stack's partition, region and account (the V2 grants' resource types:
+    greengrass `deployments:<id>` and `coreDevices:<thing>`, iot `job/<id>`)."""
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"}
 
 
 def test_the_tracker_may_only_touch_deployment_items_and_dead_letter_failed_events(

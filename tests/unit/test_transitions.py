@@ -13,6 +13,7 @@ from ggwatch.domain.models import (
     TrackedDeployment,
 )
 from ggwatch.domain.transitions import (
+    MAX_ERROR_CODE_BYTES,
     MAX_ERROR_DETAILS,
     MAX_ERROR_MESSAGE_BYTES,
     assess,
@@ -166,3 +167,27 @@ def test_bounded_keeps_a_count_of_hidden_error_details() -> None:
 def test_bounded_leaves_ordinary_observations_untouched() -> None:
     observation = observed("Failed", error_message="short")
     assert bounded(observation) is observation
+
+
+def test_bounded_keeps_each_failed_devices_name_and_caps_it() -> None:
+    details = (
+        ErrorDetail(code="E", message="m", thing_name="gw-1"),
+        ErrorDetail(code="E", message="m", thing_name="g" * 1_000),
+    )
+    result = bounded(observed("Failed", error_details=details))
+    assert result.error_details[0] == details[0]
+    assert result.error_details[1].thing_name is not None
+    assert len(result.error_details[1].thing_name.encode()) == MAX_ERROR_CODE_BYTES
+
+
+def test_a_v1_transition_id_is_what_it_always_was() -> None:
+    # Pinned: consumers drop copies by this ID, so the same V1 transition keeps its ID across versions.
+    observation = observed(
+        "Failed",
+        error_message="2 groups failed",
+        error_details=(
+            ErrorDetail(code="GroupNotFound", message="group g-1"),
+            ErrorDetail(code=None, message="role"),
+        ),
+    )
+    assert transition_id(stored(status="Running"), observation) == "b260ea49d9bfaa42d1dfb6f48d0962aa"

@@ -6,7 +6,8 @@ Three kinds of stand-ins, each on its own ephemeral port of 127.0.0.1:
   from template.yaml's own definitions, so a key, index or topic setting cannot drift from what is
   deployed. An SQS queue subscribed to the topic stands in for each SNS Lambda subscription that the
   template declares (the runtime turns its messages back into Lambda SNS events).
-- the Greengrass bulk-deployment fake (moto has no Greengrass V1 bulk API).
+- the Greengrass fakes, V1 bulk deployments and V2 fleet deployments with their IoT jobs, on one port
+  (moto has neither the V1 bulk API nor Greengrass V2).
 - local Slack incoming webhooks, one path per channel, listed in a Secrets Manager secret exactly as
   an operator would store the real ones.
 
@@ -30,6 +31,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer, demo_lives, round_robin
+from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer
 from ggwatch_local.slack_receiver import SlackReceiver
 from ggwatch_local.template import (
     create_table_from_template,
@@ -112,12 +114,14 @@ class LocalStack:
         self,
         *,
         fake: BulkDeploymentFake | None = None,
+        fleet: FleetFake | None = None,
         on_slack_message: SlackMessageCallback | None = None,
         region: str = DEFAULT_REGION,
         channels: tuple[SlackChannel, ...] = SLACK_CHANNELS,
         template: dict[str, Any] | None = None,
     ) -> None:
         self.fake = fake if fake is not None else default_fake()
+        self.fleet = fleet if fleet is not None else FleetFake()
         self._on_slack_message = on_slack_message
         self._region = region
         self._channels = channels
@@ -139,7 +143,7 @@ class LocalStack:
         try:
             self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._moto.start()
-            self._greengrass = GreengrassFakeServer(self.fake).start()
+            self._greengrass = FleetFakeServer(self.fleet, bulk=self.fake).start()
             self._slack = self._last_receiver = SlackReceiver(on_message=self._received).start()
             self._info = self._provision(self._template or load_template())
         except BaseException:
@@ -189,6 +193,8 @@ class LocalStack:
         return {
             "AWS_ENDPOINT_URL": info.aws_endpoint_url,
             "AWS_ENDPOINT_URL_GREENGRASS": info.greengrass_endpoint_url,
+            "AWS_ENDPOINT_URL_GREENGRASSV2": info.greengrass_endpoint_url,
+            "AWS_ENDPOINT_URL_IOT": info.greengrass_endpoint_url,
             "AWS_ACCESS_KEY_ID": ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": ACCESS_KEY,
             "AWS_DEFAULT_REGION": info.region,

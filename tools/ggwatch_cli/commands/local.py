@@ -32,6 +32,7 @@ HIDDEN_PROFILES = (
     "# note: AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE point at /dev/null so that nothing in that\n"
     "# shell reaches real AWS; your profiles are hidden there until you open a new shell or run\n"
     "# unset AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_GREENGRASS"
+    " AWS_ENDPOINT_URL_GREENGRASSV2 AWS_ENDPOINT_URL_IOT"
 )
 DELIVERIES = "# Slack messages posted by the local notifier are printed here as they arrive"
 DELIVERY_INTERVAL_SECONDS = 0.5

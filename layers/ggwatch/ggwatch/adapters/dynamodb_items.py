@@ -9,7 +9,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
-from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
+from ggwatch.domain.models import (
+    OBSERVED_FACTS,
+    DeploymentKind,
+    Observation,
+    PendingTransition,
+    TrackedDeployment,
+)
 from ggwatch.domain.sizes import utf8_size
 from ggwatch.exceptions import CorruptItemError
 from ggwatch.validation import describe
@@ -34,18 +40,7 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
-_OBSERVED_FIELDS = (
-    "status",
-    "metrics",
-    "error_message",
-    "error_details",
-    "created_at",
-    "tags",
-    "deployment_name",
-    "target_arn",
-    "revision_id",
-    "job_id",
-)
+_OBSERVED_FIELDS = ("status", *OBSERVED_FACTS)
 """What an observation sets on the item; each is stored under its camelCase name."""
 
 _STORED_FIELDS = (*_OBSERVED_FIELDS, "deployment_arn", "last_transition_id")
@@ -54,6 +49,11 @@ _STORED_FIELDS = (*_OBSERVED_FIELDS, "deployment_arn", "last_transition_id")
 def observation_attributes(observation: Observation) -> dict[str, Any]:
     """What an observation sets on the item (None values are removed from the item instead)."""
     values = observation.model_dump(include=set(_OBSERVED_FIELDS))
+    values["error_details"] = [
+        # camelCase like the notification; a V1 error names no device, and its item stays as it was
+        d.model_dump(by_alias=True, exclude={"thing_name"} if d.thing_name is None else None)
+        for d in observation.error_details
+    ]
     return {to_camel(name): values[name] for name in _OBSERVED_FIELDS}
 
 

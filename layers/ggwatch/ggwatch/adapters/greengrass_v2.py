@@ -20,6 +20,8 @@ from botocore.exceptions import ClientError
 from ggwatch.adapters.aws_errors import error_code
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.source_errors import source_errors
+from ggwatch.domain import fleet_rules
+from ggwatch.domain.models import Metrics
 from ggwatch.exceptions import SourceUnavailableError
 
 if TYPE_CHECKING:
@@ -69,13 +71,15 @@ class DeviceCounts:
     @property
     def failures(self) -> int:
         """Devices that did not apply the deployment: failed + rejected + timed out."""
-        return self.failed + self.rejected + self.timed_out
+        return fleet_rules.failures(self.metrics())
 
     @property
     def settled(self) -> bool:
         """The rollout to the current targets finished: at least one target, none queued or running."""
-        total = sum(self.as_metrics().values())
-        return total > 0 and self.queued == 0 and self.in_progress == 0
+        return fleet_rules.settled(self.metrics())
+
+    def metrics(self) -> Metrics:
+        return Metrics(self.as_metrics())
 
     def as_metrics(self) -> dict[str, int]:
         """The counts under the names notifications use (queued, inProgress, ..., timedOut, ...)."""
@@ -128,12 +132,7 @@ class V2DeploymentSnapshot:
 
     @property
     def deployment_arn(self) -> str | None:
-        """``arn:<partition>:greengrass:<region>:<account>:deployments:<id>``, from the target's ARN
-        (a deployment lives in its target's account and region)."""
-        parts = (self.target_arn or "").split(":")
-        if len(parts) < 6 or parts[0] != "arn":
-            return None
-        return f"arn:{parts[1]}:greengrass:{parts[3]}:{parts[4]}:deployments:{self.deployment_id}"
+        return deployment_arn(self.target_arn, self.deployment_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +146,15 @@ class V2DeploymentSummary:
     revision_id: str | None
     created_at: datetime | None
     is_latest_for_target: bool | None
+
+
+def deployment_arn(target_arn: str | None, deployment_id: str) -> str | None:
+    """``arn:<partition>:greengrass:<region>:<account>:deployments:<id>``, from the target's ARN
+    (a deployment lives in its target's account and region)."""
+    parts = (target_arn or "").split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        return None
+    return f"arn:{parts[1]}:greengrass:{parts[3]}:{parts[4]}:deployments:{deployment_id}"
 
 
 class GreengrassV2Deployments:

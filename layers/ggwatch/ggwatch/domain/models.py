@@ -123,7 +123,7 @@ class ErrorDetail(BaseModel):
     code: str | None = None
     message: str | None = None
     thing_name: str | None = None
-    """The device that failed (`thingName` on the wire); a V2 deployment's errors are its failed devices."""
+    """The core device that failed (Greengrass V2); None for errors of a whole deployment (V1)."""
 
 
 class _Frozen(BaseModel):
@@ -157,6 +157,20 @@ class _DeploymentFacts(_Frozen):
         if isinstance(data, dict) and "metrics" not in data and data.get("kind") in COUNTERS:
             return {**data, "metrics": Metrics.zero(DeploymentKind(data["kind"]))}
         return data
+
+
+OBSERVED_FACTS = (
+    "metrics",
+    "error_message",
+    "error_details",
+    "created_at",
+    "tags",
+    "deployment_name",
+    "target_arn",
+    "revision_id",
+    "job_id",
+)
+"""What an observation says of a deployment besides its status and identity; all of it is stored."""
 
 
 class Observation(_DeploymentFacts):

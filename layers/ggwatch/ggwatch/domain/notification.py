@@ -22,6 +22,7 @@ STATUS_CHANGE = "DeploymentStatusChange"
 TRACKING_FAILED_EVENT = "DeploymentTrackingFailed"
 
 Change = Literal["status", "errors", "settled"]
+"""Why a notification is due: a new status, new errors, or (Greengrass V2) a rollout that finished."""
 
 SNS_MAX_BYTES = SNS_MESSAGE_MAX_BYTES
 SNS_ATTRIBUTE_TYPE = "String"
@@ -152,11 +153,10 @@ def _with_texts(
         update={
             "error_message": truncate_optional(message, budget),
             "error_details": tuple(
-                d.model_copy(
-                    update={
-                        "code": truncate_optional(d.code, _DETAIL_CODE_BYTES),
-                        "message": truncate_optional(d.message, budget),
-                    }
+                ErrorDetail(
+                    code=truncate_optional(d.code, _DETAIL_CODE_BYTES),
+                    message=truncate_optional(d.message, budget),
+                    thing_name=truncate_optional(d.thing_name, _DETAIL_CODE_BYTES),
                 )
                 for d in details
             ),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ggwatch.domain import fleet_rules
 from ggwatch.domain.models import (
+    OBSERVED_FACTS,
     TRACKING_FAILED,
+    DeploymentKind,
     ErrorDetail,
     Observation,
     TrackedDeployment,
@@ -34,9 +38,19 @@ class Assessment:
 def assess(stored: TrackedDeployment, observation: Observation) -> Assessment:
     """Compare an observation with the stored state.
 
-    A status change notifies (the first observation too: previousStatus is null); so does a change of
-    the error information under the same status. Anything else that differs is only stored.
+    The kind's rules say which differences are notified; any other difference in what is stored is
+    only stored.
     """
+    changes = RULES[observation.kind].changes(stored, observation)
+    state_changed = bool(changes) or any(
+        getattr(stored, name) != getattr(observation, name) for name in OBSERVED_FACTS
+    )
+    return Assessment(changes=changes, state_changed=state_changed)
+
+
+def _bulk_changes(stored: TrackedDeployment, observation: Observation) -> tuple[Change, ...]:
+    """A V1 bulk deployment: a status change notifies (the first observation too: previousStatus is
+    null); so does a change of the error information under the same status."""
     changes: list[Change] = []
     if stored.status != observation.status:
         changes.append("status")
@@ -44,12 +58,26 @@ def assess(stored: TrackedDeployment, observation: Observation) -> Assessment:
     errors_before = (stored.error_message, stored.error_details)
     if errors_now != errors_before and (stored.status is not None or any(errors_now)):
         changes.append("errors")
-    state_changed = bool(changes) or (stored.metrics, stored.created_at, stored.tags) != (
-        observation.metrics,
-        observation.created_at,
-        observation.tags,
-    )
-    return Assessment(changes=tuple(changes), state_changed=state_changed)
+    return tuple(changes)
+
+
+def _every_error(stored: TrackedDeployment, observation: Observation) -> tuple[ErrorDetail, ...]:
+    return observation.error_details
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """What one kind of deployment notifies: a new kind brings its rules, never a second pipeline."""
+
+    changes: Callable[[TrackedDeployment, Observation], tuple[Change, ...]]
+    notified_errors: Callable[[TrackedDeployment, Observation], tuple[ErrorDetail, ...]]
+    """The error details a notification carries (a V2 one: only the devices that failed since)."""
+
+
+RULES: Mapping[DeploymentKind, KindRules] = {
+    DeploymentKind.GREENGRASS_V1_BULK: KindRules(_bulk_changes, _every_error),
+    DeploymentKind.GREENGRASS_V2: KindRules(fleet_rules.changes, fleet_rules.newly_failed),
+}
 
 
 def transition_id(stored: TrackedDeployment, observation: Observation) -> str:
@@ -58,7 +86,7 @@ def transition_id(stored: TrackedDeployment, observation: Observation) -> str:
     Overlapping poller runs that see the same change compute the same ID, and so does a later run that
     publishes again after a failure, so consumers can drop copies.
     """
-    errors = "\x1e".join(f"{d.code}\x1d{d.message}" for d in observation.error_details)
+    errors = "\x1e".join(map(_error_key, observation.error_details))
     parts = [
         observation.kind.value,
         observation.deployment_id,
@@ -69,6 +97,12 @@ def transition_id(stored: TrackedDeployment, observation: Observation) -> str:
         errors,
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _error_key(detail: ErrorDetail) -> str:
+    """A V1 error's key is what it always was (consumers drop copies by transitionId)."""
+    key = f"{detail.code}\x1d{detail.message}"
+    return key if detail.thing_name is None else f"{key}\x1d{detail.thing_name}"
 
 
 def build_notification(
@@ -93,7 +127,7 @@ def build_notification(
         changes=changes,
         metrics=observation.metrics.for_kind(observation.kind),
         error_message=observation.error_message,
-        error_details=observation.error_details,
+        error_details=RULES[observation.kind].notified_errors(stored, observation),
         created_at=observation.created_at,
         observed_at=observed_at.isoformat().replace("+00:00", "Z"),
         tags=dict(observation.tags),
@@ -151,7 +185,9 @@ def bounded(observation: Observation) -> Observation:
         "status": encodable(observation.status),
         "error_details": tuple(
             ErrorDetail(
-                code=_text(d.code, MAX_ERROR_CODE_BYTES), message=_text(d.message, MAX_ERROR_DETAIL_BYTES)
+                code=_text(d.code, MAX_ERROR_CODE_BYTES),
+                message=_text(d.message, MAX_ERROR_DETAIL_BYTES),
+                thing_name=_text(d.thing_name, MAX_ERROR_CODE_BYTES),
             )
             for d in details
         ),
