@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ggwatch.domain.models import DeploymentKind
+from ggwatch.slack.v2_words import status_words
 from tests.faults.channels import ALERT_STATUSES, ALERTS_PATH, LAMBDA_ATTEMPTS, OPS_PATH, Published, SlackPost
 from tests.faults.lives import AnyLife, Transition
 
@@ -154,11 +156,19 @@ def _check_channel(
         if published is None:
             got[("no such transitionId", post.transition_id, post.header)] += 1
             continue
-        if f"{published.body['status']} · {published.body['deploymentId']}" not in post.header:
+        if _header_names(published.body) not in post.header:
             figures.problems.append(f"{channel}: message for {post.transition_id} reads {post.header!r}")
         got[published.transition] += 1
     _compare(channel, expected, got, figures, accounted=dead)
     return len(posts)
+
+
+def _header_names(body: Mapping[str, Any]) -> str:
+    """What a Slack header must show of the notification: "Failed · <ID>" for a V1 bulk deployment,
+    "<name> · Active" (the status in words) for a Greengrass V2 one."""
+    if body["deploymentKind"] == DeploymentKind.GREENGRASS_V2:
+        return f"{body['deploymentName'] or body['deploymentId']} · {status_words(body['status'])}"
+    return f"{body['status']} · {body['deploymentId']}"
 
 
 def _compare(
