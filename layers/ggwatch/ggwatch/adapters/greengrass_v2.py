@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from ggwatch.adapters.aws_errors import error_code
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.source_errors import source_errors
+from ggwatch.domain.commands import v2_deployment_arn
 from ggwatch.exceptions import SourceUnavailableError
 
 if TYPE_CHECKING:
@@ -130,10 +131,7 @@ class V2DeploymentSnapshot:
     def deployment_arn(self) -> str | None:
         """``arn:<partition>:greengrass:<region>:<account>:deployments:<id>``, from the target's ARN
         (a deployment lives in its target's account and region)."""
-        parts = (self.target_arn or "").split(":")
-        if len(parts) < 6 or parts[0] != "arn":
-            return None
-        return f"arn:{parts[1]}:greengrass:{parts[3]}:{parts[4]}:deployments:{self.deployment_id}"
+        return v2_deployment_arn(self.target_arn, self.deployment_id)
 
 
 @dataclass(frozen=True, slots=True)
