@@ -24,9 +24,11 @@ from pydantic import ValidationError
 from ggwatch.adapters.aws_errors import error_code, error_message
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
+from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments, V2DeploymentSnapshot
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.domain.commands import TrackRequest
+from ggwatch.domain.models import DeploymentKind, Metrics, Observation
 from ggwatch.domain.notification import Notification
 from ggwatch.exceptions import GgwatchError, RepositoryError, SourceThrottledError
 from ggwatch.observability import logger, metrics
@@ -81,6 +83,19 @@ class Runtime:
     @cached_property
     def source(self) -> GreengrassV1BulkSource:
         return GreengrassV1BulkSource(client=self.session.client("greengrass", config=API_CONFIG))
+
+    @cached_property
+    def v2_deployments(self) -> GreengrassV2Deployments:
+        return GreengrassV2Deployments(
+            greengrass=self.session.client("greengrassv2", config=API_CONFIG),
+            iot=self.session.client("iot", config=API_CONFIG),
+        )
+
+    def observe(self, kind: DeploymentKind, deployment_id: str) -> Observation:
+        """What the kind's service says about one deployment now (raises DeploymentNotFoundError)."""
+        if kind == DeploymentKind.GREENGRASS_V1_BULK:
+            return self.source.get_status(deployment_id)
+        return v2_observation(self.v2_deployments.snapshot(deployment_id))
 
     @cached_property
     def tracker(self) -> Tracker:
@@ -147,6 +162,24 @@ class Runtime:
         return CliError(str(error))
 
 
+def v2_observation(snapshot: V2DeploymentSnapshot) -> Observation:
+    """A V2 snapshot in the words `ggwatch status` shows: status, name, target, device counts."""
+    kind = DeploymentKind.GREENGRASS_V2
+    return Observation(
+        kind=kind,
+        deployment_id=snapshot.deployment_id,
+        status=snapshot.deployment_status,
+        metrics=Metrics(snapshot.counts.as_metrics()) if snapshot.counts else Metrics.zero(kind),
+        created_at=snapshot.created_at.isoformat() if snapshot.created_at else None,
+        deployment_arn=snapshot.deployment_arn,
+        tags=dict(snapshot.tags),
+        deployment_name=snapshot.deployment_name,
+        target_arn=snapshot.target_arn,
+        revision_id=snapshot.revision_id,
+        job_id=snapshot.iot_job_id,
+    )
+
+
 class _NoPublisher:
     """The publisher of a dry run: the Poller never publishes then, and this makes sure of it."""
 
@@ -195,6 +228,7 @@ def track_request(
     action: str = "track",
     deployment_arn: str | None = None,
     source: str = "manual",
+    kind: str = DeploymentKind.GREENGRASS_V1_BULK.value,
 ) -> TrackRequest:
     """Validate an ID exactly as the tracker Lambda does; an invalid one is a usage error (exit 2)."""
     try:
@@ -202,6 +236,7 @@ def track_request(
             {
                 "deployment_id": deployment_id,
                 "action": action,
+                "kind": kind,
                 "deployment_arn": deployment_arn,
                 "source": source,
             }
