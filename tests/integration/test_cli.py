@@ -29,7 +29,15 @@ from ggwatch.domain.models import DeploymentKind
 from ggwatch_cli.commands.local import READY
 from ggwatch_cli.main import main
 from ggwatch_local.greengrass import BulkDeploymentFake, Fault, Step
-from ggwatch_local.greengrass_v2 import DeviceFailure, Execution, FleetFake, FleetLife, FleetStep, Target
+from ggwatch_local.greengrass_v2 import (
+    DeviceFailure,
+    Execution,
+    FleetFake,
+    FleetLife,
+    FleetStep,
+    Target,
+    faults,
+)
 from tests.conftest import REGION
 from tests.integration.conftest import TopicWithSubscriber
 
@@ -542,6 +550,40 @@ def test_discover_without_a_kind_discovers_both(
     assert "found 1 bulk deployment: 1 tracked" in result.lines
     assert "found 1 Greengrass V2 deployment: 1 tracked" in result.lines
     assert stored(configured, "bd-1").active and stored_v2(configured, "d-1").active
+
+
+def test_discover_without_a_kind_warns_about_a_kind_it_cannot_reach_and_discovers_the_others(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake, fleet: FleetFake, no_retry_delay: None
+) -> None:
+    # Given V1 answering only errors (as after its end of life) and a running V2 deployment
+    down = Fault("server_error", http_status=503, error_code="ServiceUnavailableException", message="gone")
+    greengrass.inject(down, operation="ListBulkDeployments", times=100)
+    fleet.add(rolling_out("running", "line-1", Execution("gw-1", "IN_PROGRESS")), "d-1")
+
+    # When discovering every kind, V1 is one warning and V2 is still discovered
+    result = cli("discover")
+    assert result.code == 0, result.err
+    assert result.err.startswith("ggwatch: warning: cannot discover bulk deployments: ")
+    assert "ServiceUnavailableException" in result.err and result.err.count("\n") == 1
+    assert "found 1 Greengrass V2 deployment: 1 tracked" in result.lines
+    assert stored_v2(configured, "d-1").active
+
+    # But asked for V1 alone, its failure is the command's failure
+    cli("discover", *V1_ONLY).assert_one_error_line(1, "ServiceUnavailableException")
+
+
+def test_discover_fails_when_no_kind_can_be_discovered(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake, fleet: FleetFake, no_retry_delay: None
+) -> None:
+    down = Fault("server_error", http_status=503, error_code="ServiceUnavailableException", message="gone")
+    greengrass.inject(down, operation="ListBulkDeployments", times=100)
+    fleet.inject(faults.server_error("greengrassv2"), operation="ListDeployments", times=100)
+
+    result = cli("discover")
+
+    assert result.code == 1
+    assert result.err.startswith("ggwatch: warning: cannot discover bulk deployments")
+    assert result.err.splitlines()[-1].startswith("ggwatch: error: ")
 
 
 # -- test-notify ----------------------------------------------------------------------------------

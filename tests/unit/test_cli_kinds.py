@@ -6,8 +6,8 @@ from ggwatch_cli.output import KIND_NOUNS
 
 
 def test_the_kind_choices_are_every_deployment_kind() -> None:
-    assert KINDS == tuple(kind.value for kind in DeploymentKind)
-    assert DEFAULT_KIND == DeploymentKind.GREENGRASS_V1_BULK.value
+    assert tuple(kind.value for kind in DeploymentKind) == KINDS
+    assert DeploymentKind.GREENGRASS_V1_BULK.value == DEFAULT_KIND
 
 
 def test_every_kind_has_a_name_for_people() -> None:

@@ -9,6 +9,7 @@ stay untracked. Deployments ggwatch already knows, including untracked ones, are
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
@@ -54,15 +55,27 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """With --kind, a failure is the command's failure. Without it, a kind whose service refuses or
+    cannot be reached (V1 is no longer reachable at AWS) is one warning, and the other kinds are still
+    discovered: the command fails only when no kind could be."""
     from ggwatch.domain.models import DeploymentKind
+    from ggwatch.exceptions import SourceThrottledError, SourceUnavailableError
     from ggwatch_cli.commands.context import aws_command
+    from ggwatch_cli.output import KIND_NOUNS
 
     kinds = [DeploymentKind(args.kind)] if args.kind else list(DeploymentKind)
-    tracked_any = False
+    tracked = failed = 0
     with aws_command(args) as aws:
         for kind in kinds:
-            tracked_any |= _discover(aws, kind, dry_run=args.dry_run) > 0
-    if tracked_any:
+            try:
+                tracked += _discover(aws, kind, dry_run=args.dry_run)
+            except (SourceThrottledError, SourceUnavailableError) as error:
+                if args.kind or failed == len(kinds) - 1:
+                    raise
+                failed += 1
+                problem = aws.explain(error)
+                print(f"ggwatch: warning: cannot discover {KIND_NOUNS[kind]}s: {problem}", file=sys.stderr)
+    if tracked:
         print("the next poll stores and notifies the status of each deployment tracked now")
     return 0
 
