@@ -25,14 +25,24 @@ import boto3
 import pytest
 
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
-from ggwatch.domain.models import DeploymentKind
+from ggwatch.domain.models import COUNTERS, DeploymentKind
 from ggwatch_cli.commands.local import READY
 from ggwatch_cli.main import main
 from ggwatch_local.greengrass import BulkDeploymentFake, Fault, Step
+from ggwatch_local.greengrass_v2 import (
+    DeviceFailure,
+    Execution,
+    FleetFake,
+    FleetLife,
+    FleetStep,
+    Target,
+    faults,
+)
 from tests.conftest import REGION
 from tests.integration.conftest import TopicWithSubscriber
 
 KIND = DeploymentKind.GREENGRASS_V1_BULK
+V1_ONLY = ("--kind", "greengrass-v1-bulk")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -131,8 +141,10 @@ def test_list_shows_an_aligned_table_and_json(
     # When listed for a person, the columns line up and the active deployment comes first
     lines = cli("list").lines
     assert lines[0].split("  ")[0] == "DEPLOYMENT ID" and lines[0].endswith("LAST CHANGE")
-    assert lines[1].split()[:6] == ["bd-running", "active", "Running", "4", "0", "1"]
-    assert lines[2].split()[:4] == ["bd-done", "finished", "Completed", "10"]
+    assert lines[1].split()[:4] == ["bd-running", "greengrass-v1-bulk", "active", "Running"]
+    assert lines[2].split()[:4] == ["bd-done", "greengrass-v1-bulk", "finished", "Completed"]
+    progress_column = lines[0].index("PROGRESS")
+    assert lines[1][progress_column:].startswith("4 processed, 0 invalid, 1 retries")
     status_column = lines[0].index("STATUS")
     assert lines[1][status_column:].startswith("Running") and lines[2][status_column:].startswith("Completed")
 
@@ -340,12 +352,12 @@ def test_discover_tracks_only_unfinished_unknown_deployments(
     cli("track", "bd-known")
 
     # When discovering in a dry run, only the running unknown one would be tracked, and nothing is
-    dry = cli("discover", "--dry-run")
+    dry = cli("discover", *V1_ONLY, "--dry-run")
     assert dry.lines[0] == "bd-running: would track (Running)"
     assert stored(configured, "bd-running") is None
 
     # When discovering for real, it is tracked with its ARN, and the others are left alone
-    result = cli("discover")
+    result = cli("discover", *V1_ONLY)
     assert result.code == 0
     assert result.lines == [
         "bd-running: tracked (Running)",
@@ -355,7 +367,7 @@ def test_discover_tracks_only_unfinished_unknown_deployments(
     assert stored(configured, "bd-running").deployment_arn.endswith("/bd-running")
     assert stored(configured, "bd-running").tracked_by == "discover"
     assert stored(configured, "bd-done") is None
-    assert cli("discover").lines == ["found 3 bulk deployments: 2 already known, 1 finished"]
+    assert cli("discover", *V1_ONLY).lines == ["found 3 bulk deployments: 2 already known, 1 finished"]
 
 
 def test_list_after_discover_says_the_status_comes_with_the_next_poll(
@@ -363,15 +375,15 @@ def test_list_after_discover_says_the_status_comes_with_the_next_poll(
 ) -> None:
     # Given a running deployment that discover tracks
     greengrass.add("bd-1", [Step("Running")])
-    cli("discover")
+    cli("discover", *V1_ONLY)
 
     # Then list says it is waiting for its first poll, and JSON says who tracked it
-    assert re.search(r"^bd-1 +active +\(not polled yet\)", cli("list").out, re.MULTILINE)
+    assert re.search(r"^bd-1 +greengrass-v1-bulk +active +\(not polled yet\)", cli("list").out, re.MULTILINE)
     assert [(d["status"], d["trackedBy"]) for d in cli("list", "--json").json()] == [(None, "discover")]
 
     # When the poller has observed it, list shows the status discover saw
     cli("poll")
-    assert re.search(r"^bd-1 +active +Running ", cli("list").out, re.MULTILINE)
+    assert re.search(r"^bd-1 +greengrass-v1-bulk +active +Running ", cli("list").out, re.MULTILINE)
 
 
 def test_discover_leaves_untracked_deployments_untracked(
@@ -380,8 +392,189 @@ def test_discover_leaves_untracked_deployments_untracked(
     greengrass.add("bd-1", [Step("Running")])
     cli("track", "bd-1")
     cli("untrack", "bd-1")
-    cli("discover")
+    cli("discover", *V1_ONLY)
     assert not stored(configured, "bd-1").active
+
+
+# -- Greengrass V2 --------------------------------------------------------------------------------
+V2 = ("--kind", "greengrass-v2")
+V2_KIND = DeploymentKind.GREENGRASS_V2
+
+
+def stored_v2(table: str, deployment_id: str) -> Any:
+    return DynamoDeploymentRepository(table, boto3.client("dynamodb", region_name=REGION)).get(
+        V2_KIND, deployment_id
+    )
+
+
+def rolling_out(name: str, target: str, *executions: Execution) -> FleetLife:
+    return FleetLife(name, Target("thinggroup", target), (FleetStep("ACTIVE", "IN_PROGRESS", executions),))
+
+
+def test_track_and_untrack_a_v2_deployment_by_its_kind(cli: Cli, configured: str) -> None:
+    assert cli("track", *V2, "d-1").lines == ["d-1: tracked"]
+    assert cli("track", *V2, "d-1").lines == ["d-1: already tracked"]
+    assert stored_v2(configured, "d-1").active
+    # The same ID of the other kind is another deployment
+    assert stored(configured, "d-1") is None
+    assert cli("untrack", "d-1").lines == ["d-1: not tracked"]
+
+    assert cli("untrack", *V2, "d-1").lines == ["d-1: untracked"]
+    assert not stored_v2(configured, "d-1").active
+
+
+def test_an_unknown_kind_is_a_usage_error(cli: Cli, configured: str) -> None:
+    result = cli("track", "--kind", "greengrass-v3", "d-1")
+    assert result.code == 2 and "invalid choice: 'greengrass-v3'" in result.err
+
+
+def test_status_of_a_v2_deployment_shows_name_target_and_device_counts(
+    cli: Cli, configured: str, fleet: FleetFake
+) -> None:
+    # Given a rollout to three devices: one succeeded, one failed, one applying
+    fleet.add(
+        rolling_out(
+            "telemetry 2.4.1",
+            "line-3",
+            Execution("gw-1", "SUCCEEDED"),
+            Execution("gw-2", "FAILED", DeviceFailure("component crashed")),
+            Execution("gw-3", "IN_PROGRESS"),
+        ),
+        "d-1",
+    )
+    cli("track", *V2, "d-1")
+
+    # When asked, Greengrass's answer is shown beside the stored state (not polled yet)
+    result = cli("status", *V2, "d-1")
+    assert result.code == 0, result.err
+    rows = {row[0]: row[1:] for row in (re.split(r"\s{2,}", line) for line in result.lines[2:])}
+    assert result.lines[0] == "Greengrass V2 deployment d-1"
+    assert rows["status"] == ["ACTIVE", "-"]
+    assert rows["name"] == ["telemetry 2.4.1", "-"]
+    assert rows["target"] == [f"arn:aws:iot:{REGION}:{fleet.account}:thinggroup/line-3", "-"]
+    assert [rows[n][0] for n in ("succeeded", "failed", "in progress", "queued")] == ["1", "1", "1", "0"]
+    assert rows["tracking"] == ["-", "active"]
+
+    # And scripts get the same facts under the notification's names
+    body = cli("status", *V2, "d-1", "--json").json()
+    assert body["deploymentKind"] == "greengrass-v2"
+    now = body["greengrass"]
+    assert (now["status"], now["deploymentName"], now["terminal"]) == ("ACTIVE", "telemetry 2.4.1", False)
+    assert now["metrics"]["failed"] == 1 and now["metrics"]["inProgress"] == 1
+    assert now["deploymentArn"] == f"arn:aws:greengrass:{REGION}:{fleet.account}:deployments:d-1"
+    assert body["stored"]["deploymentKind"] == "greengrass-v2"
+
+
+def test_status_of_an_untracked_or_unknown_v2_deployment(cli: Cli, configured: str, fleet: FleetFake) -> None:
+    fleet.add(rolling_out("hotfix", "line-4", Execution("gw-9", "QUEUED")), "d-1")
+    result = cli("status", *V2, "d-1")
+    assert "'ggwatch track --kind greengrass-v2 d-1'" in result.lines[-1]
+
+    cli("status", *V2, "nope").assert_one_error_line(
+        1, "Greengrass does not know Greengrass V2 deployment 'nope'"
+    )
+
+
+def test_list_shows_v2_deployments_with_their_kind(cli: Cli, configured: str) -> None:
+    cli("track", *V2, "d-1")
+    cli("track", "bd-1")
+    lines = cli("list").lines
+    assert {tuple(re.split(r"\s{2,}", line)[:4]) for line in lines[1:]} == {
+        ("d-1", "greengrass-v2", "active", "(not polled yet)"),
+        ("bd-1", "greengrass-v1-bulk", "active", "(not polled yet)"),
+    }
+    listed = {d["deploymentId"]: d for d in cli("list", "--json").json()}
+    assert listed["d-1"]["deploymentKind"] == "greengrass-v2"
+    assert tuple(listed["d-1"]["metrics"]) == COUNTERS[V2_KIND]
+
+
+def test_discover_tracks_the_active_latest_revision_of_each_v2_target(
+    cli: Cli, configured: str, fleet: FleetFake
+) -> None:
+    # Given an active deployment, a completed one, one already tracked, and a target whose first
+    # revision a newer one replaced
+    fleet.add(rolling_out("running", "line-1", Execution("gw-1", "IN_PROGRESS")), "d-running")
+    fleet.add(
+        FleetLife(
+            "done",
+            Target("thing", "gw-2"),
+            (FleetStep("COMPLETED", "COMPLETED", (Execution("gw-2", "SUCCEEDED"),)),),
+        ),
+        "d-done",
+    )
+    fleet.add(rolling_out("known", "line-2", Execution("gw-3", "IN_PROGRESS")), "d-known")
+    fleet.add(rolling_out("first", "line-3", Execution("gw-4", "IN_PROGRESS")), "d-old")
+    newer = fleet.revise("d-old", [FleetStep("ACTIVE", "IN_PROGRESS", (Execution("gw-4", "QUEUED"),))])
+    cli("track", *V2, "d-known")
+
+    # When discovering V2 in a dry run, nothing is tracked
+    dry = cli("discover", *V2, "--dry-run")
+    assert sorted(dry.lines[:-1]) == sorted(
+        [f"{newer}: would track (ACTIVE)", "d-running: would track (ACTIVE)"]
+    )
+    assert stored_v2(configured, "d-running") is None
+
+    # When discovering for real, the active latest revisions are tracked with their ARN, by discover
+    result = cli("discover", *V2)
+    assert result.code == 0, result.err
+    assert result.lines[-2:] == [
+        "found 4 Greengrass V2 deployments: 1 already known, 1 not active, 2 tracked",
+        "the next poll stores and notifies the status of each deployment tracked now",
+    ]
+    running = stored_v2(configured, "d-running")
+    assert running.deployment_arn == f"arn:aws:greengrass:{REGION}:{fleet.account}:deployments:d-running"
+    assert running.tracked_by == "discover"
+    assert stored_v2(configured, newer).active
+    assert stored_v2(configured, "d-done") is None
+    assert stored_v2(configured, "d-old") is None
+
+
+def test_discover_without_a_kind_discovers_both(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake, fleet: FleetFake
+) -> None:
+    greengrass.add("bd-1", [Step("Running")])
+    fleet.add(rolling_out("running", "line-1", Execution("gw-1", "IN_PROGRESS")), "d-1")
+
+    result = cli("discover")
+
+    assert result.code == 0, result.err
+    assert "found 1 bulk deployment: 1 tracked" in result.lines
+    assert "found 1 Greengrass V2 deployment: 1 tracked" in result.lines
+    assert stored(configured, "bd-1").active and stored_v2(configured, "d-1").active
+
+
+def test_discover_without_a_kind_warns_about_a_kind_it_cannot_reach_and_discovers_the_others(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake, fleet: FleetFake, no_retry_delay: None
+) -> None:
+    # Given V1 answering only errors (as after its end of life) and a running V2 deployment
+    down = Fault("server_error", http_status=503, error_code="ServiceUnavailableException", message="gone")
+    greengrass.inject(down, operation="ListBulkDeployments", times=100)
+    fleet.add(rolling_out("running", "line-1", Execution("gw-1", "IN_PROGRESS")), "d-1")
+
+    # When discovering every kind, V1 is one warning and V2 is still discovered
+    result = cli("discover")
+    assert result.code == 0, result.err
+    assert result.err.startswith("ggwatch: warning: cannot discover bulk deployments: ")
+    assert "ServiceUnavailableException" in result.err and result.err.count("\n") == 1
+    assert "found 1 Greengrass V2 deployment: 1 tracked" in result.lines
+    assert stored_v2(configured, "d-1").active
+
+    # But asked for V1 alone, its failure is the command's failure
+    cli("discover", *V1_ONLY).assert_one_error_line(1, "ServiceUnavailableException")
+
+
+def test_discover_fails_when_no_kind_can_be_discovered(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake, fleet: FleetFake, no_retry_delay: None
+) -> None:
+    down = Fault("server_error", http_status=503, error_code="ServiceUnavailableException", message="gone")
+    greengrass.inject(down, operation="ListBulkDeployments", times=100)
+    fleet.inject(faults.server_error("greengrassv2"), operation="ListDeployments", times=100)
+
+    result = cli("discover")
+
+    assert result.code == 1
+    assert result.err.startswith("ggwatch: warning: cannot discover bulk deployments")
+    assert result.err.splitlines()[-1].startswith("ggwatch: error: ")
 
 
 # -- test-notify ----------------------------------------------------------------------------------

@@ -13,17 +13,19 @@ import pytest
 
 from ggwatch_cli.permissions import PERMISSIONS, STACK_OUTPUTS
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
+from ggwatch_local.greengrass_v2 import DeviceFailure, Execution, FleetFake, FleetLife, FleetStep, Target
 from tests.integration.conftest import TopicWithSubscriber
 from tests.integration.test_cli import Cli, cli, configured, create_stack  # noqa: F401  (fixtures)
 from tests.integration.test_policies_cover_calls import Recorded, recorded_calls  # noqa: F401  (fixture)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
+V2 = ["--kind", "greengrass-v2"]
 SCENARIOS: dict[str, list[list[str]]] = {
-    "track": [["track", "bd-1"], ["track", "bd-1"]],
-    "untrack": [["untrack", "bd-1"]],
+    "track": [["track", "bd-1"], ["track", "bd-1"], ["track", *V2, "d-1"], ["track", *V2, "d-1"]],
+    "untrack": [["untrack", "bd-1"], ["untrack", *V2, "d-1"]],
     "list": [["list"], ["list", "--active"]],
-    "status": [["status", "bd-1"]],
+    "status": [["status", "bd-1"], ["status", *V2, "d-1"]],
     "poll": [["poll"]],
     "discover": [["discover"]],
     "test-notify": [["test-notify"]],
@@ -36,13 +38,28 @@ def test_each_command_calls_exactly_what_it_documents(
     cli: Cli,  # noqa: F811
     configured: str,  # noqa: F811
     greengrass: BulkDeploymentFake,
+    fleet: FleetFake,
     recorded_calls: Recorded,  # noqa: F811
     command: str,
 ) -> None:
-    # Given a tracked deployment, and one Greengrass runs that ggwatch does not know yet
+    # Given of each kind a tracked deployment, and one Greengrass runs that ggwatch does not know yet
+    # (the V2 ones with a failed device, whose reason status looks up)
     greengrass.add("bd-1", [Step("Running")])
     greengrass.add("bd-2", [Step("Running")])
+    failing = (
+        Execution("gw-1", "FAILED", DeviceFailure("component crashed")),
+        Execution("gw-2", "IN_PROGRESS"),
+    )
+    fleet.add(
+        FleetLife("known", Target("thinggroup", "line-1"), (FleetStep("ACTIVE", "IN_PROGRESS", failing),)),
+        "d-1",
+    )
+    fleet.add(
+        FleetLife("new", Target("thinggroup", "line-2"), (FleetStep("ACTIVE", "IN_PROGRESS", failing),)),
+        "d-2",
+    )
     assert cli("track", "bd-1").code == 0
+    assert cli("track", *V2, "d-1").code == 0
     recorded_calls.clear()
 
     for argv in SCENARIOS[command]:

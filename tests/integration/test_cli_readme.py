@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
+from ggwatch_local.greengrass_v2 import FleetFake, lives
 from ggwatch_local.template import load_template
 from tests.integration.conftest import TopicWithSubscriber
 from tests.integration.test_cli import Cli, cli, create_stack  # noqa: F401  (fixture)
@@ -85,6 +86,7 @@ def test_every_ggwatch_command_runs_as_written(
     deployments_table: str,
     topic: TopicWithSubscriber,
     greengrass: BulkDeploymentFake,
+    fleet: FleetFake,
     block: list[str],
 ) -> None:
     # Given the stack the README names, deployed (its outputs name the moto table and topic)
@@ -93,6 +95,8 @@ def test_every_ggwatch_command_runs_as_written(
     # and the README's example deployments running in Greengrass
     for deployment_id in set(re.findall(r"^ID=(\S+)", README, flags=re.MULTILINE)):
         greengrass.add(deployment_id, [Step("Running")])
+    for deployment_id in set(re.findall(r"^V2_ID=(\S+)", README, flags=re.MULTILINE)):
+        fleet.add(lives.single_device(), deployment_id)
 
     for line in block:
         if line.startswith(NOT_RUN_HERE):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 from ggwatch.domain.models import DeploymentKind, Metrics, Observation, TrackedDeployment
@@ -13,6 +14,7 @@ from ggwatch_cli.output import (
     one_line,
     poll_json,
     poll_report,
+    progress,
     state_of,
     status_json,
     status_report,
@@ -74,8 +76,13 @@ def test_deployments_table_lines_up_every_column() -> None:
     for name in ("STATE", "STATUS", "LAST CHANGE"):
         column = header.index(name)
         assert all(line[column - 2 : column] == "  " for line in lines[1:])
-    assert lines[1].split()[:3] == ["bd-1", "active", "Running"]
-    assert lines[2].split()[:3] == ["a-much-longer-deployment-id", "finished", "Completed"]
+    assert lines[1].split()[:4] == ["bd-1", "greengrass-v1-bulk", "active", "Running"]
+    assert lines[2].split()[:4] == [
+        "a-much-longer-deployment-id",
+        "greengrass-v1-bulk",
+        "finished",
+        "Completed",
+    ]
 
 
 def test_state_tells_finished_from_untracked() -> None:
@@ -148,3 +155,65 @@ def test_poll_report_lists_transitions_then_what_was_not_polled_then_a_summary()
     body = poll_json(report, dry_run=True)
     assert body["transitions"][0]["previousStatus"] is None
     assert [o["result"] for o in body["outcomes"]] == ["notified", "failed", "unchanged", "corrupt"]
+
+
+# -- each kind's counters in its own words ---------------------------------------------------------
+V2 = DeploymentKind.GREENGRASS_V2
+V2_COUNTS = Metrics(
+    {"queued": 0, "inProgress": 2, "succeeded": 45, "failed": 3, "rejected": 0, "timedOut": 0}
+)
+
+
+def test_progress_speaks_of_records_for_v1_and_of_devices_for_v2() -> None:
+    assert progress(KIND, Metrics({"recordsProcessed": 6, "invalidInputRecords": 2})) == (
+        "6 processed, 2 invalid, 0 retries"
+    )
+    assert progress(V2, V2_COUNTS) == "50 devices: 2 in progress, 45 succeeded, 3 failed"
+    assert progress(V2, Metrics({"succeeded": 1})) == "1 device: 1 succeeded"
+    assert progress(V2, Metrics.zero(V2)) == "no devices yet"
+
+
+def test_the_list_shows_each_kinds_progress_and_nothing_before_the_first_poll() -> None:
+    rows = [
+        stored("bd-1", status="Running", metrics=Metrics({"recordsProcessed": 7})),
+        stored("d-1", kind=V2, status="ACTIVE", metrics=V2_COUNTS),
+        stored("d-2", kind=V2),
+    ]
+    lines = deployments_table(rows).splitlines()
+    column = lines[0].index("PROGRESS")
+    assert lines[1][column:].startswith("7 processed, 0 invalid, 0 retries")
+    assert lines[2][column:].startswith("50 devices: 2 in progress, 45 succeeded, 3 failed")
+    assert re.split(r"\s{2,}", lines[3])[:5] == ["d-2", "greengrass-v2", "active", "(not polled yet)", "-"]
+
+
+def test_a_v2_status_report_shows_name_target_and_device_counts_beside_the_stored_state() -> None:
+    target = "arn:aws:iot:us-east-1:123456789012:thinggroup/line-3"
+    now = Observation(
+        kind=V2,
+        deployment_id="d-1",
+        status="ACTIVE",
+        metrics=V2_COUNTS,
+        deployment_name="line 3",
+        target_arn=target,
+    )
+    kept = stored("d-1", kind=V2, status="ACTIVE", deployment_name="line 3", target_arn=target)
+    cells = [re.split(r"\s{2,}", line) for line in status_report(now, kept).splitlines()[2:]]
+    rows = {row[0]: row[1:] for row in cells}
+    assert status_report(now, kept).splitlines()[0] == "Greengrass V2 deployment d-1"
+    assert rows["status"] == ["ACTIVE", "ACTIVE"]
+    assert rows["target"] == [target, target]
+    assert rows["succeeded"] == ["45", "0"]
+    assert rows["timed out"] == ["0", "0"]
+    assert "records processed" not in rows
+
+
+def test_an_untracked_v2_deployment_is_tracked_with_its_kind() -> None:
+    report = status_report(Observation(kind=V2, deployment_id="d-1", status="ACTIVE"), None)
+    assert "'ggwatch track --kind greengrass-v2 d-1'" in report.splitlines()[-1]
+
+
+def test_a_v2_transition_line_counts_devices() -> None:
+    line = transition_line(
+        notification("ACTIVE", "ACTIVE", deployment_kind=V2.value, metrics=V2_COUNTS, changes=("errors",))
+    )
+    assert line == "bd-1: ACTIVE, errors changed (50 devices: 2 in progress, 45 succeeded, 3 failed)"

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from ggwatch.domain.commands import MAX_ARN_LENGTH, IgnoredEvent, TrackRequest
+from ggwatch.domain.models import DeploymentKind
 from ggwatch.exceptions import InvalidEventError
 from ggwatch.inbound.tracker import parse_tracker_event
 
@@ -130,3 +131,123 @@ def test_no_request_carries_an_arn_longer_than_any_aws_arn() -> None:
     assert TrackRequest(deployment_id=long_id, deployment_arn=arn).deployment_arn == arn
     with pytest.raises(ValidationError, match="deployment_arn"):
         TrackRequest(deployment_id="bd-1", deployment_arn=ARN + "x" * MAX_ARN_LENGTH)
+
+
+# -- Greengrass V2: CreateDeployment, and V1's group-deployment call of the same name ----------------
+V2_TARGET = "arn:aws:iot:us-east-1:123456789012:thinggroup/line-3"
+V2_ARN = "arn:aws:greengrass:us-east-1:123456789012:deployments:d-1"
+
+
+def create_deployment(request: object = None, response: object = None, **detail: object) -> dict[str, object]:
+    event = cloudtrail(response, **detail)
+    event_detail = event["detail"]
+    assert isinstance(event_detail, dict)
+    event_detail |= {"eventName": "CreateDeployment", "requestParameters": request}
+    return event
+
+
+def v2_create(target: object = V2_TARGET, deployment_id: object = "d-1") -> dict[str, object]:
+    return create_deployment(
+        {"targetArn": target, "deploymentName": "line 3"},
+        {
+            "deploymentId": deployment_id,
+            "iotJobId": "job-1",
+            "iotJobArn": "arn:aws:iot:us-east-1:123456789012:job/job-1",
+        },
+    )
+
+
+def test_a_v2_create_deployment_is_tracked_as_v2_with_its_deployment_arn() -> None:
+    request = parse_tracker_event(v2_create())
+    assert request == TrackRequest(
+        deployment_id="d-1", kind=DeploymentKind.GREENGRASS_V2, deployment_arn=V2_ARN, source="cloudtrail"
+    )
+
+
+def test_a_v2_deployment_arn_keeps_its_targets_partition_region_and_account() -> None:
+    target = "arn:aws-cn:iot:cn-north-1:210987654321:thing/gateway-7"
+    request = parse_tracker_event(v2_create(target))
+    assert isinstance(request, TrackRequest)
+    assert request.deployment_arn == "arn:aws-cn:greengrass:cn-north-1:210987654321:deployments:d-1"
+
+
+@pytest.mark.parametrize(
+    ("request_parameters", "response"),
+    [
+        (
+            {"GroupId": "g-1", "DeploymentType": "NewDeployment", "GroupVersionId": "v-1"},
+            {
+                "DeploymentId": "gd-1",
+                "DeploymentArn": "arn:aws:greengrass:us-east-1:123456789012:/greengrass/groups/g-1/deployments/gd-1",
+            },
+        ),
+        ({"GroupId": "g-1", "DeploymentType": "ResetDeployments"}, {"DeploymentId": "gd-1"}),
+        (None, {"DeploymentId": "gd-1", "DeploymentArn": "arn:x"}),
+    ],
+)
+def test_a_v1_group_create_deployment_is_ignored(request_parameters: object, response: object) -> None:
+    result = parse_tracker_event(create_deployment(request_parameters, response))
+    assert isinstance(result, IgnoredEvent)
+    assert "V1 group" in result.reason
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        create_deployment({"targetArn": V2_TARGET}, None, errorCode="ValidationException", errorMessage="no"),
+        create_deployment({"GroupId": "g-1"}, None, errorCode="BadRequestException", errorMessage="no"),
+    ],
+)
+def test_a_failed_create_deployment_tracks_nothing(event: dict[str, object]) -> None:
+    result = parse_tracker_event(event)
+    assert isinstance(result, IgnoredEvent)
+    assert "CreateDeployment failed" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        (v2_create(deployment_id=None), r"detail\.responseElements\.deploymentId"),
+        (v2_create(deployment_id="d 1; drop"), r"detail\.responseElements\.deploymentId"),
+        (v2_create(target="line-3"), r"detail\.requestParameters\.targetArn"),
+        (v2_create(target=7), r"detail\.requestParameters\.targetArn"),
+        (v2_create(target="arn:aws:iot:us-east-1:42:thing/x"), r"detail\.requestParameters\.targetArn"),
+        (create_deployment({}, {"deploymentId": "d-1"}), r"detail\.requestParameters\.targetArn"),
+        (create_deployment("text", {"deploymentId": "d-1"}), r"detail\.requestParameters"),
+        (create_deployment({"targetArn": V2_TARGET}, None), r"detail\.responseElements"),
+        (cloudtrail({}) | {"detail": {"eventName": "DeleteDeployment"}}, "CreateDeployment"),
+    ],
+)
+def test_a_malformed_create_deployment_gets_an_error_naming_the_field(event: object, named: str) -> None:
+    with pytest.raises(InvalidEventError, match=named):
+        parse_tracker_event(event)
+
+
+# -- direct invocations of either kind --------------------------------------------------------------
+@pytest.mark.parametrize("action", ["track", "untrack"])
+def test_a_direct_v2_request_names_its_deployment_and_kind(action: str) -> None:
+    request = parse_tracker_event({"deploymentId": "d-1", "kind": "greengrass-v2", "action": action})
+    assert request == TrackRequest(deployment_id="d-1", kind=DeploymentKind.GREENGRASS_V2, action=action)
+
+
+def test_a_deployment_id_of_either_kind_may_be_named_with_its_kind() -> None:
+    request = parse_tracker_event({"deploymentId": "bd-1", "kind": "greengrass-v1-bulk"})
+    assert request == TrackRequest(deployment_id="bd-1")
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        ({"deploymentId": "d-1"}, "needs its kind"),
+        ({"deploymentId": "d-1", "kind": "greengrass-v3"}, "kind"),
+        ({"bulkDeploymentId": "bd-1", "deploymentId": "d-1", "kind": "greengrass-v2"}, "exactly one"),
+        ({"bulkDeploymentId": "bd-1", "kind": "greengrass-v2"}, "use deploymentId with kind"),
+        ({"kind": "greengrass-v2"}, "exactly one"),
+        ({"deploymentId": "d-1", "kind": "greengrass-v2", "deploymentArn": V2_ARN}, "deploymentArn"),
+        ({"deploymentId": "d-1", "kind": "greengrass-v2", "source": "discover"}, "source"),
+        ({"deployment_id": "d-1", "kind": "greengrass-v2"}, "deployment_id"),
+    ],
+)
+def test_a_direct_request_must_say_which_deployment_of_which_kind(event: object, named: str) -> None:
+    with pytest.raises(InvalidEventError, match=named):
+        parse_tracker_event(event)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ggwatch.domain.commands import IgnoredEvent, TrackRequest
+from ggwatch.domain.models import DeploymentKind
 from ggwatch.domain.notification import SCHEMA_VERSION, Notification
 from ggwatch.inbound.tracker import parse_tracker_event
 from ggwatch_local.template import function_properties, load_template
@@ -28,6 +29,9 @@ def test_every_sample_event_is_json_and_is_tested_here() -> None:
         "tracker_cloudtrail_failed_call.json",
         "tracker_track.json",
         "tracker_untrack.json",
+        "tracker_cloudtrail_create_v2.json",
+        "tracker_cloudtrail_create_v1_group.json",
+        "tracker_track_v2.json",
         "poller_schedule.json",
         "slack_notifier_sns.json",
     }
@@ -35,9 +39,18 @@ def test_every_sample_event_is_json_and_is_tested_here() -> None:
         assert isinstance(event(name), dict), name
 
 
-def test_the_cloudtrail_start_event_matches_the_trackers_rule() -> None:
-    sample = event("tracker_cloudtrail_start.json")
-    pattern = load_template()["Resources"]["TrackerFunction"]["Properties"]["Events"]["StartBulkDeployment"][
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tracker_cloudtrail_start.json",
+        "tracker_cloudtrail_failed_call.json",
+        "tracker_cloudtrail_create_v2.json",
+        "tracker_cloudtrail_create_v1_group.json",
+    ],
+)
+def test_the_cloudtrail_events_match_the_trackers_rule(name: str) -> None:
+    sample = event(name)
+    pattern = load_template()["Resources"]["TrackerFunction"]["Properties"]["Events"]["DeploymentStarted"][
         "Properties"
     ]["Pattern"]
     assert sample["source"] in pattern["source"]
@@ -67,6 +80,36 @@ def test_the_failed_cloudtrail_call_carries_an_error_and_nothing_to_track() -> N
     assert "responseElements" not in sample["detail"]
 
     assert isinstance(parse_tracker_event(sample), IgnoredEvent)
+
+
+def test_the_v2_create_event_asks_to_track_the_created_deployment_by_its_arn() -> None:
+    detail = event("tracker_cloudtrail_create_v2.json")["detail"]
+    deployment_id = detail["responseElements"]["deploymentId"]
+    assert detail["requestParameters"]["targetArn"].startswith("arn:aws:iot:us-east-1:123456789012:")
+
+    request = parse_tracker_event(event("tracker_cloudtrail_create_v2.json"))
+
+    assert isinstance(request, TrackRequest)
+    assert (request.kind, request.deployment_id, request.source) == (
+        DeploymentKind.GREENGRASS_V2,
+        deployment_id,
+        "cloudtrail",
+    )
+    assert request.deployment_arn == f"arn:aws:greengrass:us-east-1:123456789012:deployments:{deployment_id}"
+
+
+def test_the_v1_group_create_event_is_ignored() -> None:
+    sample = event("tracker_cloudtrail_create_v1_group.json")
+    assert sample["detail"]["eventName"] == "CreateDeployment"
+    assert "GroupId" in sample["detail"]["requestParameters"]
+
+    assert isinstance(parse_tracker_event(sample), IgnoredEvent)
+
+
+def test_the_direct_v2_invocation_names_its_kind() -> None:
+    request = parse_tracker_event(event("tracker_track_v2.json"))
+    assert isinstance(request, TrackRequest)
+    assert (request.kind, request.action, request.source) == (DeploymentKind.GREENGRASS_V2, "track", "manual")
 
 
 @pytest.mark.parametrize(

@@ -546,12 +546,17 @@ def test_the_polling_schedule_accepts_rate_and_cron_expressions(
     assert fullmatch(parameter["AllowedPattern"], expression) is allowed
 
 
-def test_the_tracker_hears_successful_and_failed_start_bulk_deployment_calls(template: Template) -> None:
+def test_the_tracker_hears_successful_and_failed_v2_create_and_v1_bulk_start_calls(
+    template: Template,
+) -> None:
     rule = event_of(template, "TrackerFunction", "EventBridgeRule")
     assert rule["Pattern"] == {
         "source": ["aws.greengrass"],
         "detail-type": ["AWS API Call via CloudTrail"],
-        "detail": {"eventSource": ["greengrass.amazonaws.com"], "eventName": ["StartBulkDeployment"]},
+        "detail": {
+            "eventSource": ["greengrass.amazonaws.com"],
+            "eventName": ["CreateDeployment", "StartBulkDeployment"],
+        },
     }
     assert rule["RetryPolicy"] == {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
     assert rule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["TrackerEventsDLQ", "Arn"]}}

@@ -57,10 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ggwatch",
         description=paragraph(
-            "Operate ggwatch, which notifies every AWS IoT Greengrass bulk deployment status "
-            "transition: track deployments, inspect them, poll by hand, or run the local stack."
+            "Operate ggwatch, which notifies every status transition of AWS IoT Greengrass V2 "
+            "deployments and V1 bulk deployments: track deployments, inspect them, poll by hand, or "
+            "run the local stack."
         ),
-        epilog="examples:\n  ggwatch track --stack ggwatch 6f9b3c2e-1d4a-4b8e-9c7f-2a1e5d6b8c90\n"
+        epilog="examples:\n  ggwatch track --kind greengrass-v2 a3f1c2d4-7b8e-4f9a-8c1d-2e3f4a5b6c7d\n"
+        "  ggwatch track --stack ggwatch 6f9b3c2e-1d4a-4b8e-9c7f-2a1e5d6b8c90\n"
         "  ggwatch list\n  ggwatch status --json bd-1\n  ggwatch local up\n\n"
         "'ggwatch COMMAND --help' describes each command.",
         formatter_class=argparse.RawDescriptionHelpFormatter,

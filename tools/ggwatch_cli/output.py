@@ -12,13 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ggwatch.domain.models import (
+    COUNTERS,
     INVALID_INPUT_RECORDS,
     RECORDS_PROCESSED,
     RETRY_ATTEMPTS,
+    DeploymentKind,
     ErrorDetail,
     Metrics,
     Observation,
     TrackedDeployment,
+    counter_label,
     is_terminal,
 )
 from ggwatch.domain.notification import Notification
@@ -71,8 +74,32 @@ def one_line(text: str | None) -> str:
     return flat if len(flat) <= MAX_ERROR_CHARS else flat[: MAX_ERROR_CHARS - 1] + "…"
 
 
+KIND_NOUNS = {
+    DeploymentKind.GREENGRASS_V1_BULK: "bulk deployment",
+    DeploymentKind.GREENGRASS_V2: "Greengrass V2 deployment",
+}
+
+
+def progress(kind: DeploymentKind | str, metrics: Metrics) -> str:
+    """A deployment's counters in one phrase of its kind's own words: a V1 bulk deployment counts
+    records (`6 processed, 2 invalid, 1 retries`), a V2 one devices (`50 devices: 47 succeeded, 3 failed`)."""
+    if kind == DeploymentKind.GREENGRASS_V1_BULK:
+        return (
+            f"{metrics[RECORDS_PROCESSED]} processed, {metrics[INVALID_INPUT_RECORDS]} invalid, "
+            f"{metrics[RETRY_ATTEMPTS]} retries"
+        )
+    counted = [(name, count) for name, count in metrics.root.items() if count]
+    if kind == DeploymentKind.GREENGRASS_V2:
+        total = sum(count for _, count in counted)
+        if not total:
+            return "no devices yet"
+        devices = f"{total} device{'' if total == 1 else 's'}: "
+        return devices + ", ".join(f"{count} {counter_label(name).lower()}" for name, count in counted)
+    return ", ".join(f"{count} {counter_label(name).lower()}" for name, count in counted) or NONE
+
+
 # -- list ---------------------------------------------------------------------------------------
-LIST_HEADERS = ("DEPLOYMENT ID", "STATE", "STATUS", "PROCESSED", "INVALID", "RETRIES", "LAST CHANGE")
+LIST_HEADERS = ("DEPLOYMENT ID", "KIND", "STATE", "STATUS", "PROGRESS", "LAST CHANGE")
 
 
 NOT_POLLED_YET = "(not polled yet)"
@@ -83,16 +110,15 @@ def deployments_table(deployments: Iterable[TrackedDeployment]) -> str:
     rows = [
         (
             d.deployment_id,
+            d.kind.value,
             state_of(d),
             d.status or (NOT_POLLED_YET if d.active else NONE),
-            str(d.metrics[RECORDS_PROCESSED]),
-            str(d.metrics[INVALID_INPUT_RECORDS]),
-            str(d.metrics[RETRY_ATTEMPTS]),
+            progress(d.kind, d.metrics.for_kind(d.kind)) if d.status else NONE,
             timestamp(d.last_changed_at),
         )
         for d in deployments
     ]
-    return table(LIST_HEADERS, rows, right={3, 4, 5})
+    return table(LIST_HEADERS, rows)
 
 
 def deployment_json(deployment: TrackedDeployment) -> dict[str, Any]:
@@ -107,11 +133,23 @@ def deployment_json(deployment: TrackedDeployment) -> dict[str, Any]:
         "errorDetails": errors_json(deployment.error_details),
         "createdAt": deployment.created_at,
         "deploymentArn": deployment.deployment_arn,
+        **described(deployment),
         "trackedAt": json_timestamp(deployment.tracked_at),
         "trackedBy": deployment.tracked_by,
         "lastChangedAt": json_timestamp(deployment.last_changed_at),
         "lastTransitionId": deployment.last_transition_id,
         "pendingTransitionId": deployment.pending.transition_id if deployment.pending else None,
+    }
+
+
+def described(state: Observation | TrackedDeployment) -> dict[str, str | None]:
+    """What a V2 deployment says about itself (null for a V1 bulk deployment), named as notifications
+    name them."""
+    return {
+        "deploymentName": state.deployment_name,
+        "targetArn": state.target_arn,
+        "revisionId": state.revision_id,
+        "jobId": state.job_id,
     }
 
 
@@ -133,27 +171,25 @@ def observation_json(observation: Observation) -> dict[str, Any]:
         "errorMessage": observation.error_message,
         "errorDetails": errors_json(observation.error_details),
         "createdAt": observation.created_at,
+        "deploymentArn": observation.deployment_arn,
+        **described(observation),
     }
 
 
 def status_json(observation: Observation, stored: TrackedDeployment | None) -> dict[str, Any]:
     return {
         "deploymentId": observation.deployment_id,
+        "deploymentKind": observation.kind.value,
         "greengrass": observation_json(observation),
         "stored": deployment_json(stored) if stored else None,
     }
 
 
-STATUS_FIELDS = (
-    "status",
-    "records processed",
-    "invalid records",
-    "retry attempts",
-    "error",
-    "created at",
-    "tracking",
-    "last change",
-)
+def status_fields(kind: DeploymentKind) -> tuple[str, ...]:
+    """The rows of a status report: the kind's own facts and counters between the shared ones."""
+    described_rows = ("name", "target") if kind == DeploymentKind.GREENGRASS_V2 else ()
+    counters = tuple(counter_label(name).lower() for name in COUNTERS.get(kind, ()))
+    return ("status", *described_rows, *counters, "error", "created at", "tracking", "last change")
 
 
 def status_report(observation: Observation, stored: TrackedDeployment | None) -> str:
@@ -168,25 +204,32 @@ def status_report(observation: Observation, stored: TrackedDeployment | None) ->
         if stored
         else {"tracking": "not tracked"}
     )
-    rows = [(field, now.get(field, NONE), kept.get(field, NONE)) for field in STATUS_FIELDS]
+    rows = [(field, now.get(field, NONE), kept.get(field, NONE)) for field in status_fields(observation.kind)]
     lines = [
-        f"bulk deployment {observation.deployment_id}",
+        f"{KIND_NOUNS.get(observation.kind, 'deployment')} {observation.deployment_id}",
         table(("", "GREENGRASS NOW", "STORED BY GGWATCH"), rows),
     ]
     if stored is None:
-        lines.append(f"not tracked: 'ggwatch track {observation.deployment_id}' starts notifications for it")
+        lines.append(f"not tracked: '{track_command(observation)}' starts notifications for it")
     elif stored.active and stored.status != observation.status:
         lines.append("the stored status is behind: the next poll publishes the change")
     return "\n".join(lines)
 
 
+def track_command(state: Observation | TrackedDeployment) -> str:
+    """The command that tracks this deployment (V1 bulk deployments need no --kind)."""
+    kind = "" if state.kind == DeploymentKind.GREENGRASS_V1_BULK else f"--kind {state.kind.value} "
+    return f"ggwatch track {kind}{state.deployment_id}"
+
+
 def _shared_fields(state: Observation | TrackedDeployment) -> dict[str, str]:
     """The fields an observation and a stored state have in common, as table cells."""
+    metrics = state.metrics.for_kind(state.kind)
     return {
         "status": state.status or NONE,
-        "records processed": str(state.metrics[RECORDS_PROCESSED]),
-        "invalid records": str(state.metrics[INVALID_INPUT_RECORDS]),
-        "retry attempts": str(state.metrics[RETRY_ATTEMPTS]),
+        "name": state.deployment_name or NONE,
+        "target": state.target_arn or NONE,
+        **{counter_label(name).lower(): str(count) for name, count in metrics.root.items()},
         "error": one_line(state.error_message),
         "created at": state.created_at or NONE,
     }
@@ -228,11 +271,7 @@ def poll_json(report: PollReport, dry_run: bool) -> dict[str, Any]:
 
 def transition_line(notification: Notification) -> str:
     """`bd-1: Running -> Failed (6 processed, 2 invalid, 0 retries): <error>` for one transition."""
-    metrics = notification.metrics
-    counts = (
-        f"{metrics[RECORDS_PROCESSED]} processed, {metrics[INVALID_INPUT_RECORDS]} invalid, "
-        f"{metrics[RETRY_ATTEMPTS]} retries"
-    )
+    counts = progress(notification.deployment_kind, notification.metrics)
     if "status" in notification.changes:
         change = f"{notification.previous_status or '(new)'} -> {notification.status}"
     else:

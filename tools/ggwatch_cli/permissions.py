@@ -13,7 +13,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "track": ("dynamodb:UpdateItem", "dynamodb:GetItem"),
     "untrack": ("dynamodb:UpdateItem",),
     "list": ("dynamodb:Scan", "dynamodb:Query"),
-    "status": ("dynamodb:GetItem", "greengrass:GetBulkDeploymentStatus"),
+    "status": (
+        "dynamodb:GetItem",
+        "greengrass:GetBulkDeploymentStatus",
+        "greengrass:GetDeployment",
+        "iot:DescribeJob",
+        "iot:ListJobExecutionsForJob",
+        "greengrass:ListEffectiveDeployments",
+    ),
     "poll": (
         "dynamodb:Query",
         "dynamodb:GetItem",
@@ -24,6 +31,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "discover": (
         "greengrass:ListBulkDeployments",
         "greengrass:GetBulkDeploymentStatus",
+        "greengrass:ListDeployments",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
     ),

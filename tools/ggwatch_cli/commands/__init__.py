@@ -84,3 +84,19 @@ def json_option(parser: argparse.ArgumentParser) -> None:
 def paragraph(text: str) -> str:
     """Wrap prose for --help; the raw formatter (kept for the examples' layout) would not."""
     return textwrap.fill(text, width=88)
+
+
+KINDS = ("greengrass-v1-bulk", "greengrass-v2")
+"""ggwatch.domain.models.DeploymentKind's values, spelled out so that --help loads no pydantic
+(tests/unit/test_cli_kinds.py keeps the two the same)."""
+DEFAULT_KIND = "greengrass-v1-bulk"
+
+
+def kind_option(parser: argparse.ArgumentParser) -> None:
+    """`--kind`: which kind of deployment an ID names (an ID alone does not say)."""
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default=DEFAULT_KIND,
+        help=f"the kind of deployment the IDs name (default: {DEFAULT_KIND})",
+    )

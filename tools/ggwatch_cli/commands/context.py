@@ -24,9 +24,12 @@ from pydantic import ValidationError
 from ggwatch.adapters.aws_errors import error_code, error_message
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
+from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
+from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.domain.commands import TrackRequest
+from ggwatch.domain.models import DeploymentKind, Observation
 from ggwatch.exceptions import GgwatchError, RepositoryError, SourceThrottledError
 from ggwatch.observability import logger, metrics
 from ggwatch.ports import DeploymentRepository, NotificationPublisher
@@ -84,6 +87,22 @@ class Runtime:
         return GreengrassV1BulkSource(client=self.session.client("greengrass", config=API_CONFIG))
 
     @cached_property
+    def v2_deployments(self) -> GreengrassV2Deployments:
+        return GreengrassV2Deployments(
+            greengrass=self.session.client("greengrassv2", config=API_CONFIG),
+            iot=self.session.client("iot", config=API_CONFIG),
+        )
+
+    @cached_property
+    def v2_source(self) -> GreengrassV2Source:
+        return GreengrassV2Source(self.v2_deployments)
+
+    def observe(self, kind: DeploymentKind, deployment_id: str) -> Observation:
+        """What the kind's service says about one deployment now (raises DeploymentNotFoundError)."""
+        source = self.source if kind == DeploymentKind.GREENGRASS_V1_BULK else self.v2_source
+        return source.get_status(deployment_id)
+
+    @cached_property
     def tracker(self) -> Tracker:
         settings = self.config.tracker_settings()
         return Tracker(self.repository, retention_days=settings.RETENTION_DAYS)
@@ -103,7 +122,8 @@ class Runtime:
                 settings.TOPIC_ARN, client=self.session.client("sns", config=API_CONFIG)
             )
         poller = Poller(
-            [Lane(repository, [self.source], publisher)], PollerPolicy(retention_days=retention_days)
+            [Lane(repository, [self.source, self.v2_source], publisher)],
+            PollerPolicy(retention_days=retention_days),
         )
         # powertools prints its metrics to stdout once a metric holds 100 values; stdout is ours.
         with redirect_stdout(sys.stderr if verbose else io.StringIO()):
@@ -189,6 +209,7 @@ def track_request(
     action: str = "track",
     deployment_arn: str | None = None,
     source: str = "manual",
+    kind: str = DeploymentKind.GREENGRASS_V1_BULK.value,
 ) -> TrackRequest:
     """Validate an ID exactly as the tracker Lambda does; an invalid one is a usage error (exit 2)."""
     try:
@@ -196,6 +217,7 @@ def track_request(
             {
                 "deployment_id": deployment_id,
                 "action": action,
+                "kind": kind,
                 "deployment_arn": deployment_arn,
                 "source": source,
             }

@@ -21,6 +21,7 @@ from ggwatch.adapters.aws_errors import error_code
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.source_errors import source_errors
 from ggwatch.domain import fleet_rules
+from ggwatch.domain.commands import v2_deployment_arn
 from ggwatch.domain.models import Metrics
 from ggwatch.exceptions import SourceUnavailableError
 
@@ -132,7 +133,9 @@ class V2DeploymentSnapshot:
 
     @property
     def deployment_arn(self) -> str | None:
-        return deployment_arn(self.target_arn, self.deployment_id)
+        """``arn:<partition>:greengrass:<region>:<account>:deployments:<id>``, from the target's ARN
+        (a deployment lives in its target's account and region)."""
+        return v2_deployment_arn(self.target_arn, self.deployment_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,15 +149,6 @@ class V2DeploymentSummary:
     revision_id: str | None
     created_at: datetime | None
     is_latest_for_target: bool | None
-
-
-def deployment_arn(target_arn: str | None, deployment_id: str) -> str | None:
-    """``arn:<partition>:greengrass:<region>:<account>:deployments:<id>``, from the target's ARN
-    (a deployment lives in its target's account and region)."""
-    parts = (target_arn or "").split(":")
-    if len(parts) < 6 or parts[0] != "arn":
-        return None
-    return f"arn:{parts[1]}:greengrass:{parts[3]}:{parts[4]}:deployments:{deployment_id}"
 
 
 class GreengrassV2Deployments:

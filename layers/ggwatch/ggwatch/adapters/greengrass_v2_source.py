@@ -11,8 +11,8 @@ from ggwatch.adapters.greengrass_v2 import (
     MAX_FAILED_DEVICES,
     GreengrassV2Deployments,
     V2DeploymentSnapshot,
-    deployment_arn,
 )
+from ggwatch.domain.commands import v2_deployment_arn
 from ggwatch.domain.fleet_rules import failure_summary
 from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics, Observation
 from ggwatch.exceptions import SourceUnavailableError
@@ -43,7 +43,7 @@ class GreengrassV2Source:
             yield DeploymentSummary(
                 kind=self.kind,
                 deployment_id=entry.deployment_id,
-                deployment_arn=deployment_arn(entry.target_arn, entry.deployment_id),
+                deployment_arn=v2_deployment_arn(entry.target_arn, entry.deployment_id),
                 created_at=iso_timestamp(entry.created_at),
             )
 

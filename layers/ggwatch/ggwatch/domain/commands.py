@@ -21,6 +21,15 @@ _ARN_FORMATS = {
 """Each kind's deployment ARN, ending in the deployment's own ID."""
 
 
+def v2_deployment_arn(target_arn: str | None, deployment_id: str) -> str | None:
+    """``arn:<partition>:greengrass:<region>:<account>:deployments:<id>``, from the target's ARN (a
+    V2 deployment lives in its target's partition, account and region); None without a usable target."""
+    parts = (target_arn or "").split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        return None
+    return f"arn:{parts[1]}:greengrass:{parts[3]}:{parts[4]}:deployments:{deployment_id}"
+
+
 class TrackRequest(BaseModel):
     """Start or stop tracking one deployment: what the tracker does, however the request arrived.
 

@@ -57,6 +57,7 @@ class Tracker:
         logger.info(
             "tracking request applied" if changed else "tracking request changed nothing",
             deployment_id=request.deployment_id,
+            deployment_kind=request.kind.value,
             action=request.action,
             source=request.source,
         )
