@@ -26,6 +26,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "greengrass:GetBulkDeploymentStatus",
+        "greengrass:GetDeployment",
+        "iot:DescribeJob",
+        "iot:ListJobExecutionsForJob",
+        "greengrass:ListEffectiveDeployments",
         "sns:Publish",
     ),
     "discover": (
