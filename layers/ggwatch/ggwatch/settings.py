@@ -46,6 +46,8 @@ class PollerSettings(_Settings):
     closing work. The time each call may take is derived from the SDK settings, not configured."""
     CLAIM_LEASE_SECONDS: Annotated[int, Field(ge=1)] = 120
     """How long a claimed-but-unconfirmed transition belongs to the run that claimed it."""
+    DEVICE_EVENT_DEBOUNCE_SECONDS: Annotated[int, Field(ge=1, le=300)] = 10
+    """Greengrass V2 device events for one deployment within this many seconds lead to one check."""
 
     @model_validator(mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from ggwatch.domain.notification import Notification
 from ggwatch.domain.transitions import assess, bounded, build_notification, tracking_failure
 from ggwatch.exceptions import (
     ConflictError,
+    CorruptItemError,
     DeploymentNotFoundError,
     GgwatchError,
     PublishError,
@@ -100,6 +101,8 @@ class PollerPolicy:
     claim_lease: timedelta = timedelta(seconds=120)
     end_of_run_reserve_ms: int = 1_000
     """Kept free after the last call a run may make, for the handler's own closing work."""
+    check_debounce: timedelta = timedelta(seconds=10)
+    """Device events for one deployment within this window lead to one check (see Poller.check)."""
 
 
 class Poller:
@@ -140,6 +143,39 @@ class Poller:
                 break
         metrics.add_metric(name="DeploymentsPolled", unit=MetricUnit.Count, value=len(report.outcomes))
         return report
+
+    def check(self, kind: DeploymentKind, deployment_id: str, remaining_ms: Callable[[], int]) -> PollOutcome:
+        """Check one deployment now (a device reported on it), through the same step as a full run.
+
+        Device events come duplicated, out of order and in bursts: a conditional write lets one check
+        through per `check_debounce` window, and the claim/commit protocol decides whether what the
+        source answers is new, so an event never causes a duplicate or backwards notification.
+        """
+        key = f"{kind.value}#{deployment_id}"
+        lane = self._lanes.for_calls(2, remaining_ms()) if kind in self._lanes.kinds else None
+        if lane is None:
+            reason = "no time left" if kind in self._lanes.kinds else f"no source polls {kind.value}"
+            logger.warning("device event not checked", deployment_id=deployment_id, reason=reason)
+            return PollOutcome(key, deployment_id, "skipped", detail=reason)
+        try:
+            stored = lane.repository.request_check(
+                kind, deployment_id, now=self._clock(), window=self._policy.check_debounce
+            )
+        except CorruptItemError as error:
+            return self._poll_item(ActiveItem(key, None, str(error)), lane)
+        except GgwatchError as error:
+            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            logger.error("could not request a check", deployment_id=deployment_id, error=str(error))
+            return PollOutcome(key, deployment_id, "failed", detail=str(error))
+        if stored is None:
+            metrics.add_metric(name="DeviceEventsDebounced", unit=MetricUnit.Count, value=1)
+            logger.info(
+                "device event needs no check: not tracked, finished, or checked within the window",
+                deployment_id=deployment_id,
+            )
+            return PollOutcome(key, deployment_id, "skipped", detail="no check due")
+        metrics.add_metric(name="DeviceEventChecks", unit=MetricUnit.Count, value=1)
+        return self._poll_item(ActiveItem(key, stored), lane)
 
     def _poll_kind(self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport) -> bool:
         """Poll one kind's deployments, starting where a cut-short run stopped; False when cut short."""
