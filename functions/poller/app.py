@@ -39,6 +39,7 @@ def poller() -> Poller:
             claim_lease=timedelta(seconds=settings.CLAIM_LEASE_SECONDS),
             end_of_run_reserve_ms=settings.END_OF_RUN_RESERVE_MS,
             check_debounce=timedelta(seconds=settings.DEVICE_EVENT_DEBOUNCE_SECONDS),
+            settled_poll_interval=timedelta(minutes=settings.SETTLED_POLL_MINUTES) or None,
         ),
     )
 

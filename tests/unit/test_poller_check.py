@@ -121,3 +121,47 @@ def test_a_repository_error_fails_the_check_without_raising(
     monkeypatch.setattr(world.repository, "request_check", refuse)
     outcome = world.poller.check(V2, DEPLOYMENT, lambda: 60_000)
     assert outcome.result == "failed" and "ProvisionedThroughput" in (outcome.detail or "")
+
+
+def settled_world(interval_minutes: int = 15) -> World:
+    world = World()
+    world.poller = Poller(
+        [Lane(world.repository, [world.v1, world.v2], world.publisher)],
+        PollerPolicy(
+            check_debounce=timedelta(seconds=10), settled_poll_interval=timedelta(minutes=interval_minutes)
+        ),
+        clock=world.clock,
+    )
+    return world
+
+
+def test_a_settled_continuous_deployment_is_polled_every_interval_and_on_device_events() -> None:
+    world = settled_world()
+    world.track()
+    world.set("ACTIVE", succeeded=3)
+    world.poller.run()  # first seen: settled from now on
+    world.poller.run()  # the first run that finds it settled starts its interval
+    world.v2.calls.clear()
+    for _ in range(14):
+        world.clock.advance(60)
+        world.poller.run()
+    assert world.v2.calls == [], "settled: not polled for 15 minutes"
+    world.v2.set(DEPLOYMENT, "ACTIVE", metrics={"succeeded": 2, "failed": 1}, error_message="1 device failed")
+    assert world.check() == "notified", "a device event wakes it at once"
+    world.clock.advance(60)
+    world.poller.run()
+    assert world.v2.calls == [DEPLOYMENT]
+    world.clock.advance(15 * 60)
+    world.poller.run()
+    assert world.v2.calls == [DEPLOYMENT, DEPLOYMENT], "polled again once the interval is over"
+    assert world.published() == [(None, "ACTIVE"), ("ACTIVE", "ACTIVE")]
+
+
+def test_a_rolling_out_deployment_is_polled_every_run() -> None:
+    world = settled_world()
+    world.track()
+    for _ in range(3):
+        world.v2.set(DEPLOYMENT, "ACTIVE", metrics={"inProgress": 2, "succeeded": 1})
+        world.poller.run()
+        world.clock.advance(60)
+    assert world.v2.calls == [DEPLOYMENT] * 3

@@ -288,6 +288,9 @@ def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> N
                 "TABLE_NAME": {"Ref": "DeploymentsTable"},
                 "TOPIC_ARN": {"Ref": "NotificationsTopic"},
                 "RETENTION_DAYS": {"Ref": "RetentionDays"},
+                "SETTLED_POLL_MINUTES": {
+                    "Fn::If": ["ChecksOnDeviceEvents", {"Ref": "SettledPollMinutes"}, "0"]
+                },
             },
         ),
         (
@@ -843,3 +846,12 @@ def test_only_the_device_event_rule_may_send_to_the_pollers_dlq(template: Templa
             "Condition": {"ArnEquals": {"aws:SourceArn": "arn:rule"}},
         }
     ]
+
+
+@pytest.mark.parametrize(("checks", "minutes"), [("true", 15), ("false", "0")])
+def test_settled_deployments_rest_between_polls_only_when_device_events_wake_them(
+    template: Template, checks: str, minutes: object
+) -> None:
+    resolve = Resolver(template, stack_name="s", parameters={"DeviceEventChecks": checks})
+    variables = resource(template, "PollerFunction")["Properties"]["Environment"]["Variables"]
+    assert resolve(variables["SETTLED_POLL_MINUTES"]) == minutes

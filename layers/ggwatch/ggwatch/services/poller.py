@@ -22,6 +22,7 @@ from ggwatch.domain.models import (
     Observation,
     PendingTransition,
     TrackedDeployment,
+    is_settled,
     is_terminal,
 )
 from ggwatch.domain.notification import Notification
@@ -103,6 +104,8 @@ class PollerPolicy:
     """Kept free after the last call a run may make, for the handler's own closing work."""
     check_debounce: timedelta = timedelta(seconds=10)
     """Device events for one deployment within this window lead to one check (see Poller.check)."""
+    settled_poll_interval: timedelta | None = None
+    """How often a full run polls a settled continuous deployment; None: every run."""
 
 
 class Poller:
@@ -192,10 +195,30 @@ class Poller:
                 logger.warning("deadline near: stopping before the next deployment", next_key=item.key)
                 self._lanes.for_closing(left).repository.set_cursor(kind, item.key)
                 return False
-            report.outcomes.append(self._poll_item(item, lane))
+            report.outcomes.append(self._resting(item, lane) or self._poll_item(item, lane))
         if cursor is not None:
             self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, None)
         return True
+
+    def _resting(self, item: ActiveItem, lane: Lane) -> PollOutcome | None:
+        """A settled continuous deployment skips the run (the outcome says so): it is polled once per
+        `settled_poll_interval` (the same conditional write as a device event's check, so a run right
+        after a check skips it too), and a device event checks it at once in between."""
+        stored, interval = item.deployment, self._policy.settled_poll_interval
+        if interval is None or stored is None or stored.pending is not None or not is_settled(stored):
+            return None
+        try:
+            due = lane.repository.request_check(
+                stored.kind, stored.deployment_id, now=self._clock(), window=interval
+            )
+        except GgwatchError as error:
+            logger.warning(
+                "polling a settled deployment anyway", deployment_id=stored.deployment_id, error=str(error)
+            )
+            return None
+        if due is not None:
+            return None
+        return PollOutcome(item.key, stored.deployment_id, "unchanged", detail="settled")
 
     def _poll_item(self, item: ActiveItem, lane: Lane) -> PollOutcome:
         if item.deployment is None:
