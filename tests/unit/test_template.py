@@ -288,9 +288,7 @@ def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> N
                 "TABLE_NAME": {"Ref": "DeploymentsTable"},
                 "TOPIC_ARN": {"Ref": "NotificationsTopic"},
                 "RETENTION_DAYS": {"Ref": "RetentionDays"},
-                "SETTLED_POLL_MINUTES": {
-                    "Fn::If": ["ChecksOnDeviceEvents", {"Ref": "SettledPollMinutes"}, "0"]
-                },
+                "SETTLED_POLL_MINUTES": {"Ref": "SettledPollMinutes"},
             },
         ),
         (
@@ -848,10 +846,6 @@ def test_only_the_device_event_rule_may_send_to_the_pollers_dlq(template: Templa
     ]
 
 
-@pytest.mark.parametrize(("checks", "minutes"), [("true", 15), ("false", "0")])
-def test_settled_deployments_rest_between_polls_only_when_device_events_wake_them(
-    template: Template, checks: str, minutes: object
-) -> None:
-    resolve = Resolver(template, stack_name="s", parameters={"DeviceEventChecks": checks})
-    variables = resource(template, "PollerFunction")["Properties"]["Environment"]["Variables"]
-    assert resolve(variables["SETTLED_POLL_MINUTES"]) == minutes
+def test_settled_deployments_are_polled_every_run_unless_asked_otherwise(template: Template) -> None:
+    parameter = template["Parameters"]["SettledPollMinutes"]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (0, 0, 1440)
