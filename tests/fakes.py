@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ggwatch.domain.models import (
@@ -30,6 +30,7 @@ class InMemoryRepository:
         self.untracked: set[str] = set()
         self.expiries: dict[str, int] = {}
         """When DynamoDB's TTL would delete an item (`expiresAt`), by key."""
+        self.check_requested_at: dict[str, datetime] = {}
         self.writes = 0
 
     @staticmethod
@@ -111,6 +112,20 @@ class InMemoryRepository:
             self.expiries[self.key(stored.kind, stored.deployment_id)] = expires_at
         return new
 
+    def request_check(
+        self, kind: DeploymentKind, deployment_id: str, *, now: datetime, window: timedelta
+    ) -> TrackedDeployment | None:
+        key = self.key(kind, deployment_id)
+        current = self.items.get(key)
+        if current is None or not current.active:
+            return None
+        last = self.check_requested_at.get(key)
+        if last is not None and now - last < window:
+            return None
+        self.check_requested_at[key] = now
+        self.writes += 1
+        return current
+
     def cursor(self, kind: DeploymentKind) -> str | None:
         return self.cursors.get(kind)
 
@@ -131,14 +146,17 @@ class InMemoryRepository:
 class ScriptedSource:
     """A deployment source whose answers (or exceptions) tests set per deployment."""
 
-    def __init__(self, region: str | None = "us-east-1") -> None:
+    def __init__(
+        self, region: str | None = "us-east-1", kind: DeploymentKind = DeploymentKind.GREENGRASS_V1_BULK
+    ) -> None:
         self.answers: dict[str, Observation | Exception] = {}
         self.calls: list[str] = []
         self._region = region
+        self._kind = kind
 
     @property
     def kind(self) -> DeploymentKind:
-        return DeploymentKind.GREENGRASS_V1_BULK
+        return self._kind
 
     @property
     def region(self) -> str | None:

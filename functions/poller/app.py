@@ -1,4 +1,5 @@
-"""Poller Lambda: one polling pass over every active tracked deployment, on a schedule."""
+"""Poller Lambda: one polling pass over every active tracked deployment, on a schedule; or, on a
+Greengrass V2 device event, a check of that one deployment."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
 from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source
 from ggwatch.adapters.sns import SnsNotificationPublisher
+from ggwatch.domain.models import DeploymentKind
+from ggwatch.inbound.device_events import device_status_change, is_device_event
 from ggwatch.observability import logger, metrics
 from ggwatch.services.lanes import Lane
 from ggwatch.services.poller import Poller, PollerPolicy
@@ -37,6 +40,8 @@ def poller() -> Poller:
             retention_days=settings.RETENTION_DAYS,
             claim_lease=timedelta(seconds=settings.CLAIM_LEASE_SECONDS),
             end_of_run_reserve_ms=settings.END_OF_RUN_RESERVE_MS,
+            check_debounce=timedelta(seconds=settings.DEVICE_EVENT_DEBOUNCE_SECONDS),
+            settled_poll_interval=timedelta(minutes=settings.SETTLED_POLL_MINUTES) or None,
         ),
     )
 
@@ -69,6 +74,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             f"the poller's timeout ({timeout_ms} ms) cannot fit one deployment even with the shortest "
             f"SDK settings ({run.minimum_run_ms} ms): raise the function's Timeout"
         )
+    if is_device_event(event):
+        return _check(run, event, context)
     report = run.run(context.get_remaining_time_in_millis)
     summary = {
         "polled": len(report.outcomes),
@@ -80,4 +87,27 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         "stoppedAtDeadline": report.stopped_at_deadline,
     }
     logger.info("poll finished", extra=summary)
+    return summary
+
+
+def _check(run: Poller, event: Any, context: LambdaContext) -> dict[str, Any]:
+    """A device reported on a deployment: check that one now rather than at the next scheduled pass."""
+    change = device_status_change(event)
+    if change is None:
+        return {"checked": None, "result": "malformed"}
+    logger.info(
+        "device event",
+        deployment_id=change.deployment_id,
+        core_device_arn=change.core_device_arn,
+        execution_status=change.execution_status,
+    )
+    outcome = run.check(
+        DeploymentKind.GREENGRASS_V2, change.deployment_id, context.get_remaining_time_in_millis
+    )
+    summary = {
+        "checked": change.deployment_id,
+        "result": outcome.result,
+        "transitions": len(outcome.notifications),
+    }
+    logger.info("check finished", extra=summary)
     return summary

@@ -25,6 +25,7 @@ from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.domain.models import DeploymentKind
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
 from ggwatch_local.greengrass_v2 import FleetFake, lives
+from ggwatch_local.greengrass_v2.lives import single_device
 from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from ggwatch_local.slack_receiver import SlackReceiver, server_error
 from ggwatch_local.template import Resolver, dynamodb_table_definition, load_template
@@ -32,6 +33,7 @@ from tests.clock import START
 from tests.conftest import REGION
 from tests.faults.clock import deadline_after
 from tests.integration.conftest import TopicWithSubscriber
+from tests.unit.test_events import EVENTS
 from tests.unit.test_template import statements_of
 
 pytestmark = [
@@ -229,6 +231,30 @@ def test_poller_calls_are_exactly_granted(
         ("greengrass", "ListEffectiveDeployments"),
     }
     assert_exactly_granted("PollerFunction", recorded_calls, resolve)
+
+
+def test_poller_calls_on_device_events_are_granted(
+    recorded_calls: Recorded,
+    greengrass: BulkDeploymentFake,
+    fleet: FleetFake,
+    lambda_context: LambdaContext,
+    resolve: Resolver,
+) -> None:
+    # A tracked V2 deployment; its device reports it twice (the second is debounced), then garbled.
+    deployment_id = fleet.add(single_device())
+    DynamoDeploymentRepository(resolve({"Ref": "DeploymentsTable"})).track(
+        DeploymentKind.GREENGRASS_V2, deployment_id, tracked_by="manual", now=START
+    )
+    event = json.loads((EVENTS / "poller_device_event.json").read_text(encoding="utf-8"))
+    event["detail"]["deploymentId"] = deployment_id
+    recorded_calls.clear()
+    poller = load_handler("poller").lambda_handler
+    poller(event, lambda_context)
+    poller(event, lambda_context)
+    poller({**event, "detail": {}}, lambda_context)
+    grants = handler_grants("PollerFunction", resolve)
+    calls = [call_of(*recorded) for recorded in recorded_calls]
+    assert [call for call in calls if not any(grant.allows(call) for grant in grants)] == []
 
 
 def test_slack_notifier_calls_are_exactly_granted(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -203,6 +203,33 @@ def test_cursor_is_stored_and_cleared(subject: Subject) -> None:
     assert repository.cursor(KIND) == "DEPLOYMENT#x"
     repository.set_cursor(KIND, None)
     assert repository.cursor(KIND) is None
+
+
+def test_a_check_is_granted_once_per_window_and_only_for_an_active_deployment(subject: Subject) -> None:
+    repository = tracked(subject)
+    window = timedelta(seconds=10)
+    stored = repository.get(KIND, "bd-1")
+
+    assert repository.request_check(KIND, "bd-1", now=NOW, window=window) == stored
+    assert repository.request_check(KIND, "bd-1", now=NOW + timedelta(seconds=9.9), window=window) is None
+    assert repository.request_check(KIND, "bd-1", now=NOW + timedelta(seconds=10), window=window) == stored
+    assert repository.request_check(KIND, "bd-unknown", now=NOW, window=window) is None
+    assert repository.get(KIND, "bd-unknown") is None
+    later = NOW + timedelta(minutes=5)
+    assert stored is not None
+    repository.commit(stored, observation("Completed"), now=later, expires_at=1_900_000_000)
+    assert repository.request_check(KIND, "bd-1", now=later, window=window) is None
+
+
+def test_a_check_request_never_makes_a_claim_or_commit_conflict(subject: Subject) -> None:
+    repository = tracked(subject)
+    stored = repository.get(KIND, "bd-1")
+    assert stored is not None
+    repository.request_check(KIND, "bd-1", now=NOW, window=timedelta(seconds=10))
+    claimed = repository.claim(stored, pending())
+    repository.request_check(KIND, "bd-1", now=NOW + timedelta(seconds=20), window=timedelta(seconds=10))
+    committed = repository.commit(claimed, observation("Running"), now=NOW, expires_at=None)
+    assert committed == repository.get(KIND, "bd-1") and committed.status == "Running"
 
 
 texts = st.none() | st.text(max_size=40)

@@ -11,6 +11,7 @@ import pytest
 from ggwatch.domain.commands import IgnoredEvent, TrackRequest
 from ggwatch.domain.models import DeploymentKind
 from ggwatch.domain.notification import SCHEMA_VERSION, Notification
+from ggwatch.inbound.device_events import device_status_change
 from ggwatch.inbound.tracker import parse_tracker_event
 from ggwatch_local.template import function_properties, load_template
 
@@ -33,6 +34,7 @@ def test_every_sample_event_is_json_and_is_tested_here() -> None:
         "tracker_cloudtrail_create_v1_group.json",
         "tracker_track_v2.json",
         "poller_schedule.json",
+        "poller_device_event.json",
         "slack_notifier_sns.json",
     }
     for name in names:
@@ -140,6 +142,19 @@ def test_the_schedule_event_is_the_input_the_template_configures_with_its_placeh
             assert not sample[key].startswith("<"), key
         else:
             assert sample[key] == value, key
+
+
+def test_the_device_event_matches_the_pollers_rule_and_names_a_deployment() -> None:
+    sample = event("poller_device_event.json")
+    pattern = load_template()["Resources"]["PollerDeviceEventRule"]["Properties"]["EventPattern"]
+    assert sample["source"] in pattern["source"]
+    assert sample["detail-type"] in pattern["detail-type"]
+
+    change = device_status_change(sample)
+
+    assert change is not None
+    assert change.deployment_id == sample["detail"]["deploymentId"]
+    assert change.core_device_arn == sample["resources"][0]
 
 
 def test_the_sns_event_carries_a_version_1_notification_with_its_filter_attributes() -> None:

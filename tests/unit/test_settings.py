@@ -13,6 +13,7 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:ggwatch-notifications"
 def test_poller_settings_read_from_the_environment_with_defaults() -> None:
     settings = PollerSettings.from_env({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC})
     assert (settings.TABLE_NAME, settings.TOPIC_ARN, settings.RETENTION_DAYS) == ("t", TOPIC, 30)
+    assert (settings.DEVICE_EVENT_DEBOUNCE_SECONDS, settings.SETTLED_POLL_MINUTES) == (10, 0)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,15 @@ def test_poller_settings_read_from_the_environment_with_defaults() -> None:
         ({"TABLE_NAME": "t", "TOPIC_ARN": "not-an-arn"}, "TOPIC_ARN"),
         ({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
         ({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "RETENTION_DAYS": "soon"}, "RETENTION_DAYS"),
+        (
+            {"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "DEVICE_EVENT_DEBOUNCE_SECONDS": "0"},
+            "DEVICE_EVENT_DEBOUNCE",
+        ),
+        (
+            {"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "DEVICE_EVENT_DEBOUNCE_SECONDS": "10s"},
+            "DEVICE_EVENT_DEBOUNCE",
+        ),
+        ({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "SETTLED_POLL_MINUTES": "-1"}, "SETTLED_POLL_MINUTES"),
     ],
 )
 def test_bad_poller_settings_name_the_variable(environ: dict[str, str], named: str) -> None:

@@ -288,6 +288,7 @@ def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> N
                 "TABLE_NAME": {"Ref": "DeploymentsTable"},
                 "TOPIC_ARN": {"Ref": "NotificationsTopic"},
                 "RETENTION_DAYS": {"Ref": "RetentionDays"},
+                "SETTLED_POLL_MINUTES": {"Ref": "SettledPollMinutes"},
             },
         ),
         (
@@ -793,3 +794,72 @@ def test_every_custom_metric_alarm_watches_a_metric_the_code_emits(template: Tem
     watched = {alarm["MetricName"] for alarm in custom_metric_alarms(template).values()}
     assert watched
     assert watched <= emitted
+
+
+# ---------------------------------------------------------------- device-event checks
+
+
+DEVICE_EVENT_RESOURCES = {"PollerDeviceEventRule", "PollerDeviceEventPermission"}
+
+
+def test_device_event_checks_are_on_by_default_and_can_be_turned_off(template: Template) -> None:
+    parameter = template["Parameters"]["DeviceEventChecks"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("true", ["true", "false"])
+    conditional = {
+        name
+        for name, body in template["Resources"].items()
+        if body.get("Condition") == "ChecksOnDeviceEvents"
+    }
+    assert conditional == DEVICE_EVENT_RESOURCES
+    assert Resolver(template, stack_name="s").condition("ChecksOnDeviceEvents") is True
+    off = Resolver(template, stack_name="s", parameters={"DeviceEventChecks": "false"})
+    assert off.condition("ChecksOnDeviceEvents") is False
+
+
+def test_the_device_event_rule_sends_greengrass_v2_device_reports_to_the_poller(template: Template) -> None:
+    rule = resource(template, "PollerDeviceEventRule")["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.greengrass"],
+        "detail-type": ["Greengrass V2 Effective Deployment Status Change"],
+    }
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["PollerFunction", "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}, "the next scheduled run is the retry"
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]}}
+    permission = resource(template, "PollerDeviceEventPermission")["Properties"]
+    assert permission == {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": {"Ref": "PollerFunction"},
+        "Principal": "events.amazonaws.com",
+        "SourceArn": {"Fn::GetAtt": ["PollerDeviceEventRule", "Arn"]},
+    }
+
+
+@pytest.mark.parametrize("checks", ["true", "false"])
+def test_only_the_device_event_rule_may_send_to_the_pollers_dlq(template: Template, checks: str) -> None:
+    resolve = Resolver(
+        template,
+        stack_name="s",
+        parameters={"DeviceEventChecks": checks},
+        resources={"PollerScheduleDLQ.Arn": "arn:queue", "PollerDeviceEventRule.Arn": "arn:rule"},
+    )
+    document = resolve(resource(template, "PollerScheduleDLQPolicy")["Properties"]["PolicyDocument"])
+    allowed = [s for s in document["Statement"] if s["Effect"] == "Allow"]
+    if checks == "false":
+        assert allowed == []
+        return
+    assert allowed == [
+        {
+            "Sid": "AllowDeviceEventRuleDeadLetters",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": "arn:queue",
+            "Condition": {"ArnEquals": {"aws:SourceArn": "arn:rule"}},
+        }
+    ]
+
+
+def test_settled_deployments_are_polled_every_run_unless_asked_otherwise(template: Template) -> None:
+    parameter = template["Parameters"]["SettledPollMinutes"]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (0, 0, 1440)

@@ -81,7 +81,15 @@ def policy_of(template: Template, policy_type: str, targets: str, target: str) -
     assert policy.get("Condition") == resource(template, target).get("Condition")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert isinstance(statements, list)
-    return statements
+    return [branch for statement in statements for branch in _branches(statement)]
+
+
+def _branches(statement: dict[str, Any]) -> list[dict[str, Any]]:
+    """A statement a condition keeps (`Fn::If`) counts as present: every check must hold with it."""
+    if "Fn::If" not in statement:
+        return [statement]
+    _, on, off = statement["Fn::If"]
+    return [branch for branch in (on, off) if branch != {"Ref": "AWS::NoValue"}]
 
 
 def topic_policy(template: Template) -> list[dict[str, Any]]:
@@ -151,6 +159,13 @@ def test_every_queue_refuses_requests_without_tls(template: Template, queue: str
     assert denied(statements, Request(action, OTHER_ROLE_ARN, secure_transport=False))
     assert denied(statements, Request(action, None, secure_transport=False))
     assert not denied(statements, Request(action, OTHER_ROLE_ARN))
+
+
+def test_the_device_event_rule_may_still_send_its_dead_letters(template: Template) -> None:
+    statements = queue_policy(template, "PollerScheduleDLQ")
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert not denied(statements, Request("sqs:SendMessage", None))
 
 
 def test_the_trackers_rule_may_still_send_its_dead_letters(template: Template) -> None:

@@ -4,7 +4,7 @@ never sends, so that it reports exactly what a real pass would do and changes no
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
 from ggwatch.domain.notification import Notification
@@ -68,6 +68,13 @@ class ReadOnlyRepository:
     ) -> TrackedDeployment:
         self.writes.append(f"commit {stored.deployment_id}")
         return committed(stored, observation, now=now, transition_id=transition_id)
+
+    def request_check(
+        self, kind: DeploymentKind, deployment_id: str, *, now: datetime, window: timedelta
+    ) -> TrackedDeployment | None:
+        self.writes.append(f"request check {deployment_id}")
+        stored = self._repository.get(kind, deployment_id)
+        return stored if stored is not None and stored.active else None
 
     def set_cursor(self, kind: DeploymentKind, key: str | None) -> None:
         self.writes.append(f"set cursor {kind.value} {key}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
@@ -97,6 +97,15 @@ class DeploymentRepository(Protocol):
         transition_id: str | None = None,
     ) -> TrackedDeployment:
         """Store an observation (and clear any pending transition); raises ConflictError on a race."""
+        ...
+
+    def request_check(
+        self, kind: DeploymentKind, deployment_id: str, *, now: datetime, window: timedelta
+    ) -> TrackedDeployment | None:
+        """Mark an active deployment as being checked now, unless a check was requested less than
+        `window` ago (a conditional write, so a burst of events from many devices checks it once);
+        answers the item as written, or None when it is not tracked, no longer active, or checked
+        within the window."""
         ...
 
     def cursor(self, kind: DeploymentKind) -> str | None:

@@ -46,6 +46,11 @@ class PollerSettings(_Settings):
     closing work. The time each call may take is derived from the SDK settings, not configured."""
     CLAIM_LEASE_SECONDS: Annotated[int, Field(ge=1)] = 120
     """How long a claimed-but-unconfirmed transition belongs to the run that claimed it."""
+    DEVICE_EVENT_DEBOUNCE_SECONDS: Annotated[int, Field(ge=1, le=300)] = 10
+    """Greengrass V2 device events for one deployment within this many seconds lead to one check."""
+    SETTLED_POLL_MINUTES: Annotated[int, Field(ge=0, le=1440)] = 0
+    """A settled continuous Greengrass V2 deployment is polled this often rather than every run (a
+    device event checks it at once); 0 polls it every run."""
 
     @model_validator(mode="before")
     @classmethod

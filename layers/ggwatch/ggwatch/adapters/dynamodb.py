@@ -7,7 +7,7 @@ both claim or both store the same transition: the loser gets ConflictError and l
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -163,6 +163,21 @@ class DynamoDeploymentRepository:
         values = {f":{name}": value for name, value in to_set.items()}
         return self._update_versioned(stored, expression, values, names=names)
 
+    def request_check(
+        self, kind: DeploymentKind, deployment_id: str, *, now: datetime, window: timedelta
+    ) -> TrackedDeployment | None:
+        """`checkRequestedAt` (epoch milliseconds) is outside the versioned state: writing it never
+        makes a poller run's claim or commit conflict."""
+        now_ms = _epoch_ms(now)
+        written = self._update_if(
+            deployment_key(kind, deployment_id),
+            "SET checkRequestedAt = :now",
+            "attribute_exists(activeKind)"
+            " AND (attribute_not_exists(checkRequestedAt) OR checkRequestedAt <= :due)",
+            {":now": now_ms, ":due": now_ms - _epoch_ms_span(window)},
+        )
+        return tracked_deployment(written) if written is not None else None
+
     def cursor(self, kind: DeploymentKind) -> str | None:
         with dynamodb_errors():
             answer = self._client.get_item(
@@ -238,3 +253,11 @@ def _active_item(item: Mapping[str, Any]) -> ActiveItem:
         return ActiveItem(key=key, deployment=tracked_deployment(item))
     except CorruptItemError as error:
         return ActiveItem(key=key, deployment=None, problem=str(error))
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _epoch_ms_span(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)

@@ -22,12 +22,14 @@ from ggwatch.domain.models import (
     Observation,
     PendingTransition,
     TrackedDeployment,
+    is_settled,
     is_terminal,
 )
 from ggwatch.domain.notification import Notification
 from ggwatch.domain.transitions import assess, bounded, build_notification, tracking_failure
 from ggwatch.exceptions import (
     ConflictError,
+    CorruptItemError,
     DeploymentNotFoundError,
     GgwatchError,
     PublishError,
@@ -100,6 +102,10 @@ class PollerPolicy:
     claim_lease: timedelta = timedelta(seconds=120)
     end_of_run_reserve_ms: int = 1_000
     """Kept free after the last call a run may make, for the handler's own closing work."""
+    check_debounce: timedelta = timedelta(seconds=10)
+    """Device events for one deployment within this window lead to one check (see Poller.check)."""
+    settled_poll_interval: timedelta | None = None
+    """How often a full run polls a settled continuous deployment; None: every run."""
 
 
 class Poller:
@@ -141,6 +147,39 @@ class Poller:
         metrics.add_metric(name="DeploymentsPolled", unit=MetricUnit.Count, value=len(report.outcomes))
         return report
 
+    def check(self, kind: DeploymentKind, deployment_id: str, remaining_ms: Callable[[], int]) -> PollOutcome:
+        """Check one deployment now (a device reported on it), through the same step as a full run.
+
+        Device events come duplicated, out of order and in bursts: a conditional write lets one check
+        through per `check_debounce` window, and the claim/commit protocol decides whether what the
+        source answers is new, so an event never causes a duplicate or backwards notification.
+        """
+        key = f"{kind.value}#{deployment_id}"
+        lane = self._lanes.for_calls(2, remaining_ms()) if kind in self._lanes.kinds else None
+        if lane is None:
+            reason = "no time left" if kind in self._lanes.kinds else f"no source polls {kind.value}"
+            logger.warning("device event not checked", deployment_id=deployment_id, reason=reason)
+            return PollOutcome(key, deployment_id, "skipped", detail=reason)
+        try:
+            stored = lane.repository.request_check(
+                kind, deployment_id, now=self._clock(), window=self._policy.check_debounce
+            )
+        except CorruptItemError as error:
+            return self._poll_item(ActiveItem(key, None, str(error)), lane)
+        except GgwatchError as error:
+            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            logger.error("could not request a check", deployment_id=deployment_id, error=str(error))
+            return PollOutcome(key, deployment_id, "failed", detail=str(error))
+        if stored is None:
+            metrics.add_metric(name="DeviceEventsDebounced", unit=MetricUnit.Count, value=1)
+            logger.info(
+                "device event needs no check: not tracked, finished, or checked within the window",
+                deployment_id=deployment_id,
+            )
+            return PollOutcome(key, deployment_id, "skipped", detail="no check due")
+        metrics.add_metric(name="DeviceEventChecks", unit=MetricUnit.Count, value=1)
+        return self._poll_item(ActiveItem(key, stored), lane)
+
     def _poll_kind(self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport) -> bool:
         """Poll one kind's deployments, starting where a cut-short run stopped; False when cut short."""
         lane = self._lanes.for_calls(2, remaining_ms())
@@ -156,10 +195,30 @@ class Poller:
                 logger.warning("deadline near: stopping before the next deployment", next_key=item.key)
                 self._lanes.for_closing(left).repository.set_cursor(kind, item.key)
                 return False
-            report.outcomes.append(self._poll_item(item, lane))
+            report.outcomes.append(self._resting(item, lane) or self._poll_item(item, lane))
         if cursor is not None:
             self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, None)
         return True
+
+    def _resting(self, item: ActiveItem, lane: Lane) -> PollOutcome | None:
+        """A settled continuous deployment skips the run (the outcome says so): it is polled once per
+        `settled_poll_interval` (the same conditional write as a device event's check, so a run right
+        after a check skips it too), and a device event checks it at once in between."""
+        stored, interval = item.deployment, self._policy.settled_poll_interval
+        if interval is None or stored is None or stored.pending is not None or not is_settled(stored):
+            return None
+        try:
+            due = lane.repository.request_check(
+                stored.kind, stored.deployment_id, now=self._clock(), window=interval
+            )
+        except GgwatchError as error:
+            logger.warning(
+                "polling a settled deployment anyway", deployment_id=stored.deployment_id, error=str(error)
+            )
+            return None
+        if due is not None:
+            return None
+        return PollOutcome(item.key, stored.deployment_id, "unchanged", detail="settled")
 
     def _poll_item(self, item: ActiveItem, lane: Lane) -> PollOutcome:
         if item.deployment is None:

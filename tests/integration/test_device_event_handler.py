@@ -1,0 +1,65 @@
+"""The poller handler tells a Greengrass device event from the schedule: one check, never a full pass."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ggwatch_local.greengrass import BulkDeploymentFake, Step
+from ggwatch_local.lambda_runtime import LambdaContext, load_handler
+from tests.integration.conftest import TopicWithSubscriber
+from tests.unit.test_events import EVENTS
+
+pytestmark = [
+    pytest.mark.usefixtures("app_environment"),
+    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
+]
+
+
+def device_event() -> dict[str, Any]:
+    sample: dict[str, Any] = json.loads((EVENTS / "poller_device_event.json").read_text(encoding="utf-8"))
+    return sample
+
+
+@pytest.fixture
+def tracked_v1(greengrass: BulkDeploymentFake, lambda_context: LambdaContext) -> BulkDeploymentFake:
+    greengrass.add("bd-1", [Step("Running")])
+    load_handler("tracker").lambda_handler({"bulkDeploymentId": "bd-1"}, lambda_context)
+    greengrass.clear_calls()
+    return greengrass
+
+
+def test_a_device_event_checks_its_deployment_only(
+    tracked_v1: BulkDeploymentFake, topic: TopicWithSubscriber, lambda_context: LambdaContext
+) -> None:
+    summary = load_handler("poller").lambda_handler(device_event(), lambda_context)
+    assert summary["checked"] == device_event()["detail"]["deploymentId"]
+    assert tracked_v1.calls == [], "a device event must not start a full pass"
+    assert topic.drain() == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"detail": {}}, {"detail-type": "AWS API Call via CloudTrail"}, {"resources": "not a list"}],
+)
+def test_a_malformed_device_event_is_reported_not_raised_and_polls_nothing(
+    tracked_v1: BulkDeploymentFake,
+    lambda_context: LambdaContext,
+    change: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    summary = load_handler("poller").lambda_handler({**device_event(), **change}, lambda_context)
+    assert summary == {"checked": None, "result": "malformed"}
+    assert tracked_v1.calls == []
+    assert '"MalformedEvents"' in capsys.readouterr().out
+
+
+def test_the_schedule_still_runs_a_full_pass(
+    tracked_v1: BulkDeploymentFake, topic: TopicWithSubscriber, lambda_context: LambdaContext
+) -> None:
+    schedule = json.loads((EVENTS / "poller_schedule.json").read_text(encoding="utf-8"))
+    summary = load_handler("poller").lambda_handler(schedule, lambda_context)
+    assert summary["polled"] == 1 and summary["transitions"] == 1
+    assert [d.body["status"] for d in topic.drain()] == ["Running"]
