@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
+from ggwatch_local.greengrass_v2 import FleetFake
+from ggwatch_local.greengrass_v2.lives import single_device
 from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from tests.integration.conftest import TopicWithSubscriber
 from tests.unit.test_events import EVENTS
@@ -63,3 +65,36 @@ def test_the_schedule_still_runs_a_full_pass(
     summary = load_handler("poller").lambda_handler(schedule, lambda_context)
     assert summary["polled"] == 1 and summary["transitions"] == 1
     assert [d.body["status"] for d in topic.drain()] == ["Running"]
+
+
+def test_a_device_event_notifies_a_v2_deployment_at_once_and_a_burst_checks_it_once(
+    fleet: FleetFake, topic: TopicWithSubscriber, lambda_context: LambdaContext
+) -> None:
+    # Given a tracked single-device V2 deployment, already notified as queued
+    deployment_id = fleet.add(single_device(), "d-gateway")
+    load_handler("tracker").lambda_handler(
+        {"deploymentId": deployment_id, "kind": "greengrass-v2"}, lambda_context
+    )
+    poller = load_handler("poller").lambda_handler
+    event = {**device_event(), "detail": {**device_event()["detail"], "deploymentId": deployment_id}}
+    assert poller(event, lambda_context)["checked"] == deployment_id
+    first = topic.drain()
+    assert [(d.body["deploymentKind"], d.body["previousStatus"], d.body["status"]) for d in first] == [
+        ("greengrass-v2", None, "ACTIVE")
+    ]
+
+    # When the device finishes and Greengrass sends its event twice within the debounce window
+    fleet.advance(deployment_id)
+    fleet.advance(deployment_id)
+    for _ in range(2):
+        poller(event, lambda_context)
+
+    # Then the burst was debounced (the first event's check was moments ago): nothing new yet
+    assert topic.drain() == []
+    # And the next scheduled run reports the completion, once
+    schedule = json.loads((EVENTS / "poller_schedule.json").read_text(encoding="utf-8"))
+    poller(schedule, lambda_context)
+    done = topic.drain()
+    assert [(d.body["previousStatus"], d.body["status"], d.body["terminal"]) for d in done] == [
+        ("ACTIVE", "COMPLETED", True)
+    ]
