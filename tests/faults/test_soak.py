@@ -1,5 +1,8 @@
 """Soak: hundreds of deployments through random lives under random faults, then the same invariant.
 
+A quarter of them are Greengrass V2 deployments (rising failures, cancel, replacement by a newer
+revision), whose GetDeployment and IoT job calls get throttling and 5xx faults of their own.
+
 Seeded, so a failure replays: the RNG picks each life, each run's faults (Greengrass throttling
 bursts, 5xx, malformed answers, timeouts and dropped connections; SNS and DynamoDB errors and crashes
 before and after every step of claim, publish and commit; deadlines; overlapping runs) and Slack's
@@ -15,12 +18,14 @@ import os
 import random
 import string
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
 from ggwatch_local.greengrass import TRUNCATED_BODY, WRONGLY_TYPED_BODY, ErrorDetail, Fault, Step
+from ggwatch_local.greengrass_v2 import FleetLife, Operation, lives
+from ggwatch_local.greengrass_v2 import faults as fleet_faults
 from ggwatch_local.slack_receiver import Reply, rate_limited, server_error
 from tests.faults.channels import ALERTS_PATH, OPS_PATH
 from tests.faults.clock import deadline_after
@@ -48,6 +53,22 @@ GREENGRASS_FAULTS: list[tuple[Callable[[], Fault], tuple[int, ...], int]] = [
 ]
 """A fault, how many consecutive answers it spoils (2 outlasts the soak's 2 SDK attempts), its weight.
 A delay costs a whole read timeout, so it is the rarest."""
+
+FLEET_LIVES: list[Callable[[], FleetLife]] = [
+    lambda: lives.rollout_with_failures(devices=12),
+    lambda: lives.canceled(devices=6),
+    lambda: lives.continuous_replaced(devices=4, joining=1),
+    lives.single_device,
+]
+"""Greengrass V2 lives, small fleets so the soak stays quick: failures rising, cancel, replacement."""
+FLEET_SHARE = 0.25
+"""How many of the soak's deployments are Greengrass V2 ones."""
+FLEET_FAULTS: list[tuple[Fault, Operation]] = [
+    (fleet_faults.throttling("greengrassv2"), "GetDeployment"),
+    (fleet_faults.server_error("greengrassv2"), "GetDeployment"),
+    (fleet_faults.throttling("iot"), "DescribeJob"),
+    (fleet_faults.server_error("iot"), "ListJobExecutionsForJob"),
+]
 
 STEPS: list[tuple[Stage, Phase]] = [
     ("claim", "before"),
@@ -92,6 +113,7 @@ class Soak:
                 if (fired.stage, fired.phase) in SNS_TOOK_IT and fired.deployment_id
             }
             world.greengrass.clear_faults()
+            world.fleet.clear_faults()
             world.calls.clear()
             world.drain()
             world.deliver_slack()
@@ -105,8 +127,13 @@ class Soak:
     def top_up(self) -> None:
         while self.waiting and len(self.active) < WINDOW:
             deployment_id = self.waiting.pop(0)
-            if self.rng.random() < 0.05:
+            chance = self.rng.random()
+            if chance < 0.05:
                 self.world.add_unknown(deployment_id)
+            elif chance < 0.05 + FLEET_SHARE:
+                deployment_id = self.world.add_fleet(
+                    own_target(self.rng.choice(FLEET_LIVES)(), deployment_id)
+                )
             else:
                 self.world.add(deployment_id, *random_life(self.rng))
             self.active.append(deployment_id)
@@ -115,7 +142,12 @@ class Soak:
     def inject_faults(self) -> None:
         rng, world = self.rng, self.world
         for deployment_id in self.active:
-            if rng.random() < 0.08:
+            if deployment_id in world.fleet_ids and rng.random() < 0.08:
+                fault, operation = rng.choice(FLEET_FAULTS)
+                world.fleet.inject(
+                    fault, operation=operation, deployment_id=deployment_id, times=rng.choice((1, 2))
+                )
+            elif rng.random() < 0.08:
                 make, spoils, _ = rng.choices(GREENGRASS_FAULTS, weights=[f[2] for f in GREENGRASS_FAULTS])[0]
                 world.greengrass.inject(
                     make(),
@@ -167,6 +199,12 @@ class Soak:
         """At most 4 faults wait per webhook, so an event never fails all of Lambda's 3 attempts."""
         served = sum(1 for r in self.world.receiver.requests if r.path == path and not r.reply.accepted)
         return self.scripted[path] - served
+
+
+def own_target(life: FleetLife, suffix: str) -> FleetLife:
+    """The life aimed at a target of its own: a second deployment to the same thing group would
+    replace the first, as Greengrass does, and end its life early."""
+    return replace(life, target=replace(life.target, name=f"{life.target.name}-{suffix}"))
 
 
 def random_life(rng: random.Random) -> tuple[Step, ...]:
@@ -237,5 +275,6 @@ def test_random_lives_and_faults_never_lose_or_duplicate_a_notification(
     assert figures.transitions >= 2 * DEPLOYMENTS
     assert (figures.lost, figures.duplicated) == (0, 0)
     assert figures.dead_lettered > 0
-    # And the soak did exercise what it is for
+    # And the soak did exercise what it is for, Greengrass V2 fleets among the deployments
     assert figures.faults >= DEPLOYMENTS // 4
+    assert len(world.fleet_ids) >= DEPLOYMENTS // 8

@@ -173,6 +173,11 @@ class World:
         )
         return deployment_id
 
+    @property
+    def fleet_ids(self) -> set[str]:
+        """The Greengrass V2 deployments of this world."""
+        return {d for d, life in self.lives.items() if isinstance(life, FleetRecord)}
+
     def add_unknown(self, deployment_id: str) -> None:
         """Tracked, but Greengrass has never heard of it."""
         self.lives[deployment_id] = Life(deployment_id, [])
