@@ -10,9 +10,8 @@ notifier; and the terminal shows each transition (a V2 deployment's new failures
 too, while it stays ACTIVE) and each Slack message as it happens, then a summary of both kinds.
 
 It stops by itself as soon as every deployment is terminal (a V2 one: at the end of its life) and
-every message delivered, or at the
-time limit; Ctrl-C stops it cleanly. Exit status: 0 all done, 1 limit reached or something failed,
-130 interrupted.
+every message delivered, or at the time limit; Ctrl-C stops it cleanly. Exit status: 0 all done,
+1 limit reached or something failed, 130 interrupted.
 
 The parts: `options` (the command line), `plan` (what the operator does, when), `run` (the loop),
 `report` (what it saw), `timeline` (the live terminal lines), `summary` (the closing table) and

@@ -14,10 +14,10 @@ from ggwatch_local.greengrass_v2 import lives as fleet_lives
 from .options import DemoOptions
 
 UNKNOWN_LIFE = "unknown-id"
+"""The life column of the deployment tracked by hand that Greengrass has never heard of."""
 V2_LIVES = ("rollout_with_failures", "single_device", "canceled")
 """The Greengrass V2 deployments started beside the bulk ones: a thing group of 50 where 3 devices
 fail (continuous, so it never ends), one device that completes, and a rollout canceled part way."""
-"""The life column of the deployment tracked by hand that Greengrass has never heard of."""
 
 STEP_SECONDS = 3.0
 POLL_SECONDS = 1.0

@@ -14,7 +14,8 @@ FINAL_COLUMN = SUMMARY_COLUMNS.index("final")
 
 
 def print_summary(report: DemoReport, channels: tuple[SlackChannel, ...], console: Console) -> None:
-    """One row per deployment of either kind (V2 rows with their device progress); columns are separated by at least two spaces, for eyes and for tests."""
+    """One row per deployment of either kind (V2 rows with their device progress); columns are
+    separated by at least two spaces, for eyes and for tests."""
     names = [channel.name for channel in channels]
     rows = [
         [
