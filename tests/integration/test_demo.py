@@ -1,7 +1,9 @@
 """`make demo` in a short mode: the whole loop runs by itself and its summary adds up.
 
-No timing is asserted: at 20x speed a poll may miss a short-lived status on a loaded machine, so the
-checks are about what must hold whatever the timing (final statuses, no repeats, channel filters).
+No timing is asserted: at 20x speed a poll may miss a short-lived V1 status on a loaded machine, so the
+V1 checks are about what must hold whatever the timing (final statuses, no repeats, channel filters).
+A V2 life moves on only once a poll has seen its step, so its notifications are known in advance:
+they are derived here from the simulator's lives and must each arrive exactly once.
 """
 
 from __future__ import annotations
@@ -11,24 +13,36 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ggwatch_local.demo import UNKNOWN_LIFE, main
+from ggwatch_local.demo import UNKNOWN_LIFE, V2_LIVES, main
 from ggwatch_local.greengrass import lives
+from ggwatch_local.greengrass_v2 import FleetLife
+from ggwatch_local.greengrass_v2 import lives as fleet_lives
 from ggwatch_local.stack import SLACK_CHANNELS
 
 TRACKING_FAILED = "TrackingFailed"
+V1, V2 = "v1 bulk", "v2"
+DEVICE_FAILURES = {"FAILED", "REJECTED", "TIMED_OUT"}
+UNFINISHED = {"QUEUED", "IN_PROGRESS"}
 
 
 @dataclass(frozen=True)
 class Row:
     deployment: str
+    kind: str
     life: str
     final: str
     chain: list[str]
+    devices: str
     messages: dict[str, int]
 
     @property
     def transitions(self) -> list[tuple[str, str]]:
         return list(zip(self.chain, self.chain[1:], strict=False))
+
+
+def status_of(marked: str) -> str:
+    """``ACTIVE+errors`` -> ``ACTIVE``: the status without the other reasons it was news."""
+    return marked.split("+")[0]
 
 
 def summary_rows(output: str) -> tuple[list[Row], str]:
@@ -42,14 +56,50 @@ def summary_rows(output: str) -> tuple[list[Row], str]:
         if len(cells) != len(header):
             return rows, line
         channels = {
-            name.removeprefix("#"): int(cell) for name, cell in zip(header[4:], cells[4:], strict=True)
+            name.removeprefix("#"): int(cell) for name, cell in zip(header[6:], cells[6:], strict=True)
         }
-        rows.append(Row(cells[0], cells[1], cells[2], cells[3].split(" → "), channels))
+        rows.append(Row(cells[0], cells[1], cells[2], cells[3], cells[4].split(" → "), cells[5], channels))
     raise AssertionError(f"no closing line after the summary:\n{output}")
 
 
 def expected_final(life: str) -> str:
     return TRACKING_FAILED if life == UNKNOWN_LIFE else lives.NAMED_LIVES[life]()[-1].status
+
+
+def expected_v2_chain(life: FleetLife) -> list[str]:
+    """What each step of a V2 life is news for, from the life itself: a new status, more failed
+    devices than before, a rollout that finished (no device queued or running) since the step before."""
+    chain, status, failures, settled = ["new"], None, 0, False
+    for step in life.steps:
+        now_failures = sum(e.status in DEVICE_FAILURES for e in step.executions)
+        now_settled = bool(step.executions) and not any(e.status in UNFINISHED for e in step.executions)
+        changes = [
+            reason
+            for reason, news in (
+                ("errors", now_failures > failures),
+                ("settled", now_settled and not settled),
+            )
+            if news
+        ]
+        if step.status != status or changes:
+            chain.append("+".join([step.status, *changes]))
+        status, failures, settled = step.status, now_failures, now_settled
+    return chain
+
+
+def expected_devices(life: FleetLife) -> str:
+    """The closing device progress: succeeded of all, then the failed ones if any."""
+    last = life.steps[-1].executions
+    text = f"{sum(e.status == 'SUCCEEDED' for e in last)}/{len(last)} ok"
+    failed = sum(e.status in DEVICE_FAILURES for e in last)
+    return f"{text}, {failed} failed" if failed else text
+
+
+def assert_each_channel_got_what_its_filter_accepts(row: Row) -> None:
+    """One message per transition whose status the channel's filter accepts."""
+    for channel in SLACK_CHANNELS:
+        accepted = [after for _, after in row.transitions if channel.accepts(status_of(after))]
+        assert row.messages[channel.name] == len(accepted), (channel.name, row)
 
 
 def test_the_demo_runs_every_deployment_to_its_end_and_posts_each_transition_once() -> None:
@@ -68,18 +118,29 @@ def test_the_demo_runs_every_deployment_to_its_end_and_posts_each_transition_onc
     rows, closing = summary_rows(output)
     assert closing.startswith("done after"), closing
     assert closing.endswith("0 duplicates, 0 failed deliveries, 0 failed invocations"), closing
-    # and every deployment, one of each life plus the unknown ID, reached the status its life ends with
-    assert sorted(row.life for row in rows) == sorted([*lives.NAMED_LIVES, UNKNOWN_LIFE])
-    for row in rows:
+    # and every V1 deployment, one of each life plus the unknown ID, reached the status its life ends with
+    v1_rows = [row for row in rows if row.kind == V1]
+    v2_rows = [row for row in rows if row.kind == V2]
+    assert len(v1_rows) + len(v2_rows) == len(rows)
+    assert sorted(row.life for row in v1_rows) == sorted([*lives.NAMED_LIVES, UNKNOWN_LIFE])
+    for row in v1_rows:
         assert row.final == expected_final(row.life), row
         assert row.chain[0] == "new"
-        assert row.chain[-1] == row.final
+        assert status_of(row.chain[-1]) == row.final
         # and each transition happened once
         assert len(set(row.transitions)) == len(row.transitions), row
         # and each channel got one message per transition its filter accepts
-        for channel in SLACK_CHANNELS:
-            accepted = [status for _, status in row.transitions if channel.accepts(status)]
-            assert row.messages[channel.name] == len(accepted), (channel.name, row)
+        assert_each_channel_got_what_its_filter_accepts(row)
+    # and each V2 deployment, one of each demo life, was news exactly where its life says, once each
+    # (its repeated ACTIVE → ACTIVE for new failed devices and a finished rollout included), every
+    # notification went to the channels whose filter accepts its status, and its devices add up
+    assert sorted(row.life for row in v2_rows) == sorted(V2_LIVES)
+    for row in v2_rows:
+        life = fleet_lives.NAMED_LIVES[row.life]()
+        assert row.chain == expected_v2_chain(life), row
+        assert row.final == life.steps[-1].status, row
+        assert row.devices.startswith(expected_devices(life)), row
+        assert_each_channel_got_what_its_filter_accepts(row)
     # and the alerts channel only ever heard of bad endings
     assert {row.final for row in rows if row.messages["alerts"]} == {"Failed", "Stopped", TRACKING_FAILED}
     # and the timeline showed each published transition once, as the summary counts them
@@ -87,7 +148,8 @@ def test_the_demo_runs_every_deployment_to_its_end_and_posts_each_transition_onc
         (match["deployment"], match["change"])
         for match in re.finditer(r"^\S+\s+sns\s+(?P<deployment>\w{8})\s+(?P<change>\S+ → \S+)", output, re.M)
     )
-    assert set(shown.values()) == {1}
-    assert sorted(shown) == sorted(
-        (row.deployment, f"{before} → {after}") for row in rows for before, after in row.transitions
+    assert shown == Counter(
+        (row.deployment, f"{status_of(before)} → {after}")
+        for row in rows
+        for before, after in row.transitions
     )

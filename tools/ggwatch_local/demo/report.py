@@ -8,6 +8,29 @@ from dataclasses import dataclass, field
 from ggwatch_local.lambda_runtime import Invocation
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped", "TrackingFailed"})
+V1_BULK = "v1 bulk"
+V2 = "v2"
+"""The kind column: a Greengrass V1 bulk deployment or a Greengrass V2 deployment."""
+
+
+def marked(status: str, changes: tuple[str, ...]) -> str:
+    """A status with the other reasons it was news, e.g. ``ACTIVE+errors+settled``: a V2 deployment
+    tells new failed devices and a finished rollout while its status stays ACTIVE."""
+    return "".join([status, *(f"+{change}" for change in changes if change != "status")])
+
+
+def device_progress(metrics: dict[str, int]) -> str:
+    """A V2 deployment's devices in a few words, e.g. ``47/50 ok, 3 failed``."""
+    total = sum(metrics.values())
+    failed = sum(metrics.get(name, 0) for name in ("failed", "rejected", "timedOut"))
+    running = metrics.get("queued", 0) + metrics.get("inProgress", 0)
+    parts = [f"{metrics.get('succeeded', 0)}/{total} ok"]
+    parts += [
+        f"{n} {word}"
+        for n, word in ((failed, "failed"), (running, "to go"), (metrics.get("canceled", 0), "canceled"))
+        if n
+    ]
+    return ", ".join(parts)
 
 
 @dataclass
@@ -16,18 +39,34 @@ class Tracked:
 
     deployment_id: str
     life_name: str
-    transitions: list[tuple[str | None, str]] = field(default_factory=list)
+    kind: str = V1_BULK
+    transitions: list[tuple[str | None, str, tuple[str, ...]]] = field(default_factory=list)
     transition_ids: set[str] = field(default_factory=set)
     messages: Counter[str] = field(default_factory=Counter)
+    devices: str | None = None
+    """A V2 deployment's device progress, as its last notification counted it."""
+    life_over: bool = False
+    """A V2 deployment whose life reached its last step and was polled there: a thing-group
+    deployment stays ACTIVE, so its status alone never says it is over."""
 
     @property
     def status(self) -> str | None:
         return self.transitions[-1][1] if self.transitions else None
 
     @property
+    def done(self) -> bool:
+        return self.life_over if self.kind == V2 else self.status in TERMINAL
+
+    def shown(self, status: str, changes: tuple[str, ...]) -> str:
+        """A V2 status with its other reasons to be news (a V1 status change says it all)."""
+        return marked(status, changes) if self.kind == V2 else status
+
+    @property
     def chain(self) -> str:
         statuses = [self.transitions[0][0] or "new"] if self.transitions else []
-        return " → ".join([*statuses, *(status for _, status in self.transitions)])
+        return " → ".join(
+            [*statuses, *(self.shown(status, changes) for _, status, changes in self.transitions)]
+        )
 
 
 @dataclass

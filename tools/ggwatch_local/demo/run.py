@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 
 from ggwatch_local.greengrass import BulkDeploymentFake, Life
+from ggwatch_local.greengrass_v2 import FleetFake
 from ggwatch_local.lambda_runtime import (
     ACCOUNT_ID,
     Delivery,
@@ -32,8 +33,17 @@ from ggwatch_local.slack_receiver import render_for_terminal
 from ggwatch_local.stack import LocalStack, LocalStackInfo, SlackChannel
 
 from .options import DemoOptions
-from .plan import POLL_SECONDS, START_GAP_SECONDS, STEP_SECONDS, UNKNOWN_LIFE, Planned, plan
-from .report import TERMINAL, DemoReport, Tracked
+from .plan import (
+    POLL_SECONDS,
+    START_GAP_SECONDS,
+    STEP_SECONDS,
+    UNKNOWN_LIFE,
+    Planned,
+    PlannedV2,
+    plan,
+    plan_v2,
+)
+from .report import V2, DemoReport, Tracked, device_progress
 from .timeline import STYLES, Console, short
 
 QUIET_HANDLERS = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
@@ -56,13 +66,16 @@ class Demo:
         self.report = DemoReport()
         self._stop_requested = stop_requested
         self._plan = plan(options)
+        self._plan_v2 = plan_v2(options)
+        self._fleet = FleetFake()
+        self._polls = 0
         self._lives: deque[Life] = deque(p.life for p in self._plan)
         self._actions: list[_Action] = []
         self._order = 0
         self._inbox: queue.Queue[tuple[float, str, dict[str, Any]]] = queue.Queue()
         self._current: Tracked | None = None
         self._region = ""
-        self._expected = len(self._plan) + 1
+        self._expected = len(self._plan) + len(self._plan_v2) + 1
 
     # -- setting up -------------------------------------------------------------------------------
     def run(self) -> DemoReport:
@@ -70,7 +83,9 @@ class Demo:
         fake = BulkDeploymentFake(
             chooser=self._lives.popleft, stopping_duration=step, allow_concurrent_starts=True
         )
-        stack = LocalStack(fake=fake, on_slack_message=lambda ch, p: self._inbox.put((time.time(), ch, p)))
+        stack = LocalStack(
+            fake=fake, fleet=self._fleet, on_slack_message=lambda ch, p: self._inbox.put((time.time(), ch, p))
+        )
         started = time.monotonic()
         try:
             with stack:
@@ -85,7 +100,8 @@ class Demo:
         o, c = self.options, self.console
         every = f"polled every {POLL_SECONDS / o.speed:g} s (speed {o.speed:g}, limit {o.seconds:g} s)"
         c.line(
-            f"{c.paint('ggwatch demo', 'bold')} — {o.deployments} bulk deployments and 1 unknown ID, {every}"
+            f"{c.paint('ggwatch demo', 'bold')} — {o.deployments} V1 bulk deployments, "
+            f"{len(self._plan_v2)} V2 deployments and 1 unknown ID, {every}"
         )
         c.line(f"  AWS (moto)   {info.aws_endpoint_url}   table {info.table_name}")
         c.line(f"  Greengrass   {info.greengrass_endpoint_url}")
@@ -119,6 +135,8 @@ class Demo:
             self._schedule(t0 + planned.start_at, partial(self._start, greengrass, runtime, planned, index))
         unknown_at = t0 + len(self._plan) * START_GAP_SECONDS / self.options.speed
         self._schedule(unknown_at, partial(self._track_unknown, runtime))
+        for planned_v2 in self._plan_v2:
+            self._schedule(t0 + planned_v2.start_at, partial(self._create_v2, runtime, planned_v2))
         interval = POLL_SECONDS / self.options.speed
         next_poll = t0 + interval
         while not self._stop_requested():
@@ -150,7 +168,7 @@ class Demo:
 
     def _all_terminal(self) -> bool:
         tracked = self.report.deployments.values()
-        return len(tracked) == self._expected and all(t.status in TERMINAL for t in tracked)
+        return len(tracked) == self._expected and all(t.done for t in tracked)
 
     # -- the operator -----------------------------------------------------------------------------
     def _start(self, greengrass: Any, runtime: LambdaRuntime, planned: Planned, index: int) -> None:
@@ -190,6 +208,46 @@ class Demo:
             return
         self.console.event("operator", f"StopBulkDeployment {short(deployment_id)}", style="operator")
 
+    def _create_v2(self, runtime: LambdaRuntime, planned: PlannedV2) -> None:
+        """What CreateDeployment does, then the tracker told by direct invocation, as an operator would."""
+        deployment_id = self._fleet.add(planned.life, tags={"demo-life": planned.life_name})
+        tracked = Tracked(deployment_id, planned.life_name, kind=V2)
+        self.report.deployments[deployment_id] = tracked
+        target = planned.life.target
+        text = (
+            f"CreateDeployment → {short(deployment_id)}  ({planned.life_name}: {target.kind} {target.name})"
+        )
+        self.console.event("operator", text, style="operator")
+        request = {"deploymentId": deployment_id, "kind": "greengrass-v2"}
+        self._invoked(
+            runtime.invoke("TrackerFunction", request), f"tracking {short(deployment_id)} (direct invocation)"
+        )
+        self._schedule(
+            time.monotonic() + STEP_SECONDS / self.options.speed,
+            partial(self._next_v2_step, tracked, planned, self._polls),
+        )
+
+    def _next_v2_step(self, tracked: Tracked, planned: PlannedV2, polls_at_entry: int) -> None:
+        """Move a V2 life on one step, once a poll has seen the step it is in (so no step goes unseen,
+        at any speed); at its last step, mark it over."""
+        now = time.monotonic()
+        if self._polls == polls_at_entry:
+            retry = partial(self._next_v2_step, tracked, planned, polls_at_entry)
+            self._schedule(now + POLL_SECONDS / self.options.speed, retry)
+            return
+        index = self._fleet.get(tracked.deployment_id).step_index
+        if index + 1 >= len(planned.life.steps):
+            tracked.life_over = True
+            return
+        if planned.life.steps[index + 1].status == "CANCELED":
+            self.console.event(
+                "operator", f"CancelDeployment {short(tracked.deployment_id)}", style="operator"
+            )
+        self._fleet.advance(tracked.deployment_id)
+        last = index + 2 >= len(planned.life.steps)
+        due = now if last else now + STEP_SECONDS / self.options.speed
+        self._schedule(due, partial(self._next_v2_step, tracked, planned, self._polls))
+
     def _track_unknown(self, runtime: LambdaRuntime) -> None:
         deployment_id = str(uuid.uuid4())
         self.report.deployments[deployment_id] = Tracked(deployment_id, UNKNOWN_LIFE)
@@ -210,6 +268,7 @@ class Demo:
             "attemptNumber": "1",
         }
         invocation = runtime.invoke("PollerFunction", event)
+        self._polls += 1
         result = invocation.result if invocation.ok and isinstance(invocation.result, dict) else {}
         if invocation.ok and not (result.get("transitions") or result.get("failed")):
             return
@@ -241,11 +300,13 @@ class Demo:
             self.report.duplicates += 1
         else:
             tracked.transition_ids.add(body["transitionId"])
-            tracked.transitions.append((body["previousStatus"], body["status"]))
+            tracked.transitions.append((body["previousStatus"], body["status"], tuple(body["changes"])))
         c = self.console
-        text = (
-            f"{short(tracked.deployment_id)}  {c.status(body['previousStatus'])} → {c.status(body['status'])}"
-        )
+        status = c.paint(tracked.shown(body["status"], tuple(body["changes"])), body["status"])
+        text = f"{short(tracked.deployment_id)}  {c.status(body['previousStatus'])} → {status}"
+        if body.get("deploymentKind") == "greengrass-v2":
+            tracked.devices = device_progress(body["metrics"])
+            text += f"  [{tracked.devices}]"
         if body.get("errorMessage"):
             text += f"  {body['errorMessage']}"
             if body.get("errorDetails"):

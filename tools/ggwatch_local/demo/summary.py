@@ -9,18 +9,22 @@ from ggwatch_local.stack import SlackChannel
 from .report import DemoReport
 from .timeline import Console, short
 
-SUMMARY_COLUMNS = ("deployment", "life", "final", "transitions")
+SUMMARY_COLUMNS = ("deployment", "kind", "life", "final", "transitions", "devices")
+FINAL_COLUMN = SUMMARY_COLUMNS.index("final")
 
 
 def print_summary(report: DemoReport, channels: tuple[SlackChannel, ...], console: Console) -> None:
-    """One row per deployment; columns are separated by at least two spaces, for eyes and for tests."""
+    """One row per deployment of either kind (V2 rows with their device progress); columns are
+    separated by at least two spaces, for eyes and for tests."""
     names = [channel.name for channel in channels]
     rows = [
         [
             short(t.deployment_id),
+            t.kind,
             t.life_name,
             t.status or "-",
             t.chain or "-",
+            t.devices or "-",
             *(str(t.messages[n]) for n in names),
         ]
         for t in report.deployments.values()
@@ -33,7 +37,7 @@ def print_summary(report: DemoReport, channels: tuple[SlackChannel, ...], consol
     )
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        cells[2] = console.paint(cells[2], row[2])
+        cells[FINAL_COLUMN] = console.paint(cells[FINAL_COLUMN], row[FINAL_COLUMN])
         console.line("  ".join(cells).rstrip())
     totals = Counter[str]()
     for tracked in report.deployments.values():

@@ -27,6 +27,10 @@ STATUS_STYLES = {
     "TrackingFailed": "35",
     "Stopped": "33",
     "Stopping": "33",
+    "COMPLETED": "32",
+    "FAILED": "31",
+    "CANCELED": "33",
+    "INACTIVE": "2",
 }
 
 
