@@ -21,16 +21,17 @@ PROBE = (
     "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module);"
     "print((time.perf_counter() - t) * 1000)"
 )
+BASELINE_PROBE = "import time; t = time.perf_counter(); import boto3; print((time.perf_counter() - t) * 1000)"
+"""The floor every handler stands on: boto3 alone, imported the same way."""
 
 
-def import_ms(handler: str) -> float:
-    """Median wall time of importing one handler in a fresh interpreter, in milliseconds."""
+def import_ms(*probe: str) -> float:
+    """Median wall time of one probe (`-c` code and its arguments) in fresh interpreters, in ms."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "ggwatch"), "PYTHONDONTWRITEBYTECODE": "0"}
-    path = ROOT / "functions" / handler / "app.py"
     samples = [
         float(
             subprocess.run(
-                [sys.executable, "-c", PROBE, str(path)], env=env, check=True, capture_output=True, text=True
+                [sys.executable, "-c", *probe], env=env, check=True, capture_output=True, text=True
             ).stdout
         )
         for _ in range(RUNS)
@@ -46,8 +47,11 @@ def tree_kib(path: Path) -> float:
 
 def main() -> None:
     print(f"cold import, median of {RUNS} fresh interpreters ({sys.version.split()[0]}):")
+    baseline = import_ms(BASELINE_PROBE)
+    print(f"  {'import boto3':<15} {baseline:7.1f} ms  (baseline)")
     for handler in HANDLERS:
-        print(f"  {handler:<15} {import_ms(handler):7.1f} ms")
+        handler_ms = import_ms(PROBE, str(ROOT / "functions" / handler / "app.py"))
+        print(f"  {handler:<15} {handler_ms:7.1f} ms  ({handler_ms / baseline:.2f} x boto3)")
     print(f"ggwatch package source: {tree_kib(ROOT / 'layers' / 'ggwatch' / 'ggwatch'):.0f} KiB")
     for function in HANDLERS:
         print(f"function {function:<15} {tree_kib(ROOT / 'functions' / function):.1f} KiB")
