@@ -59,13 +59,19 @@ class InMemoryRepository:
         tracked_by: str,
         now: datetime,
         deployment_arn: str | None = None,
+        region: str | None = None,
     ) -> bool:
         """Create the item, or re-activate one that was untracked before it finished."""
         key = self.key(kind, deployment_id)
         current = self.items.get(key)
         if current is None:
             current = TrackedDeployment(
-                kind=kind, deployment_id=deployment_id, tracked_at=now, tracked_by=tracked_by, version=0
+                kind=kind,
+                deployment_id=deployment_id,
+                tracked_at=now,
+                tracked_by=tracked_by,
+                version=0,
+                region=region,
             )
         elif key not in self.untracked or current.active:
             return False

@@ -94,6 +94,19 @@ def test_track_is_idempotent_and_keeps_what_it_was_first_given(subject: Subject)
     assert [item.key for item in repository.active(KIND)] == [f"DEPLOYMENT#{KIND.value}#bd-1"]
 
 
+def test_track_records_the_region_the_deployment_lives_in(subject: Subject) -> None:
+    repository = subject.repository
+    assert repository.track(KIND, "bd-eu", tracked_by="cloudtrail", now=NOW, region="eu-west-1")
+    assert repository.track(KIND, "bd-home", tracked_by="manual", now=NOW)
+    eu, home = repository.get(KIND, "bd-eu"), repository.get(KIND, "bd-home")
+    assert eu is not None and home is not None
+    assert (eu.region, home.region) == ("eu-west-1", None)
+    assert [item.deployment.region for item in repository.active(KIND) if item.deployment] == [
+        "eu-west-1",
+        None,
+    ]
+
+
 def test_untrack_stops_polling_and_sets_the_expiry(subject: Subject) -> None:
     repository = tracked(subject)
     assert repository.untrack(KIND, "bd-1", now=NOW, expires_at=1_900_000_000)

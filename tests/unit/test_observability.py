@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -47,3 +49,25 @@ def test_two_stacks_emit_under_different_namespaces() -> None:
 @pytest.mark.parametrize("unset", [{}, {"POWERTOOLS_METRICS_NAMESPACE": "", "POWERTOOLS_SERVICE_NAME": ""}])
 def test_outside_a_stack_the_names_fall_back_to_ggwatch(unset: dict[str, str]) -> None:
     assert names_at_cold_start(unset) == ["ggwatch", "ggwatch", "ggwatch"]
+
+
+class _ReadThenWriteMetrics:
+    """Adds the way Metrics does, read then write, with room for another thread in between."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+
+    def add_metric(self, *, name: str, unit: object, value: float) -> None:
+        seen = self.total
+        time.sleep(0.0005)
+        self.total = seen + value
+
+
+def test_counts_from_concurrent_workers_are_all_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ggwatch import observability
+
+    recorder = _ReadThenWriteMetrics()
+    monkeypatch.setattr(observability, "metrics", recorder)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: observability.count("TransitionsPublished"), range(200)))
+    assert recorder.total == 200

@@ -40,6 +40,7 @@ class ReadOnlyRepository:
         tracked_by: str,
         now: datetime,
         deployment_arn: str | None = None,
+        region: str | None = None,
     ) -> bool:
         self.writes.append(f"track {deployment_id}")
         return False

@@ -70,8 +70,10 @@ class DeploymentRepository(Protocol):
         tracked_by: str,
         now: datetime,
         deployment_arn: str | None = None,
+        region: str | None = None,
     ) -> bool:
-        """Start tracking; False when it was tracked already (nothing changes then)."""
+        """Start tracking; False when it was tracked already (nothing changes then). `region` is where
+        the deployment lives, None for the stack's own region; a re-tracked item keeps its first."""
         ...
 
     def untrack(self, kind: DeploymentKind, deployment_id: str, *, now: datetime, expires_at: int) -> bool:

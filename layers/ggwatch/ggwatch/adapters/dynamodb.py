@@ -87,6 +87,7 @@ class DynamoDeploymentRepository:
         tracked_by: str,
         now: datetime,
         deployment_arn: str | None = None,
+        region: str | None = None,
     ) -> bool:
         """Create the item, or re-activate one that was untracked before it finished."""
         values: dict[str, Any] = {
@@ -101,6 +102,9 @@ class DynamoDeploymentRepository:
         if deployment_arn:
             values[":arn"] = deployment_arn
             arn_clause = ", deploymentArn = if_not_exists(deploymentArn, :arn)"
+        if region:
+            values[":region"] = region
+            arn_clause += ", #region = if_not_exists(#region, :region)"
         written = self._update_if(
             deployment_key(kind, deployment_id),
             "SET deploymentKind = :kind, deploymentId = :id, activeKind = :kind,"
@@ -109,6 +113,7 @@ class DynamoDeploymentRepository:
             " REMOVE untrackedAt, expiresAt",
             "attribute_not_exists(pk) OR (attribute_exists(untrackedAt) AND attribute_not_exists(activeKind))",
             values,
+            {"#region": "region"} if region else None,  # REGION is a DynamoDB reserved word
         )
         return written is not None
 

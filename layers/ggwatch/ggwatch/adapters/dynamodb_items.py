@@ -92,6 +92,7 @@ def tracked_deployment(item: Mapping[str, Any]) -> TrackedDeployment:
                 "active": "activeKind" in values,
                 "tracked_at": values["trackedAt"],
                 "tracked_by": values.get("trackedBy", "manual"),
+                "region": values.get("region") or None,
                 "last_changed_at": values.get("lastChangedAt") or None,
                 "pending": _pending(pending, values) if pending else None,
             }

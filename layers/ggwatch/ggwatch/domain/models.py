@@ -206,6 +206,9 @@ class TrackedDeployment(_DeploymentFacts):
     active: bool = True
     tracked_at: datetime
     tracked_by: str = "manual"
+    region: str | None = None
+    """The AWS region the deployment lives in; None: the stack's own region (items tracked before
+    ggwatch polled more than one region have none)."""
     last_changed_at: datetime | None = None
     last_transition_id: str | None = None
     pending: PendingTransition | None = None
