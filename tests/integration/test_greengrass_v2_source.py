@@ -104,7 +104,7 @@ def test_a_rollout_with_three_failures_reads_every_fact_and_the_failed_devices_n
     )
 
 
-def test_counts_carry_the_notification_names_and_say_when_the_rollout_settled() -> None:
+def test_counts_carry_the_notification_names() -> None:
     counts = DeviceCounts(
         queued=1, in_progress=2, succeeded=3, failed=4, rejected=5, timed_out=6, canceled=7, removed=8
     )
@@ -119,9 +119,6 @@ def test_counts_carry_the_notification_names_and_say_when_the_rollout_settled() 
         "removed": 8,
     }
     assert counts.failures == 15
-    assert not counts.settled
-    assert DeviceCounts(succeeded=3, failed=1).settled
-    assert not DeviceCounts().settled  # no target yet: nothing settled
 
 
 def test_a_healthy_rollout_costs_two_calls(fleet: FleetFake, source: GreengrassV2Deployments) -> None:
@@ -179,6 +176,36 @@ def test_failed_devices_are_bounded_and_so_are_the_reason_lookups(
     fleet.clear_calls()
     assert len(GreengrassV2Deployments(max_failed_devices=2).snapshot(deployment_id).failed_devices) == 2
     assert calls(fleet).count("ListEffectiveDeployments") == 2
+
+
+def test_a_device_reason_is_read_once_per_failure_not_on_every_poll(
+    fleet: FleetFake, fleet_clock: Clock, source: GreengrassV2Deployments
+) -> None:
+    # Given a continuous deployment with one failed device, polled once
+    first = Execution("gw-1", "FAILED", DeviceFailure("gw-1 broke", (), ("X",)))
+    second = Execution("gw-2", "FAILED", DeviceFailure("gw-2 broke", (), ("X",)))
+    life = FleetLife(
+        "line",
+        GROUP,
+        (FleetStep("ACTIVE", "IN_PROGRESS", (first,)), FleetStep("ACTIVE", "IN_PROGRESS", (first, second))),
+    )
+    deployment_id = fleet.add(life)
+    assert [d.message for d in source.snapshot(deployment_id).failed_devices] == ["gw-1 broke"]
+    fleet.clear_calls()
+
+    # When it is polled again with nothing changed
+    again = source.snapshot(deployment_id)
+
+    # Then the device's reason comes without asking the device again
+    assert [d.message for d in again.failed_devices] == ["gw-1 broke"]
+    assert "ListEffectiveDeployments" not in calls(fleet)
+
+    # And a device that fails later is the only one looked up
+    fleet_clock.advance(1)
+    fleet.advance(deployment_id)
+    fleet.clear_calls()
+    assert [d.message for d in source.snapshot(deployment_id).failed_devices] == ["gw-2 broke", "gw-1 broke"]
+    assert calls(fleet).count("ListEffectiveDeployments") == 1
 
 
 def test_the_worst_case_snapshot_stays_within_its_call_budget(

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.exceptions import ClientError
+from pydantic.alias_generators import to_camel
 
 from ggwatch.adapters.aws_errors import error_code
+from ggwatch.adapters.bounded_cache import BoundedCache
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.source_errors import source_errors
 from ggwatch.domain import fleet_rules
@@ -30,8 +32,9 @@ if TYPE_CHECKING:
     from mypy_boto3_iot import IoTClient
     from mypy_boto3_iot.literals import JobExecutionStatusType
 
-MAX_FAILED_DEVICES: Final = 25
-"""How many failed devices a snapshot names, newest first (and so at most how many reason lookups)."""
+MAX_FAILED_DEVICES: Final = fleet_rules.MAX_NEW_FAILURES
+"""How many failed devices a snapshot names, newest first (and so at most how many reason lookups):
+as many as a notification names."""
 FAILED_EXECUTION_STATUSES: Final[tuple[JobExecutionStatusType, ...]] = ("FAILED", "REJECTED", "TIMED_OUT")
 EXECUTION_PAGE_SIZE: Final = 250
 """ListJobExecutionsForJob's largest page (its model's maxResults maximum)."""
@@ -54,6 +57,17 @@ _COUNT_MEMBERS: Final = {
     "canceled": "numberOfCanceledThings",
     "removed": "numberOfRemovedThings",
 }
+"""DeviceCounts' fields and the DescribeJob members they come from; notifications name them in
+camelCase (in_progress: inProgress)."""
+_FAILED_COUNTS: Final[dict[JobExecutionStatusType, str]] = {
+    "FAILED": "failed",
+    "REJECTED": "rejected",
+    "TIMED_OUT": "timed_out",
+}
+"""The DeviceCounts field that counts each failed execution status."""
+REASON_CACHE_SIZE: Final = 20_000
+"""Device reasons kept between polls (a few MB at most): a failed execution's reason is read once,
+not on every poll of a deployment that stays ACTIVE with the same failures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,26 +88,12 @@ class DeviceCounts:
         """Devices that did not apply the deployment: failed + rejected + timed out."""
         return fleet_rules.failures(self.metrics())
 
-    @property
-    def settled(self) -> bool:
-        """The rollout to the current targets finished: at least one target, none queued or running."""
-        return fleet_rules.settled(self.metrics())
-
     def metrics(self) -> Metrics:
         return Metrics(self.as_metrics())
 
     def as_metrics(self) -> dict[str, int]:
         """The counts under the names notifications use (queued, inProgress, ..., timedOut, ...)."""
-        return {
-            "queued": self.queued,
-            "inProgress": self.in_progress,
-            "succeeded": self.succeeded,
-            "failed": self.failed,
-            "rejected": self.rejected,
-            "timedOut": self.timed_out,
-            "canceled": self.canceled,
-            "removed": self.removed,
-        }
+        return {to_camel(name): getattr(self, name) for name in _COUNT_MEMBERS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +164,9 @@ class GreengrassV2Deployments:
         self._greengrass = greengrass or boto3.client("greengrassv2", config=API_CONFIG)
         self._iot = iot or boto3.client("iot", config=API_CONFIG)
         self._max_failed_devices = max_failed_devices
+        self._reasons: BoundedCache[tuple[str, str, str, datetime | None], tuple[str, str | None]] = (
+            BoundedCache(REASON_CACHE_SIZE)
+        )
 
     @property
     def region(self) -> str | None:
@@ -230,11 +233,10 @@ class GreengrassV2Deployments:
         """The newest failed executions, each with the reason its device gave."""
         if counts.failures == 0 or self._max_failed_devices < 1:
             return ()
-        per_status = {"FAILED": counts.failed, "REJECTED": counts.rejected, "TIMED_OUT": counts.timed_out}
         executions = [
             execution
             for status in FAILED_EXECUTION_STATUSES
-            if per_status[status] > 0
+            if getattr(counts, _FAILED_COUNTS[status]) > 0
             for execution in self._executions(job_id, status)
         ]
         oldest = datetime.min.replace(tzinfo=UTC)
@@ -274,14 +276,19 @@ class GreengrassV2Deployments:
     def _with_reason(
         self, deployment_id: str, thing: str, status: str, updated_at: datetime | None
     ) -> FailedDevice:
-        entry = self._effective_deployment(deployment_id, thing)
-        error_types = (entry.get("statusDetails") or {}).get("errorTypes") or []
+        """The device's reason, read once per execution update: a device reports its reason with the
+        status change that updates its job execution, so the same update has the same reason."""
+        key = (deployment_id, thing, status, updated_at)
+        reason = self._reasons.get(key) if updated_at is not None else None
+        if reason is None:
+            entry = self._effective_deployment(deployment_id, thing)
+            error_types = (entry.get("statusDetails") or {}).get("errorTypes") or []
+            reason = (error_types[0] if error_types else status, _text(entry.get("reason")))
+            if updated_at is not None and entry:
+                self._reasons.put(key, reason)
+        code, message = reason
         return FailedDevice(
-            thing_name=thing,
-            status=status,
-            code=error_types[0] if error_types else status,
-            message=_text(entry.get("reason")),
-            updated_at=updated_at,
+            thing_name=thing, status=status, code=code, message=message, updated_at=updated_at
         )
 
     def _effective_deployment(self, deployment_id: str, thing: str) -> Mapping[str, Any]:

@@ -8,7 +8,6 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from ggwatch.adapters.greengrass_v2 import (
-    MAX_FAILED_DEVICES,
     GreengrassV2Deployments,
     V2DeploymentSnapshot,
 )
@@ -54,8 +53,7 @@ def observation_from_snapshot(snapshot: V2DeploymentSnapshot) -> Observation:
     kind = DeploymentKind.GREENGRASS_V2
     metrics = Metrics(snapshot.counts.as_metrics()) if snapshot.counts else Metrics.zero(kind)
     failed = tuple(
-        ErrorDetail(code=d.code, message=d.message, thing_name=d.thing_name)
-        for d in snapshot.failed_devices[:MAX_FAILED_DEVICES]
+        ErrorDetail(code=d.code, message=d.message, thing_name=d.thing_name) for d in snapshot.failed_devices
     )
     try:
         return Observation(
