@@ -44,15 +44,28 @@ def notifications(event: Any) -> Iterator[Notification | UnknownSchemaError | No
             _malformed(index, "not an SNS record with a Message")
             yield None
             continue
-        version = _schema_version(message)
-        if version is not _NO_OBJECT and version != SCHEMA_VERSION:
+        notification, problem = _parsed(message)
+        if notification is not None and _declares_known_schema(notification):
+            yield notification  # the common case: the body is parsed once
+            continue
+        version = _schema_version(message)  # a body that did not pass: say which way it failed
+        if problem is None or (version is not _NO_OBJECT and version != SCHEMA_VERSION):
             yield _unknown_schema(index, version)
             continue
-        try:
-            yield Notification.model_validate_json(message)
-        except ValidationError as error:
-            _malformed(index, describe(error, whole="body", say="type"))
-            yield None
+        _malformed(index, describe(problem, whole="body", say="type"))
+        yield None
+
+
+def _parsed(message: str) -> tuple[Notification | None, ValidationError | None]:
+    try:
+        return Notification.model_validate_json(message), None
+    except ValidationError as error:
+        return None, error
+
+
+def _declares_known_schema(notification: Notification) -> bool:
+    """A body without schemaVersion validates with the default; it must still say it explicitly."""
+    return "schema_version" in notification.model_fields_set and notification.schema_version == SCHEMA_VERSION
 
 
 def _schema_version(message: str) -> object:
