@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import boto3
@@ -39,3 +40,15 @@ class SnsNotificationPublisher:
         except BotoCoreError as error:
             raise PublishError(f"SNS publish failed: {error}") from error
         return answer["MessageId"]
+
+    def publish_batch(self, notifications: Sequence[Notification]) -> list[PublishError | None]:
+        """Each notification in turn: one result each, in order, None where SNS took it."""
+        results: list[PublishError | None] = []
+        for notification in notifications:
+            try:
+                self.publish(notification)
+            except PublishError as error:
+                results.append(error)
+            else:
+                results.append(None)
+        return results
