@@ -75,6 +75,14 @@ def test_an_arn_the_source_gave_is_kept() -> None:
     assert event_entry(given, bus_name="default", home=HOME).request["Resources"] == [arn]
 
 
+def test_a_kind_without_a_known_arn_format_or_an_odd_time_still_makes_an_event() -> None:
+    given = notification(deployment_kind="some-future-kind", observed_at="yesterday")
+    entry = event_entry(given, bus_name="default", home=HOME).request
+    assert entry["Resources"] == []
+    assert "Time" not in entry
+    assert json.loads(entry["Detail"]) == json.loads(given.to_json())
+
+
 def test_the_home_is_read_from_the_topic_arn_and_a_garbled_one_is_refused() -> None:
     assert Home.of("arn:aws-us-gov:sns:us-gov-west-1:123456789012:topic") == Home(
         "aws-us-gov", "us-gov-west-1", "123456789012"

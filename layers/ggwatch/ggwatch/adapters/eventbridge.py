@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -60,11 +61,12 @@ def detail_type(event_type: str) -> str:
 
 def with_arn(notification: Notification, home: Home) -> Notification:
     """The notification with its deployment's ARN, built in its region (else the home region) and the
-    home account when the source gave none."""
-    if notification.deployment_arn is not None:
+    home account when the source gave none (and ggwatch knows the kind's ARN format)."""
+    kinds = {kind.value: kind for kind in DeploymentKind}
+    if notification.deployment_arn is not None or notification.deployment_kind not in kinds:
         return notification
     arn = deployment_arn(
-        DeploymentKind(notification.deployment_kind),
+        kinds[notification.deployment_kind],
         notification.deployment_id,
         partition=home.partition,
         region=notification.region or home.region,
@@ -91,8 +93,11 @@ def event_entry(notification: Notification, *, bus_name: str, home: Home) -> _En
         "DetailType": kind,
         "Resources": [fitted.deployment_arn] if fitted.deployment_arn else [],
         "Detail": fitted.to_json(),
-        "Time": datetime.fromisoformat(fitted.observed_at),
     }
+    # Without a readable observedAt, EventBridge stamps the time it received the event (the size
+    # counts a Time anyway, which only errs on the safe side).
+    with suppress(ValueError):
+        request["Time"] = datetime.fromisoformat(fitted.observed_at)
     return _Entry(request, eventbridge_entry_size(fitted, source=SOURCE, detail_type=kind))
 
 
