@@ -12,6 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ggwatch.adapters.eventbridge import EventBridgePublisher, Home
+from ggwatch.adapters.fanout import FanOutPublisher
+from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.exceptions import PublishError
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
 from ggwatch_local.lambda_runtime import LambdaContext, load_handler
@@ -84,6 +86,21 @@ def test_a_batch_larger_than_one_call_arrives_whole_and_in_order(moto_aws: None)
 def test_a_bus_that_does_not_exist_fails_every_notification(moto_aws: None) -> None:
     results = EventBridgePublisher("missing", HOME).publish_batch([notification(), notification()])
     assert all(isinstance(r, PublishError) and "ResourceNotFound" in str(r) for r in results)
+
+
+def test_a_batch_through_the_fan_out_reaches_topic_and_bus_or_fails_where_the_bus_is_missing(
+    topic: TopicWithSubscriber,
+) -> None:
+    rule = RuleQueue.create("everything", EVERY_GGWATCH_EVENT)
+    sns = SnsNotificationPublisher(topic.topic_arn)
+    batch = [notification(deployment_id=f"bd-{i}") for i in range(3)]
+
+    assert FanOutPublisher([sns, EventBridgePublisher("default", HOME)]).publish_batch(batch) == [None] * 3
+    assert len(topic.drain()) == len(rule.drain()) == 3
+
+    missing = FanOutPublisher([sns, EventBridgePublisher("missing", HOME)]).publish_batch(batch)
+    assert all(isinstance(result, PublishError) for result in missing)
+    assert len(topic.drain()) == 3  # the topic's copies, which the retry repeats under one transitionId
 
 
 # ---------------------------------------------------------------- the poller, topic and bus together

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from ggwatch.adapters.fanout import FanOutPublisher
+from ggwatch.adapters.fanout import FanOutPublisher, one_by_one
 from ggwatch.domain.notification import Notification
 from ggwatch.exceptions import PublishError
 from tests.factories import notification
@@ -27,15 +27,7 @@ class _Channel:
         return f"{self.name}-{len(self.taken)}"
 
     def publish_batch(self, notifications: Sequence[Notification]) -> list[PublishError | None]:
-        results: list[PublishError | None] = []
-        for n in notifications:
-            try:
-                self.publish(n)
-            except PublishError as error:
-                results.append(error)
-            else:
-                results.append(None)
-        return results
+        return one_by_one(self.publish, notifications)
 
 
 def batch(*deployment_ids: str) -> list[Notification]:

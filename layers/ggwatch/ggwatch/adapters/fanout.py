@@ -8,7 +8,7 @@ carry a copy (subscribers drop copies by transitionId), and none is ever left wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ggwatch.domain.notification import Notification
@@ -21,6 +21,21 @@ class BatchPublisher(Protocol):
     def publish(self, notification: Notification) -> str: ...
 
     def publish_batch(self, notifications: Sequence[Notification]) -> list[PublishError | None]: ...
+
+
+def one_by_one(
+    publish: Callable[[Notification], object], notifications: Sequence[Notification]
+) -> list[PublishError | None]:
+    """`publish_batch` for a publisher that sends each notification alone: one result each, in order."""
+    results: list[PublishError | None] = []
+    for notification in notifications:
+        try:
+            publish(notification)
+        except PublishError as error:
+            results.append(error)
+        else:
+            results.append(None)
+    return results
 
 
 class FanOutPublisher:

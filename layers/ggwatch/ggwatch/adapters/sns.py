@@ -9,6 +9,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ggwatch.adapters.aws_errors import error_code, error_message
+from ggwatch.adapters.fanout import one_by_one
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.domain.notification import Notification, fit_to_size
 from ggwatch.exceptions import PublishError
@@ -43,12 +44,4 @@ class SnsNotificationPublisher:
 
     def publish_batch(self, notifications: Sequence[Notification]) -> list[PublishError | None]:
         """Each notification in turn: one result each, in order, None where SNS took it."""
-        results: list[PublishError | None] = []
-        for notification in notifications:
-            try:
-                self.publish(notification)
-            except PublishError as error:
-                results.append(error)
-            else:
-                results.append(None)
-        return results
+        return one_by_one(self.publish, notifications)
