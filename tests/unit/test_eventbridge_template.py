@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ggwatch.settings import PollerSettings
+from ggwatch.settings import ConfigurationError, PollerSettings
 from ggwatch_local.template import Resolver, load_template, resource
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ops-failures"
@@ -48,6 +48,12 @@ def test_events_go_to_the_default_bus_unless_another_is_named() -> None:
         PollerSettings.from_env({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "EVENT_BUS_NAME": name})
     # An ARN would make the poller's grant (built from the name) name no bus at all
     assert not fullmatch(parameter["AllowedPattern"], "arn:aws:events:us-east-1:123456789012:event-bus/x")
+
+
+def test_a_bus_setting_that_names_no_bus_fails_at_cold_start_naming_it() -> None:
+    with pytest.raises(ConfigurationError, match="EVENT_BUS_NAME"):
+        PollerSettings.from_env({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "EVENT_BUS_NAME": "ops bus"})
+    assert PollerSettings.from_env({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC}).EVENT_BUS_NAME is None
 
 
 def test_without_a_target_no_rule_is_created() -> None:
