@@ -1,7 +1,7 @@
 """The README's filter recipes, applied exactly as written, select exactly what they say.
 
-Each recipe is read from the README (a `<!-- recipe: CHANNEL NAME [SCOPE] -->` line and the JSON block
-after it) and applied on moto to notifications published through ggwatch's own publishers: an SNS
+Each recipe is read from the README (a line ending in `<!-- recipe: CHANNEL NAME [SCOPE] -->`, under
+its visible label, and the JSON block after it) and applied on moto to notifications published through ggwatch's own publishers: an SNS
 filter policy as a queue's subscription to the topic, an EventBridge pattern as a rule with a queue
 as its target (moto's TestEventPattern answers true for anything, so only a real rule proves a pattern).
 What arrives must be exactly the notifications the recipe's need describes, stated here in Python.
@@ -53,7 +53,7 @@ class Recipe:
 def recipes() -> dict[tuple[str, str], Recipe]:
     """Every recipe in the README, by (channel, name)."""
     found = re.findall(
-        r"^<!-- recipe: (\w+) ([\w-]+)(?: (\w+))? -->\n```json\n(.*?)\n```",
+        r"<!-- recipe: (\w+) ([\w-]+)(?: (\w+))? -->\n```json\n(.*?)\n```",
         README,
         flags=re.MULTILINE | re.DOTALL,
     )
