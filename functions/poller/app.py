@@ -12,6 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ggwatch.adapters import sdk_config
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
+from ggwatch.adapters.eventbridge import EventBridgePublisher, Home
+from ggwatch.adapters.fanout import FanOutPublisher
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
 from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source
@@ -59,9 +61,20 @@ def _lane(settings: PollerSettings, config: Config, worst_call_ms: int) -> Lane:
                 )
             ),
         ],
-        SnsNotificationPublisher(settings.TOPIC_ARN, client=boto3.client("sns", config=config)),
+        _publisher(settings, config),
         worst_call_ms,
     )
+
+
+def _publisher(settings: PollerSettings, config: Config) -> SnsNotificationPublisher | FanOutPublisher:
+    """The topic and, when a bus is set, the bus: a transition counts as published once both took it."""
+    topic = SnsNotificationPublisher(settings.TOPIC_ARN, client=boto3.client("sns", config=config))
+    if settings.EVENT_BUS_NAME is None:
+        return topic
+    bus = EventBridgePublisher(
+        settings.EVENT_BUS_NAME, Home.of(settings.TOPIC_ARN), client=boto3.client("events", config=config)
+    )
+    return FanOutPublisher([topic, bus])
 
 
 @metrics.log_metrics

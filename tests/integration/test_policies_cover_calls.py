@@ -90,6 +90,9 @@ def call_of(service: str, operation: str, params: dict[str, Any]) -> Call:
         return Call(action, f"arn:aws:iot:{REGION}:{ACCOUNT}:job/{params['jobId']}")
     if action == "sns:Publish":
         return Call(action, params["TopicArn"])
+    if action == "events:PutEvents":
+        (bus,) = {entry.get("EventBusName", "default") for entry in params["Entries"]}
+        return Call(action, f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}")
     if action == "secretsmanager:GetSecretValue":
         return Call(action, params["SecretId"])
     raise AssertionError(f"the policy coverage test does not know the resource of {action}: add it here")
@@ -173,9 +176,10 @@ def assert_exactly_granted(function: str, recorded: Recorded | list[Call], resol
 
 
 @pytest.fixture
-def resolve(deployments_table: str, topic: TopicWithSubscriber) -> Resolver:
-    """Resolves the template for this test's stack: moto's table and topic stand for the template's."""
-    return Resolver(
+def resolve(deployments_table: str, topic: TopicWithSubscriber, monkeypatch: pytest.MonkeyPatch) -> Resolver:
+    """Resolves the template for this test's stack: moto's table and topic stand for the template's;
+    the poller puts its events on the bus the template names by default, as deployed."""
+    resolver = Resolver(
         load_template(),
         stack_name="ggwatch-test",
         region=REGION,
@@ -186,6 +190,8 @@ def resolve(deployments_table: str, topic: TopicWithSubscriber) -> Resolver:
             "NotificationsTopic": topic.topic_arn,
         },
     )
+    monkeypatch.setenv("EVENT_BUS_NAME", resolver({"Ref": "EventBusName"}))
+    return resolver
 
 
 def test_tracker_calls_are_exactly_granted(
@@ -306,8 +312,10 @@ def test_a_call_outside_the_granted_key_prefixes_is_refused(resolve: Resolver) -
 
 def test_a_call_on_another_resource_is_refused(resolve: Resolver) -> None:
     other_topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:someone-elses-topic"
+    other_bus = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/someone-elses-bus"
     grants = handler_grants("PollerFunction", resolve)
     assert not any(grant.allows(Call("sns:Publish", other_topic)) for grant in grants)
+    assert not any(grant.allows(Call("events:PutEvents", other_bus)) for grant in grants)
 
 
 def test_a_grant_no_call_uses_fails_the_check(resolve: Resolver) -> None:

@@ -289,6 +289,7 @@ def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> N
                 "TOPIC_ARN": {"Ref": "NotificationsTopic"},
                 "RETENTION_DAYS": {"Ref": "RetentionDays"},
                 "SETTLED_POLL_MINUTES": {"Ref": "SettledPollMinutes"},
+                "EVENT_BUS_NAME": {"Ref": "EventBusName"},
             },
         ),
         (
@@ -352,6 +353,7 @@ def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_it
         | grants(["iot:DescribeJob", "iot:ListJobExecutionsForJob"], _in_account("iot", "job/*"))
         | grants(["greengrass:ListEffectiveDeployments"], _in_account("greengrass", "coreDevices:*"))
         | grants(["sns:Publish"], NOTIFICATIONS_TOPIC_ARN)
+        | grants(["events:PutEvents"], _in_account("events", "event-bus/${EventBusName}"))
         | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]})
     )
 
@@ -476,7 +478,7 @@ def test_the_topic_is_encrypted_with_the_aws_managed_key(template: Template) -> 
 
 def test_every_queue_is_encrypted_and_keeps_dead_letters_for_14_days(template: Template) -> None:
     queues = resources_of_type(template, "AWS::SQS::Queue")
-    assert set(queues) == {"PollerScheduleDLQ", "TrackerEventsDLQ", "SlackNotifierDLQ"}
+    assert set(queues) == {"PollerScheduleDLQ", "TrackerEventsDLQ", "SlackNotifierDLQ", "FailedEventsDLQ"}
     for queue in queues.values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
         assert queue["Properties"]["MessageRetentionPeriod"] == 1_209_600
@@ -721,6 +723,7 @@ def test_the_poller_alarms_on_any_error(template: Template) -> None:
         ("PollerScheduleDLQAlarm", "PollerScheduleDLQ"),
         ("TrackerEventsDLQAlarm", "TrackerEventsDLQ"),
         ("SlackNotifierDLQAlarm", "SlackNotifierDLQ"),
+        ("FailedEventsDLQAlarm", "FailedEventsDLQ"),
     ],
 )
 def test_every_dlq_alarms_on_its_first_message(template: Template, alarm_name: str, queue: str) -> None:

@@ -21,7 +21,7 @@ Template = dict[str, Any]
 POLLER_ROLE_ARN = {"Fn::GetAtt": ["PollerFunctionRole", "Arn"]}
 """The poller's role as the template names it; requests carry it symbolically."""
 OTHER_ROLE_ARN = "arn:aws:iam::123456789012:role/Admin"
-QUEUES = ("PollerScheduleDLQ", "TrackerEventsDLQ", "SlackNotifierDLQ")
+QUEUES = ("PollerScheduleDLQ", "TrackerEventsDLQ", "SlackNotifierDLQ", "FailedEventsDLQ")
 
 
 @pytest.fixture(scope="module")
@@ -168,8 +168,11 @@ def test_the_device_event_rule_may_still_send_its_dead_letters(template: Templat
     assert not denied(statements, Request("sqs:SendMessage", None))
 
 
-def test_the_trackers_rule_may_still_send_its_dead_letters(template: Template) -> None:
-    statements = queue_policy(template, "TrackerEventsDLQ")
+@pytest.mark.parametrize("queue", ["TrackerEventsDLQ", "FailedEventsDLQ"])
+def test_the_trackers_and_the_failed_deployments_rules_may_still_send_their_dead_letters(
+    template: Template, queue: str
+) -> None:
+    statements = queue_policy(template, queue)
     (allow,) = [s for s in statements if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "events.amazonaws.com"}
     assert not denied(statements, Request("sqs:SendMessage", None))

@@ -51,6 +51,9 @@ class PollerSettings(_Settings):
     SETTLED_POLL_MINUTES: Annotated[int, Field(ge=0, le=1440)] = 0
     """A settled continuous Greengrass V2 deployment is polled this often rather than every run (a
     device event checks it at once); 0 polls it every run."""
+    EVENT_BUS_NAME: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]{1,256}$")] | None = None
+    """The EventBridge bus (in the stack's account and region) every notification is also put on,
+    beside the topic ("default" for the account's default bus); unset: the topic only."""
 
     @model_validator(mode="before")
     @classmethod

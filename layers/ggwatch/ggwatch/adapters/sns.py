@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ggwatch.adapters.aws_errors import error_code, error_message
+from ggwatch.adapters.fanout import one_by_one
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.domain.notification import Notification, fit_to_size
 from ggwatch.exceptions import PublishError
@@ -39,3 +41,7 @@ class SnsNotificationPublisher:
         except BotoCoreError as error:
             raise PublishError(f"SNS publish failed: {error}") from error
         return answer["MessageId"]
+
+    def publish_batch(self, notifications: Sequence[Notification]) -> list[PublishError | None]:
+        """Each notification in turn: one result each, in order, None where SNS took it."""
+        return one_by_one(self.publish, notifications)

@@ -14,11 +14,25 @@ DeploymentId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-
 MAX_ARN_LENGTH = 2048
 """The longest ARN any AWS API accepts."""
 
-_ARN_FORMATS = {
-    DeploymentKind.GREENGRASS_V1_BULK: r"arn:aws[a-z-]*:greengrass:[a-z0-9-]+:\d{{12}}:/greengrass/bulk/deployments/{id}",
-    DeploymentKind.GREENGRASS_V2: r"arn:aws[a-z-]*:greengrass:[a-z0-9-]+:\d{{12}}:deployments:{id}",
+_ARN_SHAPES = {
+    DeploymentKind.GREENGRASS_V1_BULK: "arn:{partition}:greengrass:{region}:{account}:/greengrass/bulk/deployments/{id}",
+    DeploymentKind.GREENGRASS_V2: "arn:{partition}:greengrass:{region}:{account}:deployments:{id}",
 }
-"""Each kind's deployment ARN, ending in the deployment's own ID."""
+"""Each kind's deployment ARN, ending in the deployment's own ID: built by `deployment_arn`, and
+matched (as a pattern) by TrackRequest."""
+
+
+def deployment_arn(
+    kind: DeploymentKind, deployment_id: str, *, partition: str, region: str, account: str
+) -> str:
+    """The ARN of one deployment of `kind`, for when its source did not give one."""
+    return _ARN_SHAPES[kind].format(partition=partition, region=region, account=account, id=deployment_id)
+
+
+def _arn_pattern(kind: DeploymentKind, deployment_id: str) -> str:
+    return _ARN_SHAPES[kind].format(
+        partition=r"aws[a-z-]*", region=r"[a-z0-9-]+", account=r"\d{12}", id=re.escape(deployment_id)
+    )
 
 
 def v2_deployment_arn(target_arn: str | None, deployment_id: str) -> str | None:
@@ -27,7 +41,9 @@ def v2_deployment_arn(target_arn: str | None, deployment_id: str) -> str | None:
     parts = (target_arn or "").split(":")
     if len(parts) < 6 or parts[0] != "arn":
         return None
-    return f"arn:{parts[1]}:greengrass:{parts[3]}:{parts[4]}:deployments:{deployment_id}"
+    return deployment_arn(
+        DeploymentKind.GREENGRASS_V2, deployment_id, partition=parts[1], region=parts[3], account=parts[4]
+    )
 
 
 class TrackRequest(BaseModel):
@@ -47,8 +63,8 @@ class TrackRequest(BaseModel):
 
     @model_validator(mode="after")
     def _arn_names_this_deployment(self) -> Self:
-        arn_format = _ARN_FORMATS[self.kind].format(id=re.escape(self.deployment_id))
-        if self.deployment_arn is not None and not re.fullmatch(arn_format, self.deployment_arn):
+        pattern = _arn_pattern(self.kind, self.deployment_id)
+        if self.deployment_arn is not None and not re.fullmatch(pattern, self.deployment_arn):
             raise ValueError(
                 f"deployment_arn is not the ARN of {self.kind.value} deployment {self.deployment_id}"
             )
