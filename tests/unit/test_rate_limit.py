@@ -132,7 +132,7 @@ def test_answers_after_a_throttle_raise_the_rate_gradually_back_to_the_configure
 
     # When answers keep coming as time passes, the rate climbs without jumping
     seen = []
-    for _ in range(40):
+    for _ in range(70):
         clock.now += 0.1
         bucket.answered()
         seen.append(bucket.rate)
@@ -199,7 +199,9 @@ class Transport:
         else:
             body = {"message": "Rate exceeded"}
             headers = {"x-amzn-ErrorType": code}
-        return AWSResponse(request.url, status, HTTPHeaders.from_dict(headers), _Body(json.dumps(body).encode()))
+        return AWSResponse(
+            request.url, status, HTTPHeaders.from_dict(headers), _Body(json.dumps(body).encode())
+        )
 
 
 def limited_client(
@@ -256,18 +258,21 @@ def test_a_call_whose_token_comes_after_its_wait_fails_as_throttled_without_bein
 
 
 def test_the_waits_of_one_call_together_stay_within_its_budget(no_backoff: None) -> None:
-    # Given a 1/s limit, a service that throttles every attempt, and a call that may wait 1.5 s in all
+    # Given a 1/s limit, a service failing every attempt with a retryable 500, and a call that may
+    # wait 1.5 s in all for its tokens
     clock = Seconds()
-    transport = Transport((400, "ThrottlingException"))
+    transport = Transport((500, "InternalServerException"))
     client, _ = limited_client(transport, clock, rate=1.0, max_wait=1.5, attempts=5)
 
     # When the call is made
-    with pytest.raises(SourceThrottledError), source_errors("Greengrass V2", "GetDeployment"):
+    refused = pytest.raises(SourceThrottledError, match="client-side rate limit")
+    with refused, source_errors("Greengrass V2", "GetDeployment"):
         client.get_deployment(deploymentId="d-1")
 
-    # Then it slept for tokens 1.5 s at most, though each retry alone would have waited over a second
-    assert 0 < sum(clock.slept) <= 1.5
-    assert len(transport.sent) < 5
+    # Then it waited one second for its second attempt, and gave up before a third second's wait,
+    # though each retry's wait alone would have fitted
+    assert clock.slept == [pytest.approx(1.0)]
+    assert len(transport.sent) == 2
 
 
 def test_the_poller_settings_set_each_rate_and_a_bad_one_is_named() -> None:
