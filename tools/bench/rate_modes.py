@@ -5,7 +5,9 @@ Modes: `standard` (botocore's standard retries, no client-side limit: the baseli
 (botocore's adaptive retry mode: standard retries plus its own client-side limiter) and
 `token-bucket` (standard retries plus ggwatch.adapters.rate_limit at R, with the full budget's wait).
 Each mode gets a fresh simulator, so no bucket carries over. A figure, not a test: run it with
-`.venv/bin/python tools/bench/rate_modes.py [--calls 300 --rate 20 --threads 32 --latency 0.05]`.
+`.venv/bin/python tools/bench/rate_modes.py [--calls 300 --rate 20 --threads 32 --latency 0.05]`
+(`--client-rate` sets the bucket above the service's limit, `--budget hurried` uses the poller's
+one-attempt budget).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import boto3
 from botocore.config import Config
 
 from ggwatch.adapters.rate_limit import RateLimits
-from ggwatch.adapters.sdk_config import FULL
+from ggwatch.adapters.sdk_config import FULL, HURRIED, CallBudget
 from ggwatch.adapters.source_errors import source_errors
 from ggwatch.exceptions import SourceThrottledError
 from ggwatch_local.greengrass.pacing import Pacing
@@ -48,28 +50,40 @@ class Figures:
     longest_call: float
 
 
-def client_for(mode: str, rate: float) -> Any:
+BUDGETS = {"full": FULL, "hurried": HURRIED}
+
+
+def client_for(mode: str, rate: float, budget: CallBudget) -> Any:
     retries: dict[str, Any] = {"mode": "adaptive" if mode == "adaptive" else "standard"}
-    retries["total_max_attempts"] = FULL.attempts
+    retries["total_max_attempts"] = budget.attempts
     config = Config(
         retries=retries,  # type: ignore[arg-type]
-        connect_timeout=FULL.connect_timeout_seconds,
-        read_timeout=FULL.read_timeout_seconds,
+        connect_timeout=budget.connect_timeout_seconds,
+        read_timeout=budget.read_timeout_seconds,
         max_pool_connections=64,
     )
     client = boto3.client("greengrassv2", region_name=REGION, config=config)
     if mode == "token-bucket":
         limits = RateLimits({("greengrassv2", "GetDeployment"): rate})
-        limits.attach(client, max_wait_seconds=FULL.token_wait_seconds)
+        limits.attach(client, max_wait_seconds=budget.token_wait_seconds)
     return client
 
 
-def run(mode: str, *, calls: int, rate: float, client_rate: float, threads: int, latency: float) -> Figures:
+def run(
+    mode: str,
+    *,
+    calls: int,
+    rate: float,
+    client_rate: float,
+    threads: int,
+    latency: float,
+    budget: CallBudget,
+) -> Figures:
     fleet = FleetFake()
     ids = [fleet.add(LIFE) for _ in range(min(calls, 100))]
     with FleetFakeServer(fleet, pacing=Pacing(latency=latency, rate_limit=rate)) as server:
         os.environ["AWS_ENDPOINT_URL_GREENGRASSV2"] = server.endpoint_url
-        client = client_for(mode, client_rate)
+        client = client_for(mode, client_rate, budget)
         client.meta.events.register("before-send", _warm_guard)  # fail loudly if not on the simulator
         surfaced, other = _Counter(), _Counter()
 
@@ -119,6 +133,9 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> N
         help="the token bucket's configured rate (default: the limit); "
         "above the limit it shows the bucket adapting to the throttles it meets",
     )
+    parser.add_argument(
+        "--budget", choices=sorted(BUDGETS), default="full", help="the poller's SDK budget the clients use"
+    )
     parser.add_argument("--modes", default="standard,adaptive,token-bucket")
     args = parser.parse_args(argv)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
@@ -127,7 +144,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> N
     bound = max(args.calls / args.rate, args.calls * args.latency / args.threads)
     out(
         f"{args.calls} GetDeployment calls, {args.threads} threads, limit {args.rate:g}/s, token bucket at "
-        f"{client_rate:g}/s, latency {args.latency * 1000:g} ms: bound {bound:.1f} s"
+        f"{client_rate:g}/s, latency {args.latency * 1000:g} ms, {args.budget} budget: bound {bound:.1f} s"
     )
     out(
         f"{'mode':<13} {'calls':>6} {'throttles met':>14} {'surfaced':>9} {'other':>6} {'seconds':>8} {'x bound':>8}"
@@ -140,6 +157,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> N
             client_rate=client_rate,
             threads=args.threads,
             latency=args.latency,
+            budget=BUDGETS[args.budget],
         )
         out(
             f"{f.mode:<13} {f.calls:>6} {f.throttles_met:>14} {f.surfaced:>9} {f.other_failures:>6} "

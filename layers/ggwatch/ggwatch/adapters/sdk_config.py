@@ -45,12 +45,13 @@ class CallBudget:
 
 
 FULL = CallBudget(attempts=3, connect_timeout_seconds=2, read_timeout_seconds=4, token_wait_seconds=4)
-"""Every call while a run has time: worst case 25 s. Four seconds of token wait hold a queue of 32
-workers on one API at its default 10/s (3.2 s); only while a throttle holds it at 7/s (about two
-seconds) can the last in the queue give up, to be polled again by the next run."""
-HURRIED = CallBudget(attempts=1, connect_timeout_seconds=1, read_timeout_seconds=2, token_wait_seconds=1)
-"""The poller's calls near the end of a run: worst case 4 s. A throttled or failed call is not retried
-in the run; the deployment is polled again by the next run."""
+"""Every call while a run has time: worst case 25 s. Four seconds of token wait hold a queue of 40
+workers on one API at its default 10/s without a call giving up."""
+HURRIED = CallBudget(attempts=1, connect_timeout_seconds=1, read_timeout_seconds=2, token_wait_seconds=2)
+"""The poller's calls near the end of a run: worst case 5 s. A throttled or failed call is not retried
+in the run; the deployment is polled again by the next run. Two seconds of token wait hold a queue of
+20 workers on one API at 10/s, 40 at 20/s; a call later in the queue fails as throttled at once (its
+wait is known when it asks) and is polled again by the next run."""
 
 API_CONFIG = FULL.config()
 HURRIED_CONFIG = HURRIED.config()
