@@ -2,7 +2,8 @@
 rate it meets no throttle, each (region, operation) on its own rate; set above it, it lowers its rate.
 
 The simulator's buckets and the limiter read one controlled clock, and the limiter's waits move it,
-so the calls are spaced exactly as on a real clock and nothing waits on real time.
+so the calls are spaced exactly as on a real clock and nothing waits on real time (except in the last
+test, where the poller handler builds its own limiter: about six seconds).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
 from ggwatch.adapters.rate_limit import RateLimits
+from ggwatch.domain.models import DeploymentKind
 from ggwatch_local.greengrass.pacing import Pacing
 from ggwatch_local.greengrass_v2 import Execution, FleetFake, FleetFakeServer, FleetLife, FleetStep, Target
-from tests.clock import Clock
+from ggwatch_local.lambda_runtime import LambdaContext, load_handler
+from tests.clock import START, Clock
 
 ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1})
 THREE_ATTEMPTS = Config(retries={"mode": "standard", "total_max_attempts": 3})
@@ -136,3 +140,31 @@ def test_a_rate_set_above_the_services_is_lowered_by_the_throttles_it_meets(
     assert throttles(fleet) > 0
     first_half = sum(1 for c in fleet.calls[: len(fleet.calls) // 2] if c.fault == "throttle")
     assert throttles(fleet) - first_half <= first_half
+
+
+@pytest.mark.usefixtures("app_environment")
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_the_poller_holds_every_polled_api_to_its_rate_setting_and_no_poll_fails(
+    monkeypatch: pytest.MonkeyPatch, deployments_table: str, lambda_context: LambdaContext
+) -> None:
+    # Given six tracked fleet deployments, a simulator allowing 1 call a second per API after a burst
+    # of 2 (on the real clock: the handler builds its own limiter), and rates of 0.9/s set
+    fleet = FleetFake()
+    ids = [fleet.add(LIFE) for _ in range(6)]
+    for deployment_id in ids:
+        DynamoDeploymentRepository(deployments_table).track(
+            DeploymentKind.GREENGRASS_V2, deployment_id, tracked_by="test", now=START
+        )
+    monkeypatch.setenv("RATE_GET_DEPLOYMENT", "0.9")
+    monkeypatch.setenv("RATE_DESCRIBE_JOB", "0.9")
+    with FleetFakeServer(fleet, pacing=Pacing(rate_limit=1, burst=2)) as server:
+        for service in ("GREENGRASSV2", "IOT"):
+            monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", server.endpoint_url)
+
+        # When the poller runs (unheld, it asks several times a second: some polls would fail)
+        summary = load_handler("poller").lambda_handler({}, lambda_context)
+
+    # Then every deployment was polled, none failed, and the simulator throttled nothing
+    assert (summary["polled"], summary["failed"]) == (6, 0)
+    assert [c.operation for c in fleet.calls].count("GetDeployment") == 6
+    assert throttles(fleet) == 0
