@@ -20,17 +20,13 @@ from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
 from ggwatch.adapters.rate_limit import RateLimits
 from ggwatch.domain.models import DeploymentKind
 from ggwatch_local.greengrass.pacing import Pacing
-from ggwatch_local.greengrass_v2 import Execution, FleetFake, FleetFakeServer, FleetLife, FleetStep, Target
+from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer
 from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from tests.clock import START, Clock
+from tests.integration.test_greengrass_pacing import LIFE
 
 ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1})
 THREE_ATTEMPTS = Config(retries={"mode": "standard", "total_max_attempts": 3})
-LIFE = FleetLife(
-    "telemetry",
-    Target("thinggroup", "line-1"),
-    (FleetStep("ACTIVE", "IN_PROGRESS", (Execution("a", "QUEUED"),)),),
-)
 SERVICE_RATE = 2.0
 """Requests a second the simulator allows per (region, operation), with no burst."""
 
@@ -74,8 +70,10 @@ def throttles(fleet: FleetFake) -> int:
     return sum(1 for call in fleet.calls if call.fault == "throttle")
 
 
-def client(service: str, rate_limits: RateLimits | None, config: Config = ONE_ATTEMPT, **kw: Any) -> Any:
-    made = boto3.client(service, config=config, **kw)
+def client(
+    service: str, rate_limits: RateLimits | None, config: Config = ONE_ATTEMPT, region: str | None = None
+) -> Any:
+    made: Any = boto3.client(service, config=config, region_name=region)  # type: ignore[call-overload]
     return made if rate_limits is None else rate_limits.attach(made, max_wait_seconds=4)
 
 
@@ -110,7 +108,7 @@ def test_each_operation_and_region_waits_only_for_its_own_rate(fleet: FleetFake,
     home = GreengrassV2Deployments(client("greengrassv2", shared), client("iot", shared))
 
     # When each is read at home, and a client in another region calls as often meanwhile
-    away = client("greengrassv2", shared, region_name="eu-west-1")
+    away = client("greengrassv2", shared, region="eu-west-1")
     for deployment_id in ids:
         home.snapshot(deployment_id)
         away.get_deployment(deploymentId=deployment_id)  # one fleet answers every region here
