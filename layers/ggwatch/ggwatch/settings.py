@@ -52,12 +52,13 @@ class PollerSettings(_Settings):
     """A settled continuous Greengrass V2 deployment is polled this often rather than every run (a
     device event checks it at once); 0 polls it every run."""
     # Client-side request rates, per second and per region, of each API the poller polls (see
-    # adapters/rate_limit.py). Defaults sit at or under the default quotas listed in the AWS General
+    # adapters/rate_limit.py). The quotas are per account and region, listed in the AWS General
     # Reference: https://docs.aws.amazon.com/general/latest/gr/greengrass.html (V1),
     # https://docs.aws.amazon.com/general/latest/gr/greengrassv2.html (V2) and
     # https://docs.aws.amazon.com/general/latest/gr/iot_device_management.html#iot_device_management_quotas
-    # (jobs). A quota raised in Service Quotas is matched by raising its setting; a rate set too high is
-    # lowered at run time by the throttles it meets, a rate set too low only slows a cycle.
+    # (jobs), and each account's own values in Service Quotas. 10/s is a cautious default, not a figure
+    # read from those pages: set each to the account's quota. A rate set too high is lowered at run time
+    # by the throttles it meets (at a cost: docs/decisions.md); one set too low only slows a cycle.
     RATE_GET_BULK_DEPLOYMENT_STATUS: Annotated[float, Field(gt=0, le=1000)] = 10
     RATE_GET_DEPLOYMENT: Annotated[float, Field(gt=0, le=1000)] = 10
     RATE_DESCRIBE_JOB: Annotated[float, Field(gt=0, le=1000)] = 10
