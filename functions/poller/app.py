@@ -4,13 +4,13 @@ Greengrass V2 device event, a check of that one deployment."""
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ggwatch.adapters import sdk_config
+from ggwatch.adapters import rate_limit, sdk_config
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.eventbridge import EventBridgePublisher, Home
 from ggwatch.adapters.fanout import FanOutPublisher
@@ -33,10 +33,11 @@ if TYPE_CHECKING:
 def poller() -> Poller:
     """Built on the first invocation (the cold start) and reused by every later one."""
     settings = PollerSettings.from_env()
+    limits = rate_limit.poller_rate_limits(settings)  # both lanes' calls count against the same quotas
     return Poller(
         [
-            _lane(settings, sdk_config.API_CONFIG, sdk_config.FULL.worst_case_ms),
-            _lane(settings, sdk_config.HURRIED_CONFIG, sdk_config.HURRIED.worst_case_ms),
+            _lane(settings, limits, sdk_config.API_CONFIG, sdk_config.FULL),
+            _lane(settings, limits, sdk_config.HURRIED_CONFIG, sdk_config.HURRIED),
         ],
         PollerPolicy(
             retention_days=settings.RETENTION_DAYS,
@@ -48,21 +49,25 @@ def poller() -> Poller:
     )
 
 
-def _lane(settings: PollerSettings, config: Config, worst_call_ms: int) -> Lane:
-    """The adapters on clients built with one SDK configuration (see sdk_config)."""
+def _lane(
+    settings: PollerSettings, limits: rate_limit.RateLimits, config: Config, budget: sdk_config.CallBudget
+) -> Lane:
+    """The adapters on clients built with one SDK configuration (see sdk_config), the polled APIs
+    behind the client-side rate limit with the budget's token wait."""
+    limited = partial(limits.attach, max_wait_seconds=budget.token_wait_seconds)
     return Lane(
         DynamoDeploymentRepository(settings.TABLE_NAME, client=boto3.client("dynamodb", config=config)),
         [
-            GreengrassV1BulkSource(client=boto3.client("greengrass", config=config)),
+            GreengrassV1BulkSource(client=limited(boto3.client("greengrass", config=config))),
             GreengrassV2Source(
                 GreengrassV2Deployments(
-                    greengrass=boto3.client("greengrassv2", config=config),
-                    iot=boto3.client("iot", config=config),
+                    greengrass=limited(boto3.client("greengrassv2", config=config)),
+                    iot=limited(boto3.client("iot", config=config)),
                 )
             ),
         ],
         _publisher(settings, config),
-        worst_call_ms,
+        budget.worst_case_ms,
     )
 
 

@@ -114,6 +114,15 @@ class World:
         patch.setenv("TABLE_NAME", self._table.name)
         patch.setenv("TOPIC_ARN", self._subscribers.create_topic())
         patch.setenv("CLAIM_LEASE_SECONDS", str(self.options.lease_seconds))
+        for rate in (
+            "GET_BULK_DEPLOYMENT_STATUS",
+            "GET_DEPLOYMENT",
+            "DESCRIBE_JOB",
+            "LIST_JOB_EXECUTIONS_FOR_JOB",
+        ):
+            # The client-side rate limit waits on the real clock, the world's time is simulated: rates
+            # far above what the world calls keep runs fast (the limit has tests on a controlled clock).
+            patch.setenv(f"RATE_{rate}", "1000")
         broken = self.options.broken_statuses
         patch.setenv("SLACK_WEBHOOKS_SECRET_ARN", webhooks_secret(self._aws, self.receiver, broken))
         if broken:

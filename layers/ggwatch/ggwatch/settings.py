@@ -54,6 +54,18 @@ class PollerSettings(_Settings):
     EVENT_BUS_NAME: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]{1,256}$")] | None = None
     """The EventBridge bus (in the stack's account and region) every notification is also put on,
     beside the topic ("default" for the account's default bus); unset: the topic only."""
+    # Client-side request rates, per second and per region, of each API the poller polls (see
+    # adapters/rate_limit.py). The quotas are per account and region, listed in the AWS General
+    # Reference: https://docs.aws.amazon.com/general/latest/gr/greengrass.html (V1),
+    # https://docs.aws.amazon.com/general/latest/gr/greengrassv2.html (V2) and
+    # https://docs.aws.amazon.com/general/latest/gr/iot_device_management.html#iot_device_management_quotas
+    # (jobs), and each account's own values in Service Quotas. 10/s is a cautious default, not a figure
+    # read from those pages: set each to the account's quota. A rate set too high is lowered at run time
+    # by the throttles it meets (at a cost: docs/decisions.md); one set too low only slows a cycle.
+    RATE_GET_BULK_DEPLOYMENT_STATUS: Annotated[float, Field(gt=0, le=1000)] = 10
+    RATE_GET_DEPLOYMENT: Annotated[float, Field(gt=0, le=1000)] = 10
+    RATE_DESCRIBE_JOB: Annotated[float, Field(gt=0, le=1000)] = 10
+    RATE_LIST_JOB_EXECUTIONS_FOR_JOB: Annotated[float, Field(gt=0, le=1000)] = 10
 
     @model_validator(mode="before")
     @classmethod
