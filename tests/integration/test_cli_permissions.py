@@ -93,4 +93,4 @@ def test_the_readme_lists_each_commands_permissions() -> None:
 
 def actions(recorded: Recorded) -> set[str]:
     """The IAM action names of the recorded calls."""
-    return {f"{service}:{operation}" for service, operation, _ in recorded}
+    return {f"{service}:{operation}" for service, operation, *_ in recorded}

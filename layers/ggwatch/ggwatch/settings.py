@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ggwatch.domain.regions import RegionList
 from ggwatch.exceptions import ConfigurationError
 from ggwatch.validation import describe
 
@@ -34,6 +35,9 @@ class TrackerSettings(_Settings):
     TABLE_NAME: NonEmpty
     RETENTION_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
     """Days an untracked deployment's item is kept before DynamoDB's TTL deletes it."""
+    POLL_REGIONS: RegionList = ()
+    """The regions polled besides the stack's own (the PollRegions parameter, comma-separated); a
+    deployment in any other region is refused."""
 
 
 class PollerSettings(_Settings):
@@ -51,6 +55,8 @@ class PollerSettings(_Settings):
     SETTLED_POLL_MINUTES: Annotated[int, Field(ge=0, le=1440)] = 0
     """A settled continuous Greengrass V2 deployment is polled this often rather than every run (a
     device event checks it at once); 0 polls it every run."""
+    POLL_REGIONS: RegionList = ()
+    """The regions polled besides the stack's own (the PollRegions parameter, comma-separated)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -45,14 +45,31 @@ def add_command(
     return parser
 
 
-def aws_options(*, topic: bool = False) -> argparse.ArgumentParser:
-    """The options of every command that talks to AWS; `--topic-arn` only where something publishes."""
+def aws_options(*, topic: bool = False, deployment_region: bool = False) -> argparse.ArgumentParser:
+    """The options of every command that talks to AWS; `--topic-arn` only where something publishes.
+
+    With `deployment_region` (track, discover) `--region` is where the deployments live and
+    `--stack-region` where the stack is; elsewhere `--region` is the stack's region, as before."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("AWS and configuration")
     group.add_argument("--profile", help="AWS profile to use (default: AWS_PROFILE, else the default chain)")
-    group.add_argument(
-        "--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)"
-    )
+    stack_region = "AWS_REGION, AWS_DEFAULT_REGION or the profile's"
+    if deployment_region:
+        group.add_argument(
+            "--region",
+            dest="deployment_region",
+            metavar="REGION",
+            help="the region the deployments live in (default: the stack's region); the stack must poll "
+            "it (its PollRegions parameter)",
+        )
+        group.add_argument(
+            "--stack-region",
+            dest="region",
+            metavar="REGION",
+            help=f"the region of the ggwatch stack (default: {stack_region}, else --region)",
+        )
+    else:
+        group.add_argument("--region", help=f"AWS region of the ggwatch stack (default: {stack_region})")
     group.add_argument(
         "--stack",
         metavar="NAME",
