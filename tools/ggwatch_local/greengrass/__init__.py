@@ -23,6 +23,8 @@ from .model import (
     Status,
     Step,
 )
+from .pacing import Pacing
+from .regions import Regional
 from .server import GreengrassFakeServer
 from .state import BulkDeploymentFake
 
@@ -39,6 +41,8 @@ __all__ = [
     "Life",
     "LifeChooser",
     "Operation",
+    "Pacing",
+    "Regional",
     "Status",
     "Step",
     "assign_lives",

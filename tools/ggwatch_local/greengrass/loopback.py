@@ -5,6 +5,8 @@ dropping a connection mid-request, answering late, or sending a body that is not
 A backend (the V1 bulk-deployment fake, the V2 fleet fake) maps a raw request to an operation; this
 module plays the fault queued for it, runs it, and writes the answer the way a rest-json service does.
 One server can hold several backends, so one port serves every fake service of the local stack.
+Its Pacing adds latency to every answer and throttles each (region, operation) above a rate, with
+the throttling error each service really sends (ErrorStyle.throttling).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .faults import FaultJournal
 from .model import Fault, GreengrassError
+from .pacing import UNPACED, Pacing, RateLimits
+from .regions import region_of
 
 JsonDict = dict[str, Any]
 
@@ -33,6 +37,8 @@ class ErrorStyle:
 
     internal_error_code: str
     """What a bug in the fake is answered as (the service's own 500 error)."""
+    throttling: Fault
+    """What a request over the rate limit is answered with (the service's own throttling error)."""
     message_key: str = "message"
     namespace: str | None = None
     """Appended to x-amzn-ErrorType after a colon, as some services do; botocore strips it."""
@@ -48,6 +54,8 @@ class Request:
     body: bytes
     headers: Mapping[str, str]
     """Names in lower case."""
+    region: str | None = None
+    """The region the request was signed for; None when it was not signed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,26 +67,29 @@ class Routed:
     run: Callable[[], JsonDict]
     """Does the operation and returns the response document; raises GreengrassError."""
     style: ErrorStyle
+    journal: FaultJournal[Any]
+    """Where this request's faults come from and its call is recorded (its region's fake)."""
     client_token: str | None = None
 
 
 class Backend(Protocol):
-    """A fake service: routes requests and keeps the fault queue and call log they go through."""
-
-    @property
-    def journal(self) -> FaultJournal[Any]: ...
+    """A fake service: routes requests to the fake (fault queue, call log, state) of their region."""
 
     def route(self, request: Request) -> Routed | None:
         """The operation this request calls, or None when the path is not this backend's."""
         ...
 
 
-_UNROUTED = ErrorStyle(internal_error_code="InternalServerError", message_key="Message")
+_UNROUTED = ErrorStyle(
+    internal_error_code="InternalServerError", throttling=Fault.throttle(), message_key="Message"
+)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     backends: Sequence[Backend]
+    pacing: Pacing
+    limits: RateLimits
     stopping: threading.Event
     connections: set[socket.socket]
     lock: threading.Lock
@@ -119,22 +130,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         split = urlsplit(self.path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
         request = Request(
             method=self.command,
             raw_path=split.path,
             query=dict(parse_qsl(split.query)),
             body=self.rfile.read(int(self.headers.get("Content-Length") or 0)),
-            headers={k.lower(): v for k, v in self.headers.items()},
+            headers=headers,
+            region=region_of(headers),
         )
-        found = self._route(request)
-        if found is None:
+        routed = self._route(request)
+        admitted = routed is None or self.server.limits.admit(request.region, routed.operation)
+        if self.server.pacing.latency and self.server.stopping.wait(self.server.pacing.latency):
+            return
+        if routed is None:
             self._send_error(
                 GreengrassError("Not Found", code="NotFoundException", http_status=404), _UNROUTED
             )
             return
-        backend, routed = found
-        fault = backend.journal.take_fault(routed.operation, routed.deployment_id)
-        backend.journal.record(
+        journal = routed.journal
+        if admitted:
+            fault = journal.take_fault(routed.operation, routed.deployment_id)
+        else:
+            fault = routed.style.throttling
+        journal.record(
             routed.operation, routed.deployment_id, fault.kind if fault else None, routed.client_token
         )
         if fault is not None and not self._before(fault, routed.style):
@@ -157,11 +176,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(200, json.dumps(document).encode())
 
-    def _route(self, request: Request) -> tuple[Backend, Routed] | None:
+    def _route(self, request: Request) -> Routed | None:
         for backend in self.server.backends:
             routed = backend.route(request)
             if routed is not None:
-                return backend, routed
+                return routed
         return None
 
     def _before(self, fault: Fault, style: ErrorStyle) -> bool:
@@ -200,10 +219,18 @@ class _Handler(BaseHTTPRequestHandler):
 class LoopbackServer:
     """A background-thread HTTP server for ``backends``; use as a context manager or start()/stop()."""
 
-    def __init__(self, backends: Sequence[Backend], *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        backends: Sequence[Backend],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        pacing: Pacing = UNPACED,
+    ) -> None:
         if not backends:
             raise ValueError("a server needs at least one backend")
         self._backends = tuple(backends)
+        self._pacing = pacing
         self._host, self._port = host, port
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -221,6 +248,7 @@ class LoopbackServer:
             raise RuntimeError("server already started")
         httpd = _Server((self._host, self._port), _Handler)
         httpd.backends, httpd.stopping = self._backends, threading.Event()
+        httpd.pacing, httpd.limits = self._pacing, RateLimits(self._pacing)
         httpd.connections, httpd.lock = set(), threading.Lock()
         self._httpd = httpd
         self._thread = threading.Thread(

@@ -1,16 +1,20 @@
 """Serve a BulkDeploymentFake over real HTTP on loopback, so boto3 does its real (de)serialization.
 
 Routing works on the raw request path so an id with an encoded '/' reaches us as a malformed id.
-The HTTP plumbing and fault playing are shared with the other fakes (loopback.py).
+The HTTP plumbing and fault playing are shared with the other fakes (loopback.py). Each region can
+keep its own fake (``regions``); the one passed as ``fake`` answers every other region.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 from .api import handle
 from .loopback import Backend, ErrorStyle, LoopbackServer, Request, Routed
-from .model import Operation
+from .model import Fault, Operation
+from .pacing import UNPACED, Pacing
+from .regions import Regional
 from .state import BulkDeploymentFake
 
 _BASE = ("greengrass", "bulk", "deployments")
@@ -22,6 +26,8 @@ _ITEM_ROUTES: dict[tuple[str, str], Operation] = {
 }
 V1_ERRORS = ErrorStyle(
     internal_error_code="InternalServerErrorException",
+    # The 2017-06-07 model declares no throttling error; Greengrass V1 answers 429 TooManyRequests.
+    throttling=Fault.throttle(),
     message_key="Message",
     namespace="http://internal.amazon.com/coral/com.amazon.greengrass/",
 )
@@ -40,26 +46,24 @@ def route(method: str, raw_path: str) -> tuple[Operation, str | None] | None:
 
 
 class BulkBackend:
-    """The V1 bulk-deployment API as a backend of the loopback server."""
+    """The V1 bulk-deployment API as a backend of the loopback server, one fake per region."""
 
-    def __init__(self, fake: BulkDeploymentFake) -> None:
-        self.fake = fake
-
-    @property
-    def journal(self) -> BulkDeploymentFake:
-        return self.fake
+    def __init__(self, fakes: Regional[BulkDeploymentFake]) -> None:
+        self.fakes = fakes
 
     def route(self, request: Request) -> Routed | None:
         found = route(request.method, request.raw_path)
         if found is None:
             return None
         operation, deployment_id = found
+        fake = self.fakes.of(request.region)
         token = request.headers.get("x-amzn-client-token") if operation == "StartBulkDeployment" else None
         return Routed(
             operation=operation,
             deployment_id=deployment_id,
-            run=lambda: handle(self.fake, operation, deployment_id, request.query, request.body, token),
+            run=lambda: handle(fake, operation, deployment_id, request.query, request.body, token),
             style=V1_ERRORS,
+            journal=fake,
             client_token=token,
         )
 
@@ -71,9 +75,12 @@ class GreengrassFakeServer(LoopbackServer):
         self,
         fake: BulkDeploymentFake | None = None,
         *,
+        regions: Mapping[str, BulkDeploymentFake] | None = None,
         more: tuple[Backend, ...] = (),
         host: str = "127.0.0.1",
         port: int = 0,
+        pacing: Pacing = UNPACED,
     ) -> None:
         self.fake = fake if fake is not None else BulkDeploymentFake()
-        super().__init__((BulkBackend(self.fake), *more), host=host, port=port)
+        backend = BulkBackend(Regional(self.fake, regions or {}))
+        super().__init__((backend, *more), host=host, port=port, pacing=pacing)

@@ -2,7 +2,9 @@
 
 Counts are never stored: DescribeJob, ListJobExecutionsForJob and ListEffectiveDeployments all read
 the same per-device executions, so the three answers always agree. Time matters only through the
-injectable ``clock``; every read first moves each life on to where the clock says it is.
+injectable ``clock``; every read first moves each life on to where the clock says it is. Lookups by
+job and target, and that settling, go through indexes, so a call costs the same for 5 or 5,000
+deployments (the benchmark serves thousands).
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ class FleetFake(FaultJournal[Operation]):
     _lock: RLock = field(default_factory=RLock, init=False, repr=False)
     _deployments: dict[str, _Deployment] = field(default_factory=dict, init=False, repr=False)
     _seq: int = field(default=0, init=False, repr=False)
+    _by_target: dict[Target, list[_Deployment]] = field(default_factory=dict, init=False, repr=False)
+    """Each target's revisions, oldest first."""
+    _by_job: dict[str, list[_Deployment]] = field(default_factory=dict, init=False, repr=False)
+    """The deployments naming each job id, oldest first."""
+    _moving: set[str] = field(default_factory=set, init=False, repr=False)
+    """Deployments in a step with a duration: the only ones the clock can move on."""
 
     # -- creating deployments ---------------------------------------------------------------------------
     def add(
@@ -125,7 +133,9 @@ class FleetFake(FaultJournal[Operation]):
     def by_job(self, job_id: str) -> FleetDeploymentView | None:
         """The deployment whose IoT job this is, None when IoT does not know the job (yet or any more)."""
         with self._lock:
-            for view in self.deployments():
+            self._settle_all()
+            for dep in reversed(self._by_job.get(job_id, [])):  # newest first
+                view = self._view(dep)
                 if view.job_id == job_id and not view.job_deleted:
                     return view
             return None
@@ -172,7 +182,8 @@ class FleetFake(FaultJournal[Operation]):
         if deployment_id in self._deployments:
             raise ValueError(f"deployment {deployment_id} already exists")
         self._seq += 1
-        revision = 1 + sum(1 for d in self._deployments.values() if d.target == life.target)
+        revisions = self._by_target.setdefault(life.target, [])
+        revision = 1 + len(revisions)
         dep = _Deployment(
             deployment_id=deployment_id,
             name=life.name,
@@ -185,6 +196,8 @@ class FleetFake(FaultJournal[Operation]):
             tags=dict(tags or {}),
         )
         self._deployments[deployment_id] = dep
+        revisions.append(dep)
+        self._by_job.setdefault(dep.job_id, []).append(dep)
         self._enter(dep, 0, at)
         return deployment_id
 
@@ -195,14 +208,15 @@ class FleetFake(FaultJournal[Operation]):
         return dep
 
     def _latest(self, target: Target) -> _Deployment | None:
-        revisions = [d for d in self._deployments.values() if d.target == target]
-        return max(revisions, key=lambda d: d.revision, default=None)
+        revisions = self._by_target.get(target)
+        return revisions[-1] if revisions else None
 
     def _settle_all(self) -> None:
         """Move every life to the clock; a replacement created on the way is settled in turn."""
         now, settled = self.clock(), set[str]()
-        while todo := [d for d in sorted(self._deployments.values(), key=lambda d: d.seq)
-                       if d.deployment_id not in settled]:  # fmt: skip
+        while todo := sorted(
+            (self._deployments[i] for i in self._moving if i not in settled), key=lambda d: d.seq
+        ):
             for dep in todo:
                 durations = [step.duration for step in dep.life]
                 for index, entered_at in steps_due(durations, dep.index, dep.entered_at, now):
@@ -211,6 +225,10 @@ class FleetFake(FaultJournal[Operation]):
 
     def _enter(self, dep: _Deployment, index: int, at: float) -> None:
         dep.index, dep.entered_at, dep.job_updated_at = index, at, at
+        if dep.step.duration is not None and dep.index + 1 < len(dep.life):
+            self._moving.add(dep.deployment_id)
+        else:
+            self._moving.discard(dep.deployment_id)
         for execution in dep.step.executions:
             known = dep.executions.get(execution.thing_name)
             if known is None:
