@@ -10,7 +10,7 @@ import argparse
 import textwrap
 from collections.abc import Callable, Sequence
 
-from ggwatch_cli.permissions import PERMISSIONS, STACK_OUTPUTS
+from ggwatch_cli.permissions import PERMISSIONS, REGIONAL_NOTE, REGIONAL_SERVICES, STACK_OUTPUTS
 
 Run = Callable[[argparse.Namespace], int]
 type Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -31,7 +31,9 @@ def add_command(
     epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
     if name in PERMISSIONS:
         actions = ", ".join(PERMISSIONS[name])
-        epilog += "\n\n" + paragraph(f"IAM permissions: {actions} (and {STACK_OUTPUTS} with --stack)")
+        regional = any(action.split(":")[0] in REGIONAL_SERVICES for action in PERMISSIONS[name])
+        where = f"; {REGIONAL_NOTE}" if regional else ""
+        epilog += "\n\n" + paragraph(f"IAM permissions: {actions} (and {STACK_OUTPUTS} with --stack{where})")
     parser = subparsers.add_parser(
         name,
         help=summary,

@@ -38,6 +38,7 @@ from ggwatch.ports import DeploymentRepository, NotificationPublisher
 from ggwatch.services.lanes import Lane
 from ggwatch.services.poller import Poller, PollerPolicy, PollReport
 from ggwatch.services.tracker import Tracker
+from ggwatch.validation import describe
 from ggwatch_cli import CliError, UsageError, shown
 from ggwatch_cli.config import TABLE, TOPIC, Configuration
 from ggwatch_cli.dry_run import ReadOnlyRepository, UnsentPublisher
@@ -269,8 +270,11 @@ def track_request(
                 "region": region,
             }
         )
-    except ValidationError:
-        raise UsageError(f"invalid deployment ID {shown(deployment_id)}: {DEPLOYMENT_ID_RULE}") from None
+    except ValidationError as error:
+        if any(problem["loc"] == ("deployment_id",) for problem in error.errors()):
+            raise UsageError(f"invalid deployment ID {shown(deployment_id)}: {DEPLOYMENT_ID_RULE}") from None
+        # what a listing answered about it (its ARN) does not fit: say so rather than blame the ID
+        raise CliError(f"cannot track {shown(deployment_id)}: {describe(error)}") from None
 
 
 def _id_length_limit() -> int:
