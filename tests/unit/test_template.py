@@ -760,6 +760,7 @@ def test_every_dlq_alarms_on_its_first_message(template: Template, alarm_name: s
         ("SourceThrottledAlarm", "SourceThrottled"),
         ("PollErrorsAlarm", "PollErrors"),
         ("MalformedItemsAlarm", "MalformedItems"),
+        ("TrackRefusedAlarm", "TrackRefused"),
     ],
 )
 def test_custom_metric_alarms_watch_the_powertools_metrics(
@@ -814,7 +815,7 @@ def test_every_custom_metric_alarm_watches_a_metric_the_code_emits(template: Tem
         match
         for directory in ("layers", "functions")
         for source in (REPOSITORY / directory).rglob("*.py")
-        for match in re.findall(r'add_metric\(name="(\w+)"', source.read_text())
+        for match in re.findall(r'(?:add_metric\(name=|\bcount\()"(\w+)"', source.read_text())
     }
     watched = {alarm["MetricName"] for alarm in custom_metric_alarms(template).values()}
     assert watched
