@@ -229,5 +229,8 @@ def test_the_list_and_its_json_name_each_deployments_region_the_stacks_for_one_s
 def test_a_status_names_the_region_greengrass_was_asked_in() -> None:
     report = status_report(observed("Running"), stored(region="eu-west-1"), "eu-west-1")
     assert report.splitlines()[0] == "bulk deployment bd-1 in eu-west-1"
-    body = status_json(observed("Running"), stored(region="eu-west-1"), "eu-west-1")
+    body = status_json(observed("Running"), stored(region="eu-west-1"), "eu-west-1", "us-east-1")
     assert (body["region"], body["stored"]["region"]) == ("eu-west-1", "eu-west-1")
+    # a deployment stored in the stack's region, asked about elsewhere, keeps the stack's region
+    body = status_json(observed("Running"), stored(), "eu-west-1", "us-east-1")
+    assert (body["region"], body["stored"]["region"]) == ("eu-west-1", "us-east-1")

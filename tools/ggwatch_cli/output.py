@@ -184,15 +184,18 @@ def observation_json(observation: Observation) -> dict[str, Any]:
 
 
 def status_json(
-    observation: Observation, stored: TrackedDeployment | None, region: str | None = None
+    observation: Observation,
+    stored: TrackedDeployment | None,
+    region: str | None = None,
+    home_region: str | None = None,
 ) -> dict[str, Any]:
-    """`region`: where Greengrass was asked (the deployment's region)."""
+    """`region`: where Greengrass was asked; `home_region`: the stack's (the stored one's if it has none)."""
     return {
         "deploymentId": observation.deployment_id,
         "deploymentKind": observation.kind.value,
         "region": region,
         "greengrass": observation_json(observation),
-        "stored": deployment_json(stored, region) if stored else None,
+        "stored": deployment_json(stored, home_region) if stored else None,
     }
 
 

@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(
                 f"Greengrass in {region} does not know {KIND_NOUNS[request.kind]} {shown(args.id)}{kept}: {error}"
             ) from error
-    report = status_json(observation, stored, region) if args.json else None
-    print(dumps(report) if report else status_report(observation, stored, region))
+        home = aws.session.region_name
+    if args.json:
+        print(dumps(status_json(observation, stored, region, home)))
+    else:
+        print(status_report(observation, stored, region))
     return 0
