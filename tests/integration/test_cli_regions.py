@@ -195,3 +195,15 @@ def test_a_listed_deployment_whose_arn_names_another_region_is_reported_as_such(
     # Then the failure names the region mismatch, not the (valid) ID, and nothing is tracked
     result.assert_one_error_line(1, "cannot track 'bd-1'", f"names region {REGION}, not {EU}")
     assert stored(polls_eu, "bd-1") is None
+
+
+def test_untrack_takes_the_deployments_region_as_track_does_and_other_commands_the_stack_region(
+    cli: Cli, polls_eu: str
+) -> None:
+    cli("track", "--region", EU, "bd-1")
+    # The same options as track: --region names the deployment's region, the table stays the stack's
+    assert cli("untrack", "--region", EU, "bd-1").lines == ["bd-1: untracked"]
+    assert not stored(polls_eu, "bd-1").active
+    # A command that names no deployment takes the stack's region by either name
+    assert cli("list", "--stack-region", REGION, "--json").json()[0]["region"] == EU
+    assert cli("list", "--region", REGION, "--json").code == 0

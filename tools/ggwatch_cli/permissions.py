@@ -43,8 +43,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 REGIONAL_SERVICES = ("greengrass", "iot")
-"""Services called in the deployments' region (`--region` of track, status and discover; else the
-region ggwatch stored, else the stack's): grant their actions in each region the stack polls (resource
+"""Services called in the deployments' region (`--region` of status and discover; else the region
+ggwatch stored, else the stack's): grant their actions in each region the stack polls (resource
 ARNs of those regions, or an `aws:RequestedRegion` condition listing them, as the poller's role does).
 DynamoDB and CloudFormation are always called in the stack's region."""
 

@@ -50,8 +50,8 @@ def add_command(
 def aws_options(*, topic: bool = False, deployment_region: bool = False) -> argparse.ArgumentParser:
     """The options of every command that talks to AWS; `--topic-arn` only where something publishes.
 
-    With `deployment_region` (track, discover) `--region` is where the deployments live and
-    `--stack-region` where the stack is; elsewhere `--region` is the stack's region, as before."""
+    With `deployment_region` (the commands that name deployments) `--region` is where they live and
+    `--stack-region` where the stack is; elsewhere both name the stack's region (`--region` as before)."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("AWS and configuration")
     group.add_argument("--profile", help="AWS profile to use (default: AWS_PROFILE, else the default chain)")
@@ -71,7 +71,13 @@ def aws_options(*, topic: bool = False, deployment_region: bool = False) -> argp
             help=f"the region of the ggwatch stack (default: {stack_region}, else --region)",
         )
     else:
-        group.add_argument("--region", help=f"AWS region of the ggwatch stack (default: {stack_region})")
+        group.add_argument(
+            "--region",
+            "--stack-region",
+            dest="region",
+            metavar="REGION",
+            help=f"AWS region of the ggwatch stack (default: {stack_region})",
+        )
     group.add_argument(
         "--stack",
         metavar="NAME",

@@ -58,8 +58,8 @@ class Runtime:
         self._profile: str | None = getattr(args, "profile", None)
         self._region: str | None = getattr(args, "region", None)
         self.deployment_region = deployment_region(args)
-        """Where the deployments of this command live (--region of track, status and discover); None:
-        the stack's region."""
+        """Where the deployments of this command live (--region of the commands that name deployments);
+        None: the stack's region."""
         self.config = Configuration(
             flags={TABLE.flag: getattr(args, "table", None), TOPIC.flag: getattr(args, "topic_arn", None)},
             environ=environ,
@@ -240,8 +240,8 @@ def _library_logs(*, verbose: bool) -> Iterator[None]:
 
 
 def deployment_region(args: argparse.Namespace) -> str | None:
-    """`--region` of track, status and discover, checked as the tracker checks a region (exit 2 if it
-    is not one)."""
+    """`--region` of the commands that name deployments, checked as the tracker checks a region (exit 2
+    if it is not one)."""
     region: str | None = getattr(args, "deployment_region", None)
     if region is None:
         return None

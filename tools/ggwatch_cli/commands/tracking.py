@@ -46,7 +46,7 @@ def register(subparsers: Subparsers) -> None:
             "ggwatch untrack --table ggwatch-dev bd-1",
         ],
         run=run_untrack,
-        parents=[aws_options()],
+        parents=[aws_options(deployment_region=True)],
     )
     untrack.add_argument("ids", nargs="+", metavar="ID", help="deployment ID")
     kind_option(untrack)
