@@ -105,7 +105,8 @@ class Configuration:
 
     def poll_regions(self) -> tuple[str, ...]:
         """The regions the stack polls besides its own, by the tracker's own rule; asked for only by
-        the commands that track (the stack's outputs are read for it only when a stack is named)."""
+        the commands that track or untrack (the stack's outputs are read for it only when a stack is
+        named)."""
         resolved = self.resolve(POLL_REGIONS)
         try:
             regions: tuple[str, ...] = TypeAdapter(RegionList).validate_python(resolved.value)

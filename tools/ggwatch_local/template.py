@@ -236,7 +236,8 @@ class Resolver:
 
     Enough of CloudFormation for tests and the local stack: `Ref` (parameters with their defaults,
     pseudo parameters, and the resources given), `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, `Fn::Split`,
-    `Fn::If` and the condition functions. Anything else, or a resource not given, raises ValueError naming it.
+    `Fn::If` and the condition functions. Anything else, or a resource not given, raises ValueError
+    naming it.
     """
 
     template: dict[str, Any]
