@@ -61,10 +61,11 @@ $(SAM_SETTINGS)/metadata.json:
 	mkdir -p $(@D)
 	echo '{"lastVersionCheck": 4102444800.0}' > $@
 
-iac: $(IAC_VENV)/bin/.installed $(SAM_SETTINGS)/metadata.json ## cfn-lint, sam validate --lint and checkov on template.yaml
-	$(IAC_VENV)/bin/cfn-lint template.yaml
+iac: $(IAC_VENV)/bin/.installed $(SAM_SETTINGS)/metadata.json ## cfn-lint, sam validate --lint and checkov on the templates
+	$(IAC_VENV)/bin/cfn-lint template.yaml templates/region-forwarder.yaml
 	$(IAC_VENV)/bin/sam validate --lint --template template.yaml
 	$(IAC_VENV)/bin/checkov --config-file .checkov.yaml --quiet --compact
+	$(IAC_VENV)/bin/checkov --config-file .checkov.yaml --file templates/region-forwarder.yaml
 
 demo: $(BIN)/.installed ## The whole loop, live, on a local stack (Ctrl-C stops it)
 	$(BIN)/python -m ggwatch_local.demo $(ARGS)

@@ -140,7 +140,8 @@ def test_list_shows_an_aligned_table_and_json(
 
     # When listed for a person, the columns line up and the active deployment comes first
     lines = cli("list").lines
-    assert lines[0].split("  ")[0] == "DEPLOYMENT ID" and lines[0].endswith("LAST CHANGE")
+    assert lines[0].split("  ")[0] == "DEPLOYMENT ID" and re.search(r"LAST CHANGE +REGION$", lines[0])
+    assert [line.split()[-1] for line in lines[1:]] == [REGION, REGION]  # stored as the stack's region
     assert lines[1].split()[:4] == ["bd-running", "greengrass-v1-bulk", "active", "Running"]
     assert lines[2].split()[:4] == ["bd-done", "greengrass-v1-bulk", "finished", "Completed"]
     progress_column = lines[0].index("PROGRESS")
@@ -157,6 +158,7 @@ def test_list_shows_an_aligned_table_and_json(
         "retryAttempts": 1,
     }
     assert listed["bd-running"]["lastChangedAt"] is not None
+    assert listed["bd-running"]["region"] == REGION
 
     # And --active leaves finished ones out
     assert [d["deploymentId"] for d in cli("list", "--active", "--json").json()] == ["bd-running"]
@@ -229,7 +231,9 @@ def test_status_of_an_untracked_deployment(cli: Cli, configured: str, greengrass
 
 
 def test_status_of_an_unknown_id(cli: Cli, configured: str, greengrass: BulkDeploymentFake) -> None:
-    cli("status", "nope").assert_one_error_line(1, "Greengrass does not know bulk deployment 'nope'")
+    cli("status", "nope").assert_one_error_line(
+        1, f"Greengrass in {REGION} does not know bulk deployment 'nope'"
+    )
 
 
 def test_status_when_greengrass_keeps_throttling(
@@ -448,7 +452,7 @@ def test_status_of_a_v2_deployment_shows_name_target_and_device_counts(
     result = cli("status", *V2, "d-1")
     assert result.code == 0, result.err
     rows = {row[0]: row[1:] for row in (re.split(r"\s{2,}", line) for line in result.lines[2:])}
-    assert result.lines[0] == "Greengrass V2 deployment d-1"
+    assert result.lines[0] == f"Greengrass V2 deployment d-1 in {REGION}"
     assert rows["status"] == ["ACTIVE", "-"]
     assert rows["name"] == ["telemetry 2.4.1", "-"]
     assert rows["target"] == [f"arn:aws:iot:{REGION}:{fleet.account}:thinggroup/line-3", "-"]
@@ -471,7 +475,7 @@ def test_status_of_an_untracked_or_unknown_v2_deployment(cli: Cli, configured: s
     assert "'ggwatch track --kind greengrass-v2 d-1'" in result.lines[-1]
 
     cli("status", *V2, "nope").assert_one_error_line(
-        1, "Greengrass does not know Greengrass V2 deployment 'nope'"
+        1, f"Greengrass in {REGION} does not know Greengrass V2 deployment 'nope'"
     )
 
 

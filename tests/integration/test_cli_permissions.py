@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ggwatch_cli.permissions import PERMISSIONS, STACK_OUTPUTS
-from ggwatch_local.greengrass import BulkDeploymentFake, Step
+from ggwatch_cli.permissions import PERMISSIONS, REGIONAL_SERVICES, STACK_OUTPUTS
+from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer, Step
 from ggwatch_local.greengrass_v2 import DeviceFailure, Execution, FleetFake, FleetLife, FleetStep, Target
+from tests.conftest import REGION
 from tests.integration.conftest import TopicWithSubscriber
 from tests.integration.test_cli import Cli, cli, configured, create_stack  # noqa: F401  (fixtures)
 from tests.integration.test_policies_cover_calls import Recorded, recorded_calls  # noqa: F401  (fixture)
@@ -93,4 +94,31 @@ def test_the_readme_lists_each_commands_permissions() -> None:
 
 def actions(recorded: Recorded) -> set[str]:
     """The IAM action names of the recorded calls."""
-    return {f"{service}:{operation}" for service, operation, _ in recorded}
+    return {f"{service}:{operation}" for service, operation, *_ in recorded}
+
+
+def test_with_a_region_greengrass_and_iot_are_called_there_and_the_table_in_the_stacks_region(
+    cli: Cli,  # noqa: F811
+    configured: str,  # noqa: F811
+    recorded_calls: Recorded,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    fleet: FleetFake,
+) -> None:
+    # Given a stack in us-east-1 that polls eu-west-1 too, and a deployment Greengrass runs there
+    monkeypatch.setenv("GGWATCH_POLL_REGIONS", "eu-west-1")
+    eu = GreengrassFakeServer(BulkDeploymentFake(region="eu-west-1"))
+    eu.fake.add("bd-1", [Step("Running")])
+    with eu:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_GREENGRASS", eu.endpoint_url)
+        assert_regional_calls(cli, recorded_calls)
+
+
+def assert_regional_calls(cli: Cli, recorded_calls: Recorded) -> None:  # noqa: F811
+    for argv in (["discover", "--region", "eu-west-1"], ["status", "--region", "eu-west-1", "bd-1"]):
+        recorded_calls.clear()
+        assert cli(*argv).code == 0, argv
+        # Then each call goes where the permissions say: the regional services in eu-west-1 only
+        regions = {(service, region) for service, _operation, _params, region in recorded_calls}
+        assert {service for service, _ in regions} >= {"greengrass", "dynamodb"}, argv
+        for service, region in regions:
+            assert region == ("eu-west-1" if service in REGIONAL_SERVICES else REGION), (argv, service)

@@ -72,7 +72,8 @@ def test_every_lambda_invoke_sends_its_payload_as_raw_json() -> None:
 
 def test_every_stack_output_the_readme_reads_exists_under_the_stack_name_deployed() -> None:
     outputs = re.findall(r"OutputKey=='(\w+)'", README)
-    stacks = set(re.findall(r"--stack-name (\S+)", README))
+    # the region forwarder's stacks (README, Several regions) have no outputs the README reads
+    stacks = set(re.findall(r"--stack-name (\S+)", README)) - {"ggwatch-forwarder"}
     example = tomllib.loads((REPO_ROOT / "samconfig.toml.example").read_text())
 
     assert outputs and set(outputs) <= set(load_template()["Outputs"])

@@ -4,8 +4,8 @@ The static policy tests say what each role may do; this one records what each ha
 while it works (tracking, a whole deployment life, a deadline, Slack delivery with a failure and a
 duplicate): the action, the ARN it acted on and, for a DynamoDB item, the item's partition key. Each
 call must be allowed by one statement of the function's role (action, Resource and the
-`dynamodb:LeadingKeys` condition), so a new call without a matching grant fails here instead of in
-production; and each action and key prefix the role grants to handler code must be used, so a grant
+`dynamodb:LeadingKeys` and `aws:RequestedRegion` conditions), so a new call without a matching grant
+fails here instead of in production; and each action and key prefix the role grants to handler code must be used, so a grant
 wider than what the handler does fails too.
 """
 
@@ -49,15 +49,18 @@ LAMBDA_ITSELF = frozenset(
 )
 """Actions Lambda performs as the function's role, never the handler's code: checked statically."""
 LEADING_KEYS = "dynamodb:LeadingKeys"
+REQUESTED_REGION = "aws:RequestedRegion"
 
 
 @dataclass(frozen=True)
 class Call:
-    """One SDK call as IAM sees it: the action, the resource ARN, the item's partition key if any."""
+    """One SDK call as IAM sees it: the action, the resource ARN, the item's partition key if any,
+    and the region the call was sent to."""
 
     action: str
     resource: str
     leading_key: str | None = None
+    region: str = REGION
 
 
 def _partition_key_name() -> str:
@@ -67,39 +70,39 @@ def _partition_key_name() -> str:
     return name
 
 
-def call_of(service: str, operation: str, params: dict[str, Any]) -> Call:
+def call_of(service: str, operation: str, params: dict[str, Any], region: str = REGION) -> Call:
     """What IAM authorizes for one call. A call this function does not know fails the test: teach it."""
     action = f"{service}:{operation}"
     if service == "dynamodb":
-        table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"
+        table = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{params['TableName']}"
         if operation == "Query":
-            return Call(action, f"{table}/index/{params['IndexName']}" if "IndexName" in params else table)
+            index = f"{table}/index/{params['IndexName']}" if "IndexName" in params else table
+            return Call(action, index, region=region)
         item = params.get("Key") or params.get("Item") or {}
-        return Call(action, table, item[_partition_key_name()]["S"])
+        return Call(action, table, item[_partition_key_name()]["S"], region)
     if action == "greengrass:GetBulkDeploymentStatus":
         deployment = params["BulkDeploymentId"]
-        return Call(
-            action, f"arn:aws:greengrass:{REGION}:{ACCOUNT}:/greengrass/bulk/deployments/{deployment}"
-        )
-    if action == "greengrass:GetDeployment":
-        return Call(action, f"arn:aws:greengrass:{REGION}:{ACCOUNT}:deployments:{params['deploymentId']}")
-    if action == "greengrass:ListEffectiveDeployments":
-        thing = params["coreDeviceThingName"]
-        return Call(action, f"arn:aws:greengrass:{REGION}:{ACCOUNT}:coreDevices:{thing}")
-    if action in ("iot:DescribeJob", "iot:ListJobExecutionsForJob"):
-        return Call(action, f"arn:aws:iot:{REGION}:{ACCOUNT}:job/{params['jobId']}")
-    if action == "sns:Publish":
-        return Call(action, params["TopicArn"])
-    if action == "events:PutEvents":
+        resource = f"arn:aws:greengrass:{region}:{ACCOUNT}:/greengrass/bulk/deployments/{deployment}"
+    elif action == "greengrass:GetDeployment":
+        resource = f"arn:aws:greengrass:{region}:{ACCOUNT}:deployments:{params['deploymentId']}"
+    elif action == "greengrass:ListEffectiveDeployments":
+        resource = f"arn:aws:greengrass:{region}:{ACCOUNT}:coreDevices:{params['coreDeviceThingName']}"
+    elif action in ("iot:DescribeJob", "iot:ListJobExecutionsForJob"):
+        resource = f"arn:aws:iot:{region}:{ACCOUNT}:job/{params['jobId']}"
+    elif action == "sns:Publish":
+        resource = params["TopicArn"]
+    elif action == "events:PutEvents":
         (bus,) = {entry.get("EventBusName", "default") for entry in params["Entries"]}
-        return Call(action, f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}")
-    if action == "secretsmanager:GetSecretValue":
-        return Call(action, params["SecretId"])
-    raise AssertionError(f"the policy coverage test does not know the resource of {action}: add it here")
+        resource = f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{bus}"
+    elif action == "secretsmanager:GetSecretValue":
+        resource = params["SecretId"]
+    else:
+        raise AssertionError(f"the policy coverage test does not know the resource of {action}: add it here")
+    return Call(action, resource, region=region)
 
 
-Recorded = list[tuple[str, str, dict[str, Any]]]
-"""(service, operation, parameters) of each SDK call, turned into `Call`s when checked."""
+Recorded = list[tuple[str, str, dict[str, Any], str]]
+"""(service, operation, parameters, region) of each SDK call, turned into `Call`s when checked."""
 
 
 @pytest.fixture
@@ -109,7 +112,9 @@ def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> Recorded:
     original = BaseClient._make_api_call  # type: ignore[attr-defined]  # private, but the one place every call passes
 
     def recording(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        calls.append((self.meta.service_model.endpoint_prefix, operation_name, dict(api_params)))
+        calls.append(
+            (self.meta.service_model.endpoint_prefix, operation_name, dict(api_params), self.meta.region_name)
+        )
         return original(self, operation_name, api_params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", recording)
@@ -118,14 +123,18 @@ def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> Recorded:
 
 @dataclass(frozen=True)
 class Grant:
-    """One action of one statement, its resources and key prefixes resolved for this test's stack."""
+    """One action of one statement, its resources, key prefixes and regions resolved for this test's
+    stack."""
 
     action: str
     resources: tuple[str, ...]
     key_prefixes: tuple[str, ...] | None
+    regions: tuple[str, ...] | None = None
 
     def allows(self, call: Call) -> bool:
         if call.action != self.action or not any(fnmatchcase(call.resource, r) for r in self.resources):
+            return False
+        if self.regions is not None and call.region not in self.regions:
             return False
         if self.key_prefixes is None:
             return True
@@ -145,17 +154,18 @@ def handler_grants(function: str, resolve: Resolver) -> list[Grant]:
             f"{function}: keep Lambda's own grants in their own statement"
         )
         resources = resolve(statement["Resource"])
-        condition = statement.get("Condition")
-        prefixes = None
-        if condition is not None:
-            assert condition.keys() == {"ForAllValues:StringLike"}, f"{function}: unexpected {condition}"
-            (key,) = condition["ForAllValues:StringLike"]
-            assert key == LEADING_KEYS
+        condition = resolve(statement.get("Condition") or {})
+        assert condition.keys() <= {"ForAllValues:StringLike", "StringEquals"}, f"{function}: {condition}"
+        prefixes = regions = None
+        if "ForAllValues:StringLike" in condition:
+            assert condition["ForAllValues:StringLike"].keys() == {LEADING_KEYS}
             prefixes = tuple(condition["ForAllValues:StringLike"][LEADING_KEYS])
+        if "StringEquals" in condition:
+            assert condition["StringEquals"].keys() == {REQUESTED_REGION}
+            regions = tuple(condition["StringEquals"][REQUESTED_REGION])
         for action in actions:
-            result.append(
-                Grant(action, tuple(resources if isinstance(resources, list) else [resources]), prefixes)
-            )
+            arns = tuple(resources if isinstance(resources, list) else [resources])
+            result.append(Grant(action, arns, prefixes, regions))
     return result
 
 
@@ -230,7 +240,7 @@ def test_poller_calls_are_exactly_granted(
     greengrass.advance("bd-1")
     fleet.advance(rollout)
     poller({}, lambda_context)
-    assert {(service, operation) for service, operation, _ in recorded_calls} >= {
+    assert {(service, operation) for service, operation, *_ in recorded_calls} >= {
         ("greengrass", "GetDeployment"),
         ("iot", "DescribeJob"),
         ("iot", "ListJobExecutionsForJob"),
@@ -323,3 +333,19 @@ def test_a_grant_no_call_uses_fails_the_check(resolve: Resolver) -> None:
     only_the_tracker_writes = [Call("dynamodb:UpdateItem", table, "DEPLOYMENT#greengrass-v1-bulk#bd-1")]
     with pytest.raises(AssertionError, match="never calls it"):
         assert_exactly_granted("PollerFunction", only_the_tracker_writes, resolve)
+
+
+def test_greengrass_is_read_only_in_the_regions_the_stack_polls(resolve: Resolver) -> None:
+    def status_call(region: str) -> Call:
+        return call_of("greengrass", "GetBulkDeploymentStatus", {"BulkDeploymentId": "bd-1"}, region)
+
+    # Given the default stack (PollRegions empty): its own region only
+    grants = handler_grants("PollerFunction", resolve)
+    assert any(grant.allows(status_call(REGION)) for grant in grants)
+    assert not any(grant.allows(status_call("eu-west-1")) for grant in grants)
+    # Given a stack that polls eu-west-1 and us-west-2 too: those, and still no other
+    polling = Resolver(**{**vars(resolve), "parameters": {"PollRegions": "eu-west-1,us-west-2"}})
+    grants = handler_grants("PollerFunction", polling)
+    for region in (REGION, "eu-west-1", "us-west-2"):
+        assert any(grant.allows(status_call(region)) for grant in grants), region
+    assert not any(grant.allows(status_call("ap-south-1")) for grant in grants)

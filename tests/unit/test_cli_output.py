@@ -217,3 +217,20 @@ def test_a_v2_transition_line_counts_devices() -> None:
         notification("ACTIVE", "ACTIVE", deployment_kind=V2.value, metrics=V2_COUNTS, changes=("errors",))
     )
     assert line == "bd-1: ACTIVE, errors changed (50 devices: 2 in progress, 45 succeeded, 3 failed)"
+
+
+def test_the_list_and_its_json_name_each_deployments_region_the_stacks_for_one_stored_without() -> None:
+    rows = [stored("bd-home"), stored("bd-eu", region="eu-west-1")]
+    lines = deployments_table(rows, "us-east-1").splitlines()
+    assert [re.split(r"\s{2,}", line)[-1] for line in lines] == ["REGION", "us-east-1", "eu-west-1"]
+    assert [deployment_json(d, "us-east-1")["region"] for d in rows] == ["us-east-1", "eu-west-1"]
+
+
+def test_a_status_names_the_region_greengrass_was_asked_in() -> None:
+    report = status_report(observed("Running"), stored(region="eu-west-1"), "eu-west-1")
+    assert report.splitlines()[0] == "bulk deployment bd-1 in eu-west-1"
+    body = status_json(observed("Running"), stored(region="eu-west-1"), "eu-west-1", "us-east-1")
+    assert (body["region"], body["stored"]["region"]) == ("eu-west-1", "eu-west-1")
+    # a deployment stored in the stack's region, asked about elsewhere, keeps the stack's region
+    body = status_json(observed("Running"), stored(), "eu-west-1", "us-east-1")
+    assert (body["region"], body["stored"]["region"]) == ("eu-west-1", "us-east-1")

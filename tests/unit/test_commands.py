@@ -36,7 +36,9 @@ def cloudtrail(response: object = None, **detail: object) -> dict[str, object]:
 @pytest.mark.parametrize("field", ["bulkDeploymentId", "BulkDeploymentId"])
 def test_cloudtrail_start_is_tracked_with_either_spelling(field: str) -> None:
     request = parse_tracker_event(cloudtrail({field: "bd-1", "bulkDeploymentArn": ARN}))
-    assert request == TrackRequest(deployment_id="bd-1", deployment_arn=ARN, source="cloudtrail")
+    assert request == TrackRequest(
+        deployment_id="bd-1", deployment_arn=ARN, source="cloudtrail", region="us-east-1"
+    )
 
 
 def test_failed_start_call_is_ignored() -> None:
@@ -121,7 +123,9 @@ def test_a_cloudtrail_arn_that_is_not_this_deployments_is_rejected(arn: object) 
 
 def test_arns_of_other_partitions_are_accepted() -> None:
     arn = ARN.replace("arn:aws:", "arn:aws-cn:").replace("us-east-1", "cn-north-1")
-    request = parse_tracker_event(cloudtrail({"bulkDeploymentId": "bd-1", "bulkDeploymentArn": arn}))
+    request = parse_tracker_event(
+        cloudtrail({"bulkDeploymentId": "bd-1", "bulkDeploymentArn": arn}, awsRegion="cn-north-1")
+    )
     assert isinstance(request, TrackRequest) and request.deployment_arn == arn
 
 
@@ -146,7 +150,9 @@ def create_deployment(request: object = None, response: object = None, **detail:
     return event
 
 
-def v2_create(target: object = V2_TARGET, deployment_id: object = "d-1") -> dict[str, object]:
+def v2_create(
+    target: object = V2_TARGET, deployment_id: object = "d-1", **detail: object
+) -> dict[str, object]:
     return create_deployment(
         {"targetArn": target, "deploymentName": "line 3"},
         {
@@ -154,19 +160,24 @@ def v2_create(target: object = V2_TARGET, deployment_id: object = "d-1") -> dict
             "iotJobId": "job-1",
             "iotJobArn": "arn:aws:iot:us-east-1:123456789012:job/job-1",
         },
+        **detail,
     )
 
 
 def test_a_v2_create_deployment_is_tracked_as_v2_with_its_deployment_arn() -> None:
     request = parse_tracker_event(v2_create())
     assert request == TrackRequest(
-        deployment_id="d-1", kind=DeploymentKind.GREENGRASS_V2, deployment_arn=V2_ARN, source="cloudtrail"
+        deployment_id="d-1",
+        kind=DeploymentKind.GREENGRASS_V2,
+        deployment_arn=V2_ARN,
+        source="cloudtrail",
+        region="us-east-1",
     )
 
 
 def test_a_v2_deployment_arn_keeps_its_targets_partition_region_and_account() -> None:
     target = "arn:aws-cn:iot:cn-north-1:210987654321:thing/gateway-7"
-    request = parse_tracker_event(v2_create(target))
+    request = parse_tracker_event(v2_create(target, awsRegion="cn-north-1"))
     assert isinstance(request, TrackRequest)
     assert request.deployment_arn == "arn:aws-cn:greengrass:cn-north-1:210987654321:deployments:d-1"
 
@@ -251,3 +262,51 @@ def test_a_deployment_id_of_either_kind_may_be_named_with_its_kind() -> None:
 def test_a_direct_request_must_say_which_deployment_of_which_kind(event: object, named: str) -> None:
     with pytest.raises(InvalidEventError, match=named):
         parse_tracker_event(event)
+
+
+# -- the deployment's region -------------------------------------------------------------------------
+EU_ARN = ARN.replace("us-east-1", "eu-west-1")
+
+
+def test_a_start_records_the_region_cloudtrail_names_over_the_buss_region() -> None:
+    # Given a StartBulkDeployment made in eu-west-1, its event read on a bus in another region
+    event = cloudtrail({"bulkDeploymentId": "bd-1", "bulkDeploymentArn": EU_ARN}, awsRegion="eu-west-1")
+    request = parse_tracker_event(event)
+    assert isinstance(request, TrackRequest) and request.region == "eu-west-1"
+
+
+def test_a_v2_create_records_the_region_cloudtrail_names() -> None:
+    target = V2_TARGET.replace("us-east-1", "ap-southeast-2")
+    request = parse_tracker_event(v2_create(target, awsRegion="ap-southeast-2"))
+    assert isinstance(request, TrackRequest)
+    assert (request.region, request.deployment_arn) == (
+        "ap-southeast-2",
+        V2_ARN.replace("us-east-1", "ap-southeast-2"),
+    )
+
+
+def test_an_event_without_aws_region_takes_the_events_own_region() -> None:
+    event = cloudtrail({"bulkDeploymentId": "bd-1", "bulkDeploymentArn": EU_ARN}) | {"region": "eu-west-1"}
+    request = parse_tracker_event(event)
+    assert isinstance(request, TrackRequest) and request.region == "eu-west-1"
+
+
+@pytest.mark.parametrize("region", ["", "Europe", "eu_west_1", "eu-west-1a", "us-east-1; drop"])
+def test_a_malformed_aws_region_is_an_invalid_event_naming_it(region: str) -> None:
+    with pytest.raises(InvalidEventError, match=r"^detail\.awsRegion: not an AWS region"):
+        parse_tracker_event(cloudtrail({"bulkDeploymentId": "bd-1"}, awsRegion=region))
+
+
+def test_an_arn_of_another_region_than_the_call_is_refused() -> None:
+    with pytest.raises(InvalidEventError, match="names region eu-west-1, not us-east-1"):
+        parse_tracker_event(cloudtrail({"bulkDeploymentId": "bd-1", "bulkDeploymentArn": EU_ARN}))
+
+
+def test_a_direct_request_may_name_the_region_and_a_bad_one_is_named() -> None:
+    request = parse_tracker_event({"deploymentId": "d-1", "kind": "greengrass-v2", "region": "eu-west-1"})
+    assert isinstance(request, TrackRequest) and request.region == "eu-west-1"
+    assert parse_tracker_event({"bulkDeploymentId": "bd-1"}) == TrackRequest(
+        deployment_id="bd-1", region=None
+    )
+    with pytest.raises(InvalidEventError, match=r"region: .*not an AWS region"):
+        parse_tracker_event({"bulkDeploymentId": "bd-1", "region": "mars-1"})

@@ -72,6 +72,7 @@ def test_the_cloudtrail_start_event_asks_to_track_the_started_deployment() -> No
     assert isinstance(request, TrackRequest)
     assert (request.deployment_id, request.action, request.source) == (deployment_id, "track", "cloudtrail")
     assert request.deployment_arn == detail["responseElements"]["bulkDeploymentArn"]
+    assert request.region == detail["awsRegion"]
 
 
 def test_the_failed_cloudtrail_call_carries_an_error_and_nothing_to_track() -> None:
@@ -98,6 +99,27 @@ def test_the_v2_create_event_asks_to_track_the_created_deployment_by_its_arn() -
         "cloudtrail",
     )
     assert request.deployment_arn == f"arn:aws:greengrass:us-east-1:123456789012:deployments:{deployment_id}"
+    assert request.region == detail["awsRegion"]
+
+
+def in_region(sample: Any, region: str) -> Any:
+    """The sample as another region's CloudTrail records it, forwarded to the home bus (which keeps
+    the event's region): every region in it, the ARNs' too, replaced."""
+    return json.loads(
+        json.dumps(sample).replace('"us-east-1"', f'"{region}"').replace(":us-east-1:", f":{region}:")
+    )
+
+
+@pytest.mark.parametrize("name", ["tracker_cloudtrail_start.json", "tracker_cloudtrail_create_v2.json"])
+def test_a_deployment_started_in_another_region_is_tracked_with_that_region(name: str) -> None:
+    forwarded = in_region(event(name), "eu-central-1")
+    assert forwarded["detail"]["awsRegion"] == "eu-central-1"
+
+    request = parse_tracker_event(forwarded)
+
+    assert isinstance(request, TrackRequest)
+    assert request.region == "eu-central-1"
+    assert request.deployment_arn is not None and ":eu-central-1:" in request.deployment_arn
 
 
 def test_the_v1_group_create_event_is_ignored() -> None:

@@ -69,3 +69,20 @@ def test_configuration_errors_are_the_packages_own_and_still_importable_from_set
 
     assert settings.ConfigurationError is exceptions.ConfigurationError
     assert issubclass(exceptions.ConfigurationError, exceptions.GgwatchError)
+
+
+def test_poll_regions_are_read_comma_separated_and_default_to_none() -> None:
+    base = {"TABLE_NAME": "t", "TOPIC_ARN": TOPIC}
+    assert TrackerSettings.from_env(base).POLL_REGIONS == ()
+    assert TrackerSettings.from_env(base | {"POLL_REGIONS": ""}).POLL_REGIONS == ()
+    spaced = base | {"POLL_REGIONS": "eu-west-1, us-gov-west-1"}
+    assert TrackerSettings.from_env(spaced).POLL_REGIONS == ("eu-west-1", "us-gov-west-1")
+    assert PollerSettings.from_env(spaced).POLL_REGIONS == ("eu-west-1", "us-gov-west-1")
+
+
+@pytest.mark.parametrize("settings", [TrackerSettings, PollerSettings])
+def test_a_misspelt_poll_region_fails_naming_the_setting(
+    settings: type[TrackerSettings | PollerSettings],
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"POLL_REGIONS\.1: .*not an AWS region"):
+        settings.from_env({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "POLL_REGIONS": "eu-west-1,Frankfurt"})

@@ -36,8 +36,20 @@ FUNCTIONS = {
 TABLE_ARN = {"Fn::GetAtt": ["DeploymentsTable", "Arn"]}
 ACTIVE_INDEX_ARN = {"Fn::Sub": "${DeploymentsTable.Arn}/index/active-index"}
 BULK_DEPLOYMENTS_ARN = {
-    "Fn::Sub": "arn:${AWS::Partition}:greengrass:${AWS::Region}:${AWS::AccountId}:/greengrass/bulk/deployments/*"
+    "Fn::Sub": "arn:${AWS::Partition}:greengrass:*:${AWS::AccountId}:/greengrass/bulk/deployments/*"
 }
+IN_POLLED_REGIONS = {
+    "StringEquals": {
+        "aws:RequestedRegion": {
+            "Fn::If": [
+                "HasPollRegions",
+                {"Fn::Split": [",", {"Fn::Sub": "${AWS::Region},${PollRegions}"}]},
+                [{"Ref": "AWS::Region"}],
+            ]
+        }
+    }
+}
+"""Greengrass and IoT are read only in the stack's region and its PollRegions."""
 NOTIFICATIONS_TOPIC_ARN = {"Ref": "NotificationsTopic"}
 SLACK_SECRET_ARN = {"Ref": "SlackWebhooksSecretArn"}
 REPOSITORY = TEMPLATE_PATH.parent
@@ -290,11 +302,16 @@ def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> N
                 "RETENTION_DAYS": {"Ref": "RetentionDays"},
                 "SETTLED_POLL_MINUTES": {"Ref": "SettledPollMinutes"},
                 "EVENT_BUS_NAME": {"Ref": "EventBusName"},
+                "POLL_REGIONS": {"Ref": "PollRegions"},
             },
         ),
         (
             "TrackerFunction",
-            {"TABLE_NAME": {"Ref": "DeploymentsTable"}, "RETENTION_DAYS": {"Ref": "RetentionDays"}},
+            {
+                "TABLE_NAME": {"Ref": "DeploymentsTable"},
+                "RETENTION_DAYS": {"Ref": "RetentionDays"},
+                "POLL_REGIONS": {"Ref": "PollRegions"},
+            },
         ),
         (
             "SlackNotifierFunction",
@@ -348,10 +365,16 @@ def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_it
         | grants(["dynamodb:Query"], ACTIVE_INDEX_ARN)
         | grants(["dynamodb:GetItem"], TABLE_ARN, leading_keys("POLLER#cursor#*"))
         | grants(["dynamodb:UpdateItem"], TABLE_ARN, leading_keys("DEPLOYMENT#*", "POLLER#cursor#*"))
-        | grants(["greengrass:GetBulkDeploymentStatus"], BULK_DEPLOYMENTS_ARN)
-        | grants(["greengrass:GetDeployment"], _in_account("greengrass", "deployments:*"))
-        | grants(["iot:DescribeJob", "iot:ListJobExecutionsForJob"], _in_account("iot", "job/*"))
-        | grants(["greengrass:ListEffectiveDeployments"], _in_account("greengrass", "coreDevices:*"))
+        | grants(["greengrass:GetBulkDeploymentStatus"], BULK_DEPLOYMENTS_ARN, IN_POLLED_REGIONS)
+        | grants(["greengrass:GetDeployment"], _in_account("greengrass", "deployments:*"), IN_POLLED_REGIONS)
+        | grants(
+            ["iot:DescribeJob", "iot:ListJobExecutionsForJob"], _in_account("iot", "job/*"), IN_POLLED_REGIONS
+        )
+        | grants(
+            ["greengrass:ListEffectiveDeployments"],
+            _in_account("greengrass", "coreDevices:*"),
+            IN_POLLED_REGIONS,
+        )
         | grants(["sns:Publish"], NOTIFICATIONS_TOPIC_ARN)
         | grants(["events:PutEvents"], _in_account("events", "event-bus/${EventBusName}"))
         | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]})
@@ -359,9 +382,10 @@ def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_it
 
 
 def _in_account(service: str, resource: str) -> dict[str, str]:
-    """A resource ARN of this stack's partition, region and account (the V2 grants' resource types:
-    greengrass `deployments:<id>` and `coreDevices:<thing>`, iot `job/<id>`)."""
-    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"}
+    """A resource ARN of this stack's partition and account in any region, which the grant's
+    aws:RequestedRegion condition narrows (the V2 grants' resource types: greengrass
+    `deployments:<id>` and `coreDevices:<thing>`, iot `job/<id>`)."""
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:*:${{AWS::AccountId}}:{resource}"}
 
 
 def test_the_tracker_may_only_touch_deployment_items_and_dead_letter_failed_events(
@@ -438,7 +462,7 @@ def test_the_greengrass_grant_uses_the_bulk_deployment_resource_format(template:
         if s["Action"] == "greengrass:GetBulkDeploymentStatus"
     ]
     assert arn.endswith(":/greengrass/bulk/deployments/*")
-    assert arn.startswith("arn:${AWS::Partition}:greengrass:${AWS::Region}:${AWS::AccountId}:")
+    assert arn.startswith("arn:${AWS::Partition}:greengrass:*:${AWS::AccountId}:")
 
 
 # ---------------------------------------------------------------- state
@@ -739,6 +763,7 @@ def test_every_dlq_alarms_on_its_first_message(template: Template, alarm_name: s
         ("SourceThrottledAlarm", "SourceThrottled"),
         ("PollErrorsAlarm", "PollErrors"),
         ("MalformedItemsAlarm", "MalformedItems"),
+        ("TrackRefusedAlarm", "TrackRefused"),
     ],
 )
 def test_custom_metric_alarms_watch_the_powertools_metrics(
@@ -771,6 +796,7 @@ def test_every_output_is_described_and_slack_outputs_are_conditional(template: T
         "PollerScheduleDLQUrl",
         "TrackerEventsDLQUrl",
         "LayerArn",
+        "PollRegions",
     }
     for name, output in outputs.items():
         assert output["Description"], name
@@ -792,7 +818,7 @@ def test_every_custom_metric_alarm_watches_a_metric_the_code_emits(template: Tem
         match
         for directory in ("layers", "functions")
         for source in (REPOSITORY / directory).rglob("*.py")
-        for match in re.findall(r'add_metric\(name="(\w+)"', source.read_text())
+        for match in re.findall(r'(?:add_metric\(name=|\bcount\()"(\w+)"', source.read_text())
     }
     watched = {alarm["MetricName"] for alarm in custom_metric_alarms(template).values()}
     assert watched

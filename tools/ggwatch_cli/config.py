@@ -14,6 +14,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ggwatch.domain.regions import RegionList
 from ggwatch.settings import PollerSettings, TrackerSettings
 from ggwatch_cli import UsageError, shown
 
@@ -33,11 +34,14 @@ class Setting:
     """The field of the Lambda settings model that validates it."""
     label: str
     flag: str
+    """The command-line option that gives it; empty when none does."""
     variables: tuple[str, ...]
     output: str
     """The template's output that holds it in a deployed stack."""
     rule: str
     """What a valid value looks like, in words (the settings model's own message quotes a regex)."""
+    default: str | None = None
+    """The value when no flag, variable or stack gives one; None: the setting is required."""
 
 
 TABLE = Setting(
@@ -56,6 +60,17 @@ TOPIC = Setting(
     "TopicArn",
     "a topic ARN looks like arn:aws:sns:REGION:ACCOUNT:NAME",
 )
+POLL_REGIONS = Setting(
+    "POLL_REGIONS",
+    "poll regions",
+    "",
+    ("GGWATCH_POLL_REGIONS", "POLL_REGIONS"),
+    "PollRegions",
+    "poll regions are AWS regions separated by commas, like eu-west-1,us-west-2",
+    default="",
+)
+"""The regions the stack polls (its output lists its own region first); none given: the stack's own
+region only, as a stack deployed before ggwatch polled other regions has no such output."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,17 @@ class Configuration:
     def tracker_settings(self) -> TrackerSettings:
         """What tracking, listing, status and discovery need: the table."""
         return self._validated(TrackerSettings, [TABLE])
+
+    def poll_regions(self) -> tuple[str, ...]:
+        """The regions the stack polls besides its own, by the tracker's own rule; asked for only by
+        the commands that track or untrack (the stack's outputs are read for it only when a stack is
+        named)."""
+        resolved = self.resolve(POLL_REGIONS)
+        try:
+            regions: tuple[str, ...] = TypeAdapter(RegionList).validate_python(resolved.value)
+        except ValidationError:
+            raise UsageError(_invalid(POLL_REGIONS, resolved)) from None
+        return regions
 
     def poller_settings(self) -> PollerSettings:
         """What a polling pass that publishes needs: the table and the topic."""
@@ -141,6 +167,8 @@ class Configuration:
             if self._environ.get(variable):
                 return Resolved(self._environ[variable], variable)
         sources = f"pass {setting.flag} or set {' or '.join(setting.variables)}"
+        if self._stack is None and setting.default is not None:
+            return Resolved(setting.default, "the default")
         if self._stack is None:
             raise UsageError(
                 f"no {setting.label}: {sources}, or name the deployed stack with --stack "
@@ -149,6 +177,10 @@ class Configuration:
         if self._outputs is None:
             self._outputs = self._read_outputs(self._stack)
         value = self._outputs.get(setting.output)
+        if not value and setting.default is not None:
+            return Resolved(
+                setting.default, f"the default (stack {shown(self._stack)} has no {setting.output})"
+            )
         if not value:
             raise UsageError(
                 f"no {setting.label}: stack {shown(self._stack)} has no {setting.output} output; {sources}"

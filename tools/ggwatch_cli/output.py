@@ -99,14 +99,19 @@ def progress(kind: DeploymentKind | str, metrics: Metrics) -> str:
 
 
 # -- list ---------------------------------------------------------------------------------------
-LIST_HEADERS = ("DEPLOYMENT ID", "KIND", "STATE", "STATUS", "PROGRESS", "LAST CHANGE")
+LIST_HEADERS = ("DEPLOYMENT ID", "KIND", "STATE", "STATUS", "PROGRESS", "LAST CHANGE", "REGION")
 
 
 NOT_POLLED_YET = "(not polled yet)"
 """The status column of a tracked deployment the poller has not observed: tracking stores no status."""
 
 
-def deployments_table(deployments: Iterable[TrackedDeployment]) -> str:
+def region_of(deployment: TrackedDeployment, home_region: str | None) -> str | None:
+    """Where the deployment lives: its own region, else (None stored) the stack's."""
+    return deployment.region or home_region
+
+
+def deployments_table(deployments: Iterable[TrackedDeployment], home_region: str | None = None) -> str:
     rows = [
         (
             d.deployment_id,
@@ -115,17 +120,19 @@ def deployments_table(deployments: Iterable[TrackedDeployment]) -> str:
             d.status or (NOT_POLLED_YET if d.active else NONE),
             progress(d.kind, d.metrics.for_kind(d.kind)) if d.status else NONE,
             timestamp(d.last_changed_at),
+            region_of(d, home_region) or NONE,
         )
         for d in deployments
     ]
     return table(LIST_HEADERS, rows)
 
 
-def deployment_json(deployment: TrackedDeployment) -> dict[str, Any]:
+def deployment_json(deployment: TrackedDeployment, home_region: str | None = None) -> dict[str, Any]:
     """The stored state of one deployment as scripts see it."""
     return {
         "deploymentId": deployment.deployment_id,
         "deploymentKind": deployment.kind.value,
+        "region": region_of(deployment, home_region),
         "state": state_of(deployment),
         "status": deployment.status,
         "metrics": metrics_json(deployment.metrics),
@@ -176,12 +183,19 @@ def observation_json(observation: Observation) -> dict[str, Any]:
     }
 
 
-def status_json(observation: Observation, stored: TrackedDeployment | None) -> dict[str, Any]:
+def status_json(
+    observation: Observation,
+    stored: TrackedDeployment | None,
+    region: str | None = None,
+    home_region: str | None = None,
+) -> dict[str, Any]:
+    """`region`: where Greengrass was asked; `home_region`: the stack's (the stored one's if it has none)."""
     return {
         "deploymentId": observation.deployment_id,
         "deploymentKind": observation.kind.value,
+        "region": region,
         "greengrass": observation_json(observation),
-        "stored": deployment_json(stored) if stored else None,
+        "stored": deployment_json(stored, home_region) if stored else None,
     }
 
 
@@ -192,8 +206,11 @@ def status_fields(kind: DeploymentKind) -> tuple[str, ...]:
     return ("status", *described_rows, *counters, "error", "created at", "tracking", "last change")
 
 
-def status_report(observation: Observation, stored: TrackedDeployment | None) -> str:
-    """Greengrass's answer beside ggwatch's stored state, one field a row, plus what the gap means."""
+def status_report(
+    observation: Observation, stored: TrackedDeployment | None, region: str | None = None
+) -> str:
+    """Greengrass's answer beside ggwatch's stored state, one field a row, plus what the gap means;
+    `region` (where Greengrass was asked) is named in the heading."""
     now = _shared_fields(observation)
     kept = (
         {
@@ -205,8 +222,9 @@ def status_report(observation: Observation, stored: TrackedDeployment | None) ->
         else {"tracking": "not tracked"}
     )
     rows = [(field, now.get(field, NONE), kept.get(field, NONE)) for field in status_fields(observation.kind)]
+    where = f" in {region}" if region else ""
     lines = [
-        f"{KIND_NOUNS.get(observation.kind, 'deployment')} {observation.deployment_id}",
+        f"{KIND_NOUNS.get(observation.kind, 'deployment')} {observation.deployment_id}{where}",
         table(("", "GREENGRASS NOW", "STORED BY GGWATCH"), rows),
     ]
     if stored is None:

@@ -41,3 +41,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     "test-notify": ("sns:Publish",),
 }
+
+REGIONAL_SERVICES = ("greengrass", "iot")
+"""Services called in the deployments' region (`--region` of status and discover; else the region
+ggwatch stored, else the stack's): grant their actions in each region the stack polls (resource
+ARNs of those regions, or an `aws:RequestedRegion` condition listing them, as the poller's role does).
+DynamoDB and CloudFormation are always called in the stack's region."""
+
+REGIONAL_NOTE = "greengrass and iot actions in each region whose deployments it reads"

@@ -205,6 +205,7 @@ class LocalStack:
             "TABLE_NAME": info.table_name,
             "TOPIC_ARN": info.topic_arn,
             "SLACK_WEBHOOKS_SECRET_ARN": info.slack_secret_arn,
+            "POLL_REGIONS": "",  # the local stack polls its own region only
             **info.stack_variables,
         }
 

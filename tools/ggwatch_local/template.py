@@ -235,8 +235,9 @@ class Resolver:
     """Resolves a template value's intrinsic functions as CloudFormation would for one stack.
 
     Enough of CloudFormation for tests and the local stack: `Ref` (parameters with their defaults,
-    pseudo parameters, and the resources given), `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, `Fn::If` and
-    the condition functions. Anything else, or a resource not given, raises ValueError naming it.
+    pseudo parameters, and the resources given), `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, `Fn::Split`,
+    `Fn::If` and the condition functions. Anything else, or a resource not given, raises ValueError
+    naming it.
     """
 
     template: dict[str, Any]
@@ -282,6 +283,9 @@ class Resolver:
         if function == "Fn::Join":
             separator, items = argument
             return separator.join(str(item) for item in self._resolve(items))
+        if function == "Fn::Split":
+            separator, text = argument
+            return str(self._resolve(text)).split(separator)
         if function == "Fn::If":
             name, when_true, when_false = argument
             return self._resolve(when_true if self.condition(name) else when_false)

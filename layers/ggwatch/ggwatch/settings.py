@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ggwatch.domain.regions import RegionList
 from ggwatch.exceptions import ConfigurationError
 from ggwatch.validation import describe
 
@@ -34,6 +35,9 @@ class TrackerSettings(_Settings):
     TABLE_NAME: NonEmpty
     RETENTION_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
     """Days an untracked deployment's item is kept before DynamoDB's TTL deletes it."""
+    POLL_REGIONS: RegionList = ()
+    """The regions polled besides the stack's own (the PollRegions parameter, comma-separated); a
+    deployment in any other region is refused."""
 
 
 class PollerSettings(_Settings):
@@ -66,6 +70,8 @@ class PollerSettings(_Settings):
     RATE_GET_DEPLOYMENT: Annotated[float, Field(gt=0, le=1000)] = 10
     RATE_DESCRIBE_JOB: Annotated[float, Field(gt=0, le=1000)] = 10
     RATE_LIST_JOB_EXECUTIONS_FOR_JOB: Annotated[float, Field(gt=0, le=1000)] = 10
+    POLL_REGIONS: RegionList = ()
+    """The regions polled besides the stack's own (the PollRegions parameter, comma-separated)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -10,7 +10,7 @@ import argparse
 import textwrap
 from collections.abc import Callable, Sequence
 
-from ggwatch_cli.permissions import PERMISSIONS, STACK_OUTPUTS
+from ggwatch_cli.permissions import PERMISSIONS, REGIONAL_NOTE, REGIONAL_SERVICES, STACK_OUTPUTS
 
 Run = Callable[[argparse.Namespace], int]
 type Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -31,7 +31,9 @@ def add_command(
     epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
     if name in PERMISSIONS:
         actions = ", ".join(PERMISSIONS[name])
-        epilog += "\n\n" + paragraph(f"IAM permissions: {actions} (and {STACK_OUTPUTS} with --stack)")
+        regional = any(action.split(":")[0] in REGIONAL_SERVICES for action in PERMISSIONS[name])
+        where = f"; {REGIONAL_NOTE}" if regional else ""
+        epilog += "\n\n" + paragraph(f"IAM permissions: {actions} (and {STACK_OUTPUTS} with --stack{where})")
     parser = subparsers.add_parser(
         name,
         help=summary,
@@ -45,14 +47,37 @@ def add_command(
     return parser
 
 
-def aws_options(*, topic: bool = False) -> argparse.ArgumentParser:
-    """The options of every command that talks to AWS; `--topic-arn` only where something publishes."""
+def aws_options(*, topic: bool = False, deployment_region: bool = False) -> argparse.ArgumentParser:
+    """The options of every command that talks to AWS; `--topic-arn` only where something publishes.
+
+    With `deployment_region` (the commands that name deployments) `--region` is where they live and
+    `--stack-region` where the stack is; elsewhere both name the stack's region (`--region` as before)."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("AWS and configuration")
     group.add_argument("--profile", help="AWS profile to use (default: AWS_PROFILE, else the default chain)")
-    group.add_argument(
-        "--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)"
-    )
+    stack_region = "AWS_REGION, AWS_DEFAULT_REGION or the profile's"
+    if deployment_region:
+        group.add_argument(
+            "--region",
+            dest="deployment_region",
+            metavar="REGION",
+            help="the region the deployments live in (default: the stack's region); the stack must poll "
+            "it (its PollRegions parameter)",
+        )
+        group.add_argument(
+            "--stack-region",
+            dest="region",
+            metavar="REGION",
+            help=f"the region of the ggwatch stack (default: {stack_region}, else --region)",
+        )
+    else:
+        group.add_argument(
+            "--region",
+            "--stack-region",
+            dest="region",
+            metavar="REGION",
+            help=f"AWS region of the ggwatch stack (default: {stack_region})",
+        )
     group.add_argument(
         "--stack",
         metavar="NAME",

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from functools import cached_property
+from typing import Any, Literal
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
@@ -30,12 +31,14 @@ from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.domain.commands import TrackRequest
 from ggwatch.domain.models import DeploymentKind, Observation
+from ggwatch.domain.regions import RegionPolicy, checked_region
 from ggwatch.exceptions import GgwatchError, RepositoryError, SourceThrottledError
 from ggwatch.observability import logger, metrics
 from ggwatch.ports import DeploymentRepository, NotificationPublisher
 from ggwatch.services.lanes import Lane
 from ggwatch.services.poller import Poller, PollerPolicy, PollReport
 from ggwatch.services.tracker import Tracker
+from ggwatch.validation import describe
 from ggwatch_cli import CliError, UsageError, shown
 from ggwatch_cli.config import TABLE, TOPIC, Configuration
 from ggwatch_cli.dry_run import ReadOnlyRepository, UnsentPublisher
@@ -54,6 +57,9 @@ class Runtime:
     def __init__(self, args: argparse.Namespace, environ: Mapping[str, str]) -> None:
         self._profile: str | None = getattr(args, "profile", None)
         self._region: str | None = getattr(args, "region", None)
+        self.deployment_region = deployment_region(args)
+        """Where the deployments of this command live (--region of the commands that name deployments);
+        None: the stack's region."""
         self.config = Configuration(
             flags={TABLE.flag: getattr(args, "table", None), TOPIC.flag: getattr(args, "topic_arn", None)},
             environ=environ,
@@ -66,6 +72,8 @@ class Runtime:
         """Checked up front, so a missing profile, credentials or region is named before any call."""
         try:
             session = boto3.Session(profile_name=self._profile, region_name=self._region)
+            if not session.region_name and self.deployment_region:  # one region: the stack's is --region
+                session = boto3.Session(profile_name=self._profile, region_name=self.deployment_region)
             credentials = session.get_credentials()
         except ProfileNotFound as error:
             raise UsageError(f"{error} (check --profile and AWS_PROFILE)") from error
@@ -84,28 +92,55 @@ class Runtime:
 
     @cached_property
     def source(self) -> GreengrassV1BulkSource:
-        return GreengrassV1BulkSource(client=self.session.client("greengrass", config=API_CONFIG))
+        """V1 bulk deployments in the command's deployment region."""
+        return self._v1_source(self.deployment_region)
 
     @cached_property
     def v2_deployments(self) -> GreengrassV2Deployments:
-        return GreengrassV2Deployments(
-            greengrass=self.session.client("greengrassv2", config=API_CONFIG),
-            iot=self.session.client("iot", config=API_CONFIG),
-        )
+        """Greengrass V2 deployments in the command's deployment region."""
+        return self._v2_deployments(self.deployment_region)
 
     @cached_property
     def v2_source(self) -> GreengrassV2Source:
         return GreengrassV2Source(self.v2_deployments)
 
-    def observe(self, kind: DeploymentKind, deployment_id: str) -> Observation:
-        """What the kind's service says about one deployment now (raises DeploymentNotFoundError)."""
-        source = self.source if kind == DeploymentKind.GREENGRASS_V1_BULK else self.v2_source
+    def observe(self, kind: DeploymentKind, deployment_id: str, region: str | None = None) -> Observation:
+        """What the kind's service in `region` (None: the command's) says about one deployment now
+        (raises DeploymentNotFoundError)."""
+        if region is None or region == self.deployment_region:
+            source = self.source if kind == DeploymentKind.GREENGRASS_V1_BULK else self.v2_source
+        elif kind == DeploymentKind.GREENGRASS_V1_BULK:
+            source = self._v1_source(region)
+        else:
+            source = GreengrassV2Source(self._v2_deployments(region))
         return source.get_status(deployment_id)
+
+    def _v1_source(self, region: str | None) -> GreengrassV1BulkSource:
+        return GreengrassV1BulkSource(client=self._client("greengrass", region))
+
+    def _v2_deployments(self, region: str | None) -> GreengrassV2Deployments:
+        return GreengrassV2Deployments(
+            greengrass=self._client("greengrassv2", region), iot=self._client("iot", region)
+        )
+
+    def _client(self, service: Literal["greengrass", "greengrassv2", "iot"], region: str | None) -> Any:
+        """A client in `region` (None: the stack's), built the ordinary way from the session."""
+        return self.session.client(service, region_name=region or self.session.region_name, config=API_CONFIG)
+
+    @cached_property
+    def regions(self) -> RegionPolicy:
+        """The stack's own region (the session's: where its table is) and the others it polls."""
+        return RegionPolicy.of(str(self.session.region_name), self.config.poll_regions())
+
+    def check_polled(self, region: str | None) -> None:
+        """Refuse, before anything is written, a region the stack does not poll (exit 2)."""
+        if not self.regions.allows(region):
+            raise UsageError(self.regions.refusal(str(region)))
 
     @cached_property
     def tracker(self) -> Tracker:
         settings = self.config.tracker_settings()
-        return Tracker(self.repository, retention_days=settings.RETENTION_DAYS)
+        return Tracker(self.repository, self.regions, retention_days=settings.RETENTION_DAYS)
 
     def poll(self, *, dry_run: bool, verbose: bool) -> PollReport:
         """One pass of the real Poller; a dry run needs no topic, and neither writes nor publishes."""
@@ -204,14 +239,28 @@ def _library_logs(*, verbose: bool) -> Iterator[None]:
         metrics.clear_metrics()
 
 
+def deployment_region(args: argparse.Namespace) -> str | None:
+    """`--region` of the commands that name deployments, checked as the tracker checks a region (exit 2
+    if it is not one)."""
+    region: str | None = getattr(args, "deployment_region", None)
+    if region is None:
+        return None
+    try:
+        return checked_region(region)
+    except ValueError as error:
+        raise UsageError(f"invalid --region {shown(region)}: {error}") from None
+
+
 def track_request(
     deployment_id: str,
     action: str = "track",
     deployment_arn: str | None = None,
     source: str = "manual",
     kind: str = DeploymentKind.GREENGRASS_V1_BULK.value,
+    region: str | None = None,
 ) -> TrackRequest:
-    """Validate an ID exactly as the tracker Lambda does; an invalid one is a usage error (exit 2)."""
+    """Validate an ID exactly as the tracker Lambda does; an invalid one is a usage error (exit 2).
+    `region` is checked already (deployment_region)."""
     try:
         return TrackRequest.model_validate(
             {
@@ -220,10 +269,14 @@ def track_request(
                 "kind": kind,
                 "deployment_arn": deployment_arn,
                 "source": source,
+                "region": region,
             }
         )
-    except ValidationError:
-        raise UsageError(f"invalid deployment ID {shown(deployment_id)}: {DEPLOYMENT_ID_RULE}") from None
+    except ValidationError as error:
+        if any(problem["loc"] == ("deployment_id",) for problem in error.errors()):
+            raise UsageError(f"invalid deployment ID {shown(deployment_id)}: {DEPLOYMENT_ID_RULE}") from None
+        # what a listing answered about it (its ARN) does not fit: say so rather than blame the ID
+        raise CliError(f"cannot track {shown(deployment_id)}: {describe(error)}") from None
 
 
 def _id_length_limit() -> int:

@@ -42,13 +42,14 @@ def register(subparsers: Subparsers) -> None:
         "and V1 bulk deployments (ListBulkDeployments), and track each one that ggwatch has no record "
         "of and that has not finished: an ACTIVE V2 deployment, or a V1 one whose "
         "GetBulkDeploymentStatus is not final. Deployments ggwatch knows, including untracked ones, "
-        "are left as they are.",
+        "are left as they are. --region discovers the deployments of another region the stack polls.",
         examples=[
             "ggwatch discover --dry-run",
             "ggwatch discover --kind greengrass-v2 --stack ggwatch",
+            "ggwatch discover --region eu-west-1",
         ],
         run=run,
-        parents=[aws_options()],
+        parents=[aws_options(deployment_region=True)],
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would be tracked; track nothing")
     parser.add_argument("--kind", choices=KINDS, help="discover only this kind (default: every kind)")
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     kinds = [DeploymentKind(args.kind)] if args.kind else list(DeploymentKind)
     tracked = failed = 0
     with aws_command(args) as aws:
+        aws.check_polled(aws.deployment_region)
         for kind in kinds:
             try:
                 tracked += _discover(aws, kind, dry_run=args.dry_run)
@@ -100,7 +102,11 @@ def _discover(aws: Runtime, kind: DeploymentKind, *, dry_run: bool) -> int:
             counts[found.skipped] += 1
             continue
         request = track_request(
-            found.deployment_id, deployment_arn=found.deployment_arn, source="discover", kind=kind.value
+            found.deployment_id,
+            deployment_arn=found.deployment_arn,
+            source="discover",
+            kind=kind.value,
+            region=aws.deployment_region,
         )
         if dry_run:
             outcome = "would track"

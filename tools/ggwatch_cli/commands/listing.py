@@ -44,11 +44,12 @@ def run(args: argparse.Namespace) -> int:
             items = [item for kind in DeploymentKind for item in repository.active(kind)]
         else:
             items = list(repository.all())
+        home = aws.session.region_name  # where the table is: the region of a deployment stored without one
     deployments = _readable(items)
     if args.json:
-        print(dumps([deployment_json(d) for d in deployments]))
+        print(dumps([deployment_json(d, home) for d in deployments]))
     elif deployments:
-        print(deployments_table(deployments))
+        print(deployments_table(deployments, home))
     else:
         print("no active deployments" if args.active else "no tracked deployments")
     return 0

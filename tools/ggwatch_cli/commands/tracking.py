@@ -24,11 +24,12 @@ def register(subparsers: Subparsers) -> None:
         "Tracking an ID twice changes nothing.",
         examples=[
             "ggwatch track --kind greengrass-v2 a3f1c2d4-7b8e-4f9a-8c1d-2e3f4a5b6c7d",
+            "ggwatch track --kind greengrass-v2 --region eu-west-1 a3f1c2d4-7b8e-4f9a-8c1d-2e3f4a5b6c7d",
             "ggwatch track 6f9b3c2e-1d4a-4b8e-9c7f-2a1e5d6b8c90",
             "ggwatch track --stack ggwatch bd-1 bd-2",
         ],
         run=run_track,
-        parents=[aws_options()],
+        parents=[aws_options(deployment_region=True)],
     )
     track.add_argument("ids", nargs="+", metavar="ID", help="deployment ID")
     kind_option(track)
@@ -45,7 +46,7 @@ def register(subparsers: Subparsers) -> None:
             "ggwatch untrack --table ggwatch-dev bd-1",
         ],
         run=run_untrack,
-        parents=[aws_options()],
+        parents=[aws_options(deployment_region=True)],
     )
     untrack.add_argument("ids", nargs="+", metavar="ID", help="deployment ID")
     kind_option(untrack)
@@ -60,30 +61,38 @@ def run_untrack(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace, action: str) -> int:
-    """Validate every ID before changing anything, then apply one request per ID through the Tracker."""
-    from ggwatch_cli.commands.context import aws_command, track_request
+    """Validate every ID and the region before changing anything, then apply one request per ID through
+    the Tracker."""
+    from ggwatch_cli.commands.context import aws_command, deployment_region, track_request
 
+    region = deployment_region(args)
     requests = [
-        track_request(deployment_id, action, kind=args.kind) for deployment_id in dict.fromkeys(args.ids)
+        track_request(deployment_id, action, kind=args.kind, region=region)
+        for deployment_id in dict.fromkeys(args.ids)
     ]
     with aws_command(args) as aws:
+        if action == "track":
+            aws.check_polled(region)
         tracker, repository = aws.tracker, aws.repository
         for request in requests:
             changed = tracker.apply(request).changed
             if action == "untrack":
                 outcome = "untracked" if changed else "not tracked"
             elif changed:
-                outcome = "tracked"
+                outcome = "tracked" if region is None else f"tracked in {region}"
             else:
-                outcome = _already_tracked(repository.get(request.kind, request.deployment_id))
+                stored = repository.get(request.kind, request.deployment_id)
+                outcome = _already_tracked(stored, aws.regions.stored(region))
             print(f"{request.deployment_id}: {outcome}", flush=True)
     return 0
 
 
-def _already_tracked(stored: TrackedDeployment | None) -> str:
-    """A finished deployment is tracked but no longer polled: say so, or re-tracking looks broken."""
+def _already_tracked(stored: TrackedDeployment | None, region: str | None) -> str:
+    """A finished deployment is tracked but no longer polled, and a tracked one keeps its first region:
+    say so, or re-tracking looks broken."""
     from ggwatch_cli.output import state_of
 
+    elsewhere = f" in {stored.region or 'the stack region'}" if stored and stored.region != region else ""
     if stored is None or stored.active:
-        return "already tracked"
-    return f"already tracked ({state_of(stored)}: {stored.status})"
+        return f"already tracked{elsewhere}"
+    return f"already tracked{elsewhere} ({state_of(stored)}: {stored.status})"

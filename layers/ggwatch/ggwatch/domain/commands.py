@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ggwatch.domain.models import DeploymentKind
+from ggwatch.domain.regions import AwsRegion
 
 DeploymentId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
@@ -60,6 +61,8 @@ class TrackRequest(BaseModel):
     kind: DeploymentKind = DeploymentKind.GREENGRASS_V1_BULK
     deployment_arn: Annotated[str, Field(max_length=MAX_ARN_LENGTH)] | None = None
     source: Literal["cloudtrail", "manual", "discover"] = "manual"
+    region: AwsRegion | None = None
+    """Where the deployment lives; None: the stack's own region."""
 
     @model_validator(mode="after")
     def _arn_names_this_deployment(self) -> Self:
@@ -68,6 +71,9 @@ class TrackRequest(BaseModel):
             raise ValueError(
                 f"deployment_arn is not the ARN of {self.kind.value} deployment {self.deployment_id}"
             )
+        arn_region = self.deployment_arn.split(":")[3] if self.deployment_arn else None
+        if self.region is not None and arn_region is not None and arn_region != self.region:
+            raise ValueError(f"deployment_arn names region {arn_region}, not {self.region}")
         return self
 
 
@@ -80,10 +86,12 @@ class IgnoredEvent(BaseModel):
 
 
 class TrackResult(BaseModel):
-    """What one track/untrack request changed: `changed` is False when it was already so."""
+    """What one track/untrack request changed: `changed` is False when it was already so, or when
+    the request was refused (`refused` says why)."""
 
     model_config = ConfigDict(frozen=True)
 
     deployment_id: str
     action: Literal["track", "untrack"]
     changed: bool
+    refused: str | None = None

@@ -17,6 +17,7 @@ from ggwatch.domain.commands import (
     v2_deployment_arn,
 )
 from ggwatch.domain.models import DeploymentKind
+from ggwatch.domain.regions import AwsRegion, checked_region
 from ggwatch.exceptions import InvalidEventError
 from ggwatch.validation import describe
 
@@ -27,6 +28,7 @@ class DirectRequest(BaseModel):
     `{"bulkDeploymentId": ID}` names a Greengrass V1 bulk deployment (as it always has);
     `{"deploymentId": ID, "kind": KIND}` names a deployment of any kind, and must say its kind: an ID
     alone does not say whether it is V1 or V2, and guessing would track an ID no poll can find.
+    `"region"` says where the deployment lives (default: the stack's own region).
     Only these documented camelCase names are accepted (no `populate_by_name`), so an invocation
     cannot set a field ggwatch sets itself, such as the request's source or the deployment's ARN.
     """
@@ -37,6 +39,7 @@ class DirectRequest(BaseModel):
     deployment_id: DeploymentId | None = Field(default=None, alias="deploymentId")
     action: Literal["track", "untrack"] = "track"
     kind: DeploymentKind | None = Field(default=None, validation_alias=AliasChoices("kind", "deploymentKind"))
+    region: AwsRegion | None = None
 
     @model_validator(mode="after")
     def _one_deployment_of_a_known_kind(self) -> Self:
@@ -56,6 +59,7 @@ class DirectRequest(BaseModel):
             deployment_id=self.deployment_id or self.bulk_deployment_id or "",
             action=self.action,
             kind=self.kind or DeploymentKind.GREENGRASS_V1_BULK,
+            region=self.region,
         )
 
 
@@ -65,6 +69,8 @@ class _ApiCall(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     event_name: str | None = Field(default=None, alias="eventName")
+    aws_region: str | None = Field(default=None, alias="awsRegion")
+    """The region the call was made in: where the deployment it started lives."""
     error_code: str | None = Field(default=None, alias="errorCode")
     request_parameters: Any = Field(default=None, alias="requestParameters")
     response_elements: Any = Field(default=None, alias="responseElements")
@@ -135,18 +141,21 @@ def _from_cloudtrail(event: dict[str, Any]) -> TrackRequest | IgnoredEvent:
         )
     if call.error_code:
         return IgnoredEvent(reason=f"{call.event_name} failed with {call.error_code}: nothing to track")
+    # A forwarded event keeps its `region`; CloudTrail's own awsRegion is the call's, so it comes first.
+    region = envelope.region if call.aws_region is None else call.aws_region
     if call.event_name == "CreateDeployment":
-        return _created_deployment(call)
+        return _created_deployment(call, region)
     started = _response(_StartedBulkDeployment, call)
     return _cloudtrail_request(
         started.bulk_deployment_id,
         started.bulk_deployment_arn,
         DeploymentKind.GREENGRASS_V1_BULK,
+        region,
         arn_from="detail.responseElements.bulkDeploymentArn",
     )
 
 
-def _created_deployment(call: _ApiCall) -> TrackRequest | IgnoredEvent:
+def _created_deployment(call: _ApiCall, region: str) -> TrackRequest | IgnoredEvent:
     """V2 CreateDeployment, or V1's group-deployment call of the same name, told apart by shape: V2
     sends `targetArn` and answers `iotJobId`; V1 sends GroupId/DeploymentType and answers
     DeploymentId/DeploymentArn. A V1 group deployment is not a fleet rollout ggwatch watches."""
@@ -170,6 +179,7 @@ def _created_deployment(call: _ApiCall) -> TrackRequest | IgnoredEvent:
         created.deployment_id,
         arn,
         DeploymentKind.GREENGRASS_V2,
+        region,
         arn_from="detail.requestParameters.targetArn",
     )
 
@@ -184,10 +194,17 @@ def _response[Answer: BaseModel](model: type[Answer], call: _ApiCall) -> Answer:
 
 
 def _cloudtrail_request(
-    deployment_id: str, arn: str | None, kind: DeploymentKind, *, arn_from: str
+    deployment_id: str, arn: str | None, kind: DeploymentKind, region: str, *, arn_from: str
 ) -> TrackRequest:
-    """The request, its ARN checked against the kind's format (`arn_from` names where it came from)."""
+    """The request, its ARN checked against the kind's format and the call's region (`arn_from` names
+    where the ARN came from)."""
     try:
-        return TrackRequest(deployment_id=deployment_id, deployment_arn=arn, kind=kind, source="cloudtrail")
+        checked_region(region)
+    except ValueError as error:
+        raise InvalidEventError(f"detail.awsRegion: {error}") from None
+    try:
+        return TrackRequest(
+            deployment_id=deployment_id, deployment_arn=arn, kind=kind, source="cloudtrail", region=region
+        )
     except ValidationError as error:
         raise InvalidEventError(describe(error, whole=arn_from)) from None
