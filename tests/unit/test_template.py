@@ -376,7 +376,12 @@ def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_it
             IN_POLLED_REGIONS,
         )
         | grants(["sns:Publish"], NOTIFICATIONS_TOPIC_ARN)
-        | grants(["events:PutEvents"], _in_account("events", "event-bus/${EventBusName}"))
+        | grants(
+            ["events:PutEvents"],
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
+            },
+        )
         | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]})
     )
 
