@@ -16,6 +16,7 @@ import subprocess
 import sys
 import sysconfig
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from pathlib import Path
 from types import ModuleType
 
@@ -27,6 +28,8 @@ HANDLERS = sorted(path.parent for path in (ROOT / "functions").glob("*/app.py"))
 SITE = Path(sysconfig.get_paths()["purelib"])
 IGNORED_EDGES = {
     ("aws_lambda_powertools.shared.functions", "aws_lambda_powertools.event_handler"),
+    ("pydantic._internal._generate_schema", "pydantic.v1"),
+    ("pydantic._migration", "pydantic.v1"),
 }
 """Imports the trim may break because ggwatch never takes them (build_layer.UNUSED says why)."""
 
@@ -51,9 +54,24 @@ def module_file(name: str) -> Path | None:
     return None
 
 
+def run_time_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of the tree but those under `if TYPE_CHECKING:` (read by type checkers only)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            nodes: list[ast.AST] = list(node.orelse)
+        else:
+            yield node
+            nodes = [node]
+        for child in nodes:
+            if child is not node:
+                yield child
+            yield from run_time_nodes(child)
+
+
 def imported_names(path: Path, package: str) -> Iterator[str]:
-    """Every module (or module attribute) an import statement anywhere in the file names."""
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    """Every module (or module attribute) an import statement anywhere in the file names, at any depth
+    (inside functions too), except imports for type checkers only."""
+    for node in run_time_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -97,8 +115,11 @@ def test_nothing_ggwatch_can_import_is_removed_from_the_layer() -> None:
     removed = sorted(
         path
         for path in in_site
-        for unused in build_layer.UNUSED
-        if path == unused or path.startswith(f"{unused}/")
+        if any(fnmatch(path, unused) or fnmatch(path, f"{unused}/*") for unused in build_layer.UNUSED)
+        or any(
+            path.startswith(f"{directory}/") and path.removeprefix(f"{directory}/").split("/")[0] not in kept
+            for directory, kept in build_layer.KEEP_ONLY.items()
+        )
     )
     assert not removed, f"build_layer.UNUSED removes modules ggwatch imports: {removed}"
 
@@ -121,28 +142,67 @@ def trimmed_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 PROBE = """
-import json, sys
+import json, pathlib, sys
 site, function, environment = sys.argv[1:4]
 sys.path[:0] = [function, site]
 sys.path.append(environment)  # boto3, which Lambda's runtime provides
 import app
-shipped = {entry.name.removesuffix(".py") for entry in __import__("pathlib").Path(site).iterdir()}
-print(json.dumps(sorted(
-    name for name, module in list(sys.modules.items())
-    if name.split(".")[0] in shipped and not (getattr(module, "__file__", None) or site).startswith(site)
-)))
+shipped = {entry.name.removesuffix(".py") for entry in pathlib.Path(site).iterdir()}
+files = [getattr(module, "__file__", None) or "" for module in list(sys.modules.values())]
+print(json.dumps({
+    "strays": sorted(
+        name for name, module in list(sys.modules.items())
+        if name.split(".")[0] in shipped and not (getattr(module, "__file__", None) or site).startswith(site)
+    ),
+    "files": sorted(
+        str(pathlib.Path(f).relative_to(site)) for f in files if f.startswith(site + "/") and f.endswith(".py")
+    ),
+}))
 """
 
 
-@pytest.mark.parametrize("handler", HANDLERS, ids=lambda path: path.name)
-def test_each_handler_imports_from_the_trimmed_layer_alone(trimmed_layer: Path, handler: Path) -> None:
+@pytest.fixture(scope="module")
+def imported(trimmed_layer: Path) -> dict[str, dict[str, list[str]]]:
+    """For each handler imported from the trimmed layer alone: the modules found outside it (strays),
+    and the layer's files it imported."""
+    found = {}
+    for handler in HANDLERS:
+        result = subprocess.run(
+            # -S: no site-packages (and no editable install of ggwatch); the probe adds boto3's directory
+            [sys.executable, "-S", "-c", PROBE, str(trimmed_layer), str(handler), str(SITE)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={"PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        assert result.returncode == 0, result.stderr
+        found[handler.name] = json.loads(result.stdout)
+    return found
+
+
+@pytest.mark.parametrize("handler", [path.name for path in HANDLERS])
+def test_each_handler_imports_from_the_trimmed_layer_alone(
+    trimmed_layer: Path, imported: dict[str, dict[str, list[str]]], handler: str
+) -> None:
     assert not (trimmed_layer / "aws_lambda_powertools" / "event_handler").exists()
-    result = subprocess.run(
-        # -S: no site-packages (and no editable install of ggwatch); the probe adds boto3's directory
-        [sys.executable, "-S", "-c", PROBE, str(trimmed_layer), str(handler), str(SITE)],
-        capture_output=True,
-        text=True,
-        check=False,
+    assert imported[handler]["strays"] == [], "imported from outside the layer"
+    assert any(file.startswith("pydantic/") for file in imported[handler]["files"])
+
+
+def test_the_layer_ships_the_bytecode_of_every_file_a_handler_imports(
+    trimmed_layer: Path, imported: dict[str, dict[str, list[str]]]
+) -> None:
+    """Lambda cannot write bytecode next to a read-only layer: what is not shipped compiles at every
+    cold start. A dependency's file newly imported needs its line in the list; one no longer imported,
+    its line removed (ggwatch's own files are all compiled)."""
+    needed = sorted({file for found in imported.values() for file in found["files"]})
+    dependencies = {file for file in needed if not file.startswith("ggwatch/")}
+    listed = set(build_layer.cold_start_files())
+    missing, stale = "\n".join(sorted(dependencies - listed)), "\n".join(sorted(listed - dependencies))
+    assert not missing and not stale, (
+        f"update {build_layer.COLD_START_FILES.relative_to(ROOT)}:\nadd\n{missing}\nremove\n{stale}"
     )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [], "imported from outside the layer"
+    for file in needed:
+        cached = Path(importlib.util.cache_from_source(str(trimmed_layer / file)))
+        assert cached.is_file(), f"no bytecode for {file}"
+        assert cached.read_bytes()[:4] == importlib.util.MAGIC_NUMBER
