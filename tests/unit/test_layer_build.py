@@ -1,8 +1,10 @@
-"""The layer's build (layers/ggwatch/build_layer.py) removes only what ggwatch never imports.
+"""The layer's build (layers/ggwatch/build_layer.py) removes only what ggwatch never imports, and ships
+the bytecode of what it imports at cold start.
 
-Two checks: no import statement reachable from ggwatch's code (at any depth, including imports inside
-functions, which run later than the cold start) leads into a removed path; and every handler imports
-with the trimmed layer alone, nothing falling back to the development environment's copies.
+No import statement reachable from ggwatch's code (at any depth, including imports inside functions,
+which run later than the cold start) leads into a removed path; every handler imports with the trimmed
+layer alone, nothing falling back to the development environment's copies; and every file a handler
+imports has its bytecode in the layer.
 """
 
 from __future__ import annotations
