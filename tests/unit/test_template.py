@@ -348,7 +348,9 @@ def test_only_the_slack_notifier_reserves_concurrency_one_to_pace_slack_posts(te
 def test_the_layer_is_built_for_python313_on_arm64(template: Template) -> None:
     layer = resource(template, "GgwatchLayer")
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    makefile = (Path(__file__).resolve().parents[2] / "layers" / "ggwatch" / "Makefile").read_text()
+    assert "--platform manylinux2014_aarch64 --implementation cp --python-version 3.13" in makefile
     assert layer["Properties"]["ContentUri"] == "layers/ggwatch/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
