@@ -129,13 +129,18 @@ def build_notification(
         error_message=observation.error_message,
         error_details=RULES[observation.kind].notified_errors(stored, observation),
         created_at=observation.created_at,
-        observed_at=observed_at.isoformat().replace("+00:00", "Z"),
+        observed_at=iso(observed_at),
         tags=dict(observation.tags),
         deployment_name=observation.deployment_name,
         target_arn=observation.target_arn,
         revision_id=observation.revision_id,
         job_id=observation.job_id,
     )
+
+
+def iso(moment: datetime) -> str:
+    """A moment as the notification writes it: ISO 8601 in UTC, with a `Z`."""
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def tracking_failure(stored: TrackedDeployment, reason: str) -> Observation:
