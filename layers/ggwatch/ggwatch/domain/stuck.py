@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ggwatch.domain.models import Observation, StuckReason, TrackedDeployment, is_terminal
+from ggwatch.domain.models import Observation, StuckReason, TrackedDeployment
 from ggwatch.domain.pace import PacePolicy, current, is_resting, movement
 
 REASONS_IN_ORDER: tuple[StuckReason, ...] = ("progress", "status")
@@ -34,37 +34,34 @@ class Stuck:
 def opened(
     stored: TrackedDeployment, observation: Observation, *, now: datetime, policy: PacePolicy
 ) -> Stuck | None:
-    """A new episode, when the observation shows a deployment that did not move for too long."""
-    pace = current(stored)
+    """A new episode, when the observation shows a deployment that did not move for too long (a
+    finished one always changed its phase: it is never stuck)."""
+    pace, seen = current(stored), movement(stored, observation)
     if (
         stored.status is None
         or pace.stuck_since is not None
-        or is_terminal(observation.status)
         or is_resting(observation.kind, observation.status, observation.metrics)
-        or movement(stored, observation).moved
+        or seen.phase_changed
     ):
         return None
-    clocks = {"progress": pace.moved_at, "status": pace.phase_since}
+    clocks = {"progress": None if seen.progress_changed else pace.moved_at, "status": pace.phase_since}
     for reason in REASONS_IN_ORDER:
-        threshold = policy.threshold(stored.kind, reason)
-        if threshold and now - clocks[reason] >= threshold:
-            return Stuck(reason, clocks[reason], now - clocks[reason], threshold)
+        threshold, since = policy.threshold(stored.kind, reason), clocks[reason]
+        if threshold and since is not None and now - since >= threshold:
+            return Stuck(reason, since, now - since, threshold)
     return None
 
 
 def closed(
     stored: TrackedDeployment, observation: Observation, *, now: datetime, policy: PacePolicy
 ) -> Stuck | None:
-    """The open episode, when the observation ends it: the deployment moved again, or finished."""
+    """The open episode, when the observation ends it: the deployment moved again, or finished (a
+    terminal status is a new phase)."""
     pace = stored.pace
     if pace is None or pace.stuck_since is None or pace.stuck_reason is None:
         return None
     seen = movement(stored, observation)
-    if not (
-        is_terminal(observation.status)
-        or seen.phase_changed
-        or (pace.stuck_reason == "progress" and seen.progress_changed)
-    ):
+    if not (seen.phase_changed or (pace.stuck_reason == "progress" and seen.progress_changed)):
         return None
     reason = pace.stuck_reason
     return Stuck(reason, pace.stuck_since, now - pace.stuck_since, policy.threshold(stored.kind, reason))

@@ -354,6 +354,7 @@ class Poller:
         metrics.add_metric(name="TransitionsPublished", unit=MetricUnit.Count, value=1)
         logger.info(
             "transition published",
+            event_type=notification.event_type,
             deployment_id=notification.deployment_id,
             transition_id=notification.transition_id,
             previous_status=notification.previous_status,
