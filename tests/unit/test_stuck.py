@@ -283,3 +283,19 @@ def test_the_stuck_notification_keeps_the_schema_and_its_filter_attributes(kind:
     assert stuck.message_attributes()["eventType"] == "DeploymentStuck"
     assert stuck.changes == () and not stuck.terminal
     assert stuck.deployment_kind == kind.value
+
+
+def test_each_pace_notification_is_counted_for_an_alarm() -> None:
+    from ggwatch.observability import metrics
+
+    world = World(policy(v1_progress=30))
+    world.track(V1)
+    world.v1.set("d-1", "Running")
+    world.poll_every(10, 4)
+    world.v1.set("d-1", "Running", metrics=records(1))
+    world.poll_every(10, 1)
+    counted = {
+        name: metrics.metric_set.get(name, {}).get("Value")
+        for name in ("DeploymentStuck", "DeploymentRecovered")
+    }
+    assert counted == {"DeploymentStuck": [1.0], "DeploymentRecovered": [1.0]}

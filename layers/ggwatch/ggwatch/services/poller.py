@@ -38,7 +38,7 @@ from ggwatch.exceptions import (
     SourceThrottledError,
     SourceUnavailableError,
 )
-from ggwatch.observability import logger, metrics
+from ggwatch.observability import count, logger, metrics
 from ggwatch.ports import ActiveItem, DeploymentSource
 from ggwatch.services.lanes import Lane, Lanes
 
@@ -283,6 +283,7 @@ class Poller:
         if event is not None:  # first: its commit keeps the stored facts, so a crash loses nothing
             stored = self._claim_publish_commit(stored, event.notification, event.observation, lane, now)
             before = (event.notification,)
+            count(event.notification.event_type)  # DeploymentStuck, DeploymentRecovered, DeploymentProgress
         observation = paced(stored, observation, now)
         assessment = assess(stored, observation)
         if not assessment.state_changed:
