@@ -5,29 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ggwatch.domain.models import DeploymentKind, Metrics
+from ggwatch.domain.models import Metrics
 from ggwatch.domain.pace import PacePolicy, progress, total
-from ggwatch.services.lanes import Lane
-from ggwatch.services.poller import Poller, PollerPolicy
-from tests.clock import START, Clock
-from tests.fakes import InMemoryRepository, RecordingPublisher, ScriptedSource
-
-V1 = DeploymentKind.GREENGRASS_V1_BULK
-V2 = DeploymentKind.GREENGRASS_V2
+from tests.pace_world import V1, V2, PaceWorld
 
 
-class World:
+class World(PaceWorld):
     def __init__(self, pace: PacePolicy | None = None) -> None:
-        self.repository = InMemoryRepository()
-        self.v1 = ScriptedSource()
-        self.v2 = ScriptedSource(kind=V2)
-        self.publisher = RecordingPublisher()
-        self.clock = Clock()
-        policy = PollerPolicy() if pace is None else PollerPolicy(pace=pace)
-        self.poller = Poller(
-            [Lane(self.repository, [self.v1, self.v2], self.publisher)], policy, clock=self.clock
-        )
-        self.repository.track(V2, "d-2", tracked_by="manual", now=START)
+        super().__init__(pace or PacePolicy())
+        self.track(V2, "d-2")
 
     def rollout(self, *finished: int, total: int = 20, status: str = "ACTIVE") -> None:
         """Polls once per count of finished devices."""
@@ -78,7 +64,7 @@ def test_the_end_of_a_rollout_is_said_by_its_status_change_not_by_a_progress_ste
 
 def test_a_bulk_deployment_reports_no_total_so_gets_no_progress_steps() -> None:
     world = World(PacePolicy(progress_step=10))
-    world.repository.track(V1, "d-1", tracked_by="manual", now=START)
+    world.track(V1)
     for processed in (0, 10, 50, 500):
         world.v1.set("d-1", "Running", metrics=Metrics({"recordsProcessed": processed}))
         world.clock.advance(60)

@@ -10,14 +10,8 @@ import pytest
 
 from ggwatch.domain.models import DeploymentKind, Metrics, Pace, StuckReason
 from ggwatch.domain.pace import PacePolicy
-from ggwatch.services.lanes import Lane
-from ggwatch.services.poller import Poller, PollerPolicy
-from tests.clock import START, Clock
-from tests.fakes import InMemoryRepository, RecordingPublisher, ScriptedSource
-
-V1 = DeploymentKind.GREENGRASS_V1_BULK
-V2 = DeploymentKind.GREENGRASS_V2
-MINUTE = 60
+from tests.clock import START
+from tests.pace_world import MINUTE, V1, V2, PaceWorld
 
 
 def policy(**minutes: int) -> PacePolicy:
@@ -31,31 +25,6 @@ def policy(**minutes: int) -> PacePolicy:
     return PacePolicy(stuck_after=stuck_after)
 
 
-class World:
-    def __init__(self, pace: PacePolicy) -> None:
-        self.repository = InMemoryRepository()
-        self.v1 = ScriptedSource()
-        self.v2 = ScriptedSource(kind=V2)
-        self.publisher = RecordingPublisher()
-        self.clock = Clock()
-        self.poller = Poller(
-            [Lane(self.repository, [self.v1, self.v2], self.publisher)],
-            PollerPolicy(pace=pace),
-            clock=self.clock,
-        )
-
-    def track(self, kind: DeploymentKind, deployment_id: str = "d-1") -> None:
-        self.repository.track(kind, deployment_id, tracked_by="manual", now=START)
-
-    def poll_every(self, minutes: int, times: int) -> None:
-        for _ in range(times):
-            self.clock.advance(minutes * MINUTE)
-            self.poller.run()
-
-    def events(self) -> list[str]:
-        return [n.event_type for n in self.publisher.published]
-
-
 def records(processed: int) -> Metrics:
     return Metrics({"recordsProcessed": processed})
 
@@ -65,7 +34,7 @@ def devices(**counts: int) -> Metrics:
 
 
 def test_a_bulk_deployment_whose_records_stand_still_is_stuck_once_then_recovers_once() -> None:
-    world = World(policy(v1_progress=30))
+    world = PaceWorld(policy(v1_progress=30))
     world.track(V1)
     world.v1.set("d-1", "Running", metrics=records(5))
     world.poller.run()
@@ -95,7 +64,7 @@ def test_a_bulk_deployment_whose_records_stand_still_is_stuck_once_then_recovers
 
 
 def test_a_second_stall_is_a_second_episode() -> None:
-    world = World(policy(v1_progress=30))
+    world = PaceWorld(policy(v1_progress=30))
     world.track(V1)
     world.v1.set("d-1", "Running", metrics=records(1))
     world.poll_every(10, 4)
@@ -112,7 +81,7 @@ def test_a_second_stall_is_a_second_episode() -> None:
 
 
 def test_finishing_recovers_before_the_final_status_is_notified() -> None:
-    world = World(policy(v1_progress=30))
+    world = PaceWorld(policy(v1_progress=30))
     world.track(V1)
     world.v1.set("d-1", "Running")
     world.poll_every(10, 4)
@@ -129,7 +98,7 @@ def test_finishing_recovers_before_the_final_status_is_notified() -> None:
 
 
 def test_a_deployment_that_finishes_between_two_polls_is_never_stuck() -> None:
-    world = World(policy(v1_progress=30, v1_status=60))
+    world = PaceWorld(policy(v1_progress=30, v1_status=60))
     world.track(V1)
     world.v1.set("d-1", "Running")
     world.poller.run()
@@ -139,7 +108,7 @@ def test_a_deployment_that_finishes_between_two_polls_is_never_stuck() -> None:
 
 
 def test_too_long_in_one_status_is_stuck_even_while_records_move_and_recovers_on_the_next_status() -> None:
-    world = World(policy(v1_status=60))
+    world = PaceWorld(policy(v1_status=60))
     world.track(V1)
     for processed in range(1, 10):
         world.v1.set("d-1", "Running", metrics=records(processed))
@@ -153,7 +122,7 @@ def test_too_long_in_one_status_is_stuck_even_while_records_move_and_recovers_on
 
 
 def test_a_settled_continuous_deployment_is_never_stuck() -> None:
-    world = World(policy(v2_progress=120, v2_status=1440))
+    world = PaceWorld(policy(v2_progress=120, v2_status=1440))
     world.track(V2)
     world.v2.set("d-1", "ACTIVE", metrics=devices(succeeded=9, failed=1))
     world.poll_every(60, 72)
@@ -163,7 +132,7 @@ def test_a_settled_continuous_deployment_is_never_stuck() -> None:
 def test_a_rollout_waiting_on_an_offline_device_is_stuck_and_a_device_joining_later_starts_a_fresh_clock() -> (
     None
 ):
-    world = World(policy(v2_progress=120))
+    world = PaceWorld(policy(v2_progress=120))
     world.track(V2)
     world.v2.set("d-1", "ACTIVE", metrics=devices(succeeded=9, queued=1))
     world.poll_every(30, 4)
@@ -182,7 +151,7 @@ def test_a_rollout_waiting_on_an_offline_device_is_stuck_and_a_device_joining_la
 
 
 def test_thresholds_that_are_off_never_find_a_deployment_stuck() -> None:
-    world = World(PacePolicy())
+    world = PaceWorld(PacePolicy())
     world.track(V1)
     world.track(V2, "d-2")
     world.v1.set("d-1", "Initializing")
@@ -192,7 +161,7 @@ def test_thresholds_that_are_off_never_find_a_deployment_stuck() -> None:
 
 
 def test_a_deployment_that_stands_still_is_written_only_when_its_episode_opens() -> None:
-    world = World(policy(v1_progress=30))
+    world = PaceWorld(policy(v1_progress=30))
     world.track(V1)
     world.v1.set("d-1", "Running")
     world.poll_every(10, 1)
@@ -206,7 +175,7 @@ def test_a_deployment_that_stands_still_is_written_only_when_its_episode_opens()
 
 
 def test_a_stuck_notification_whose_publish_failed_is_published_again_with_the_same_id() -> None:
-    world = World(policy(v1_progress=30))
+    world = PaceWorld(policy(v1_progress=30))
     world.track(V1)
     world.v1.set("d-1", "Running")
     world.poll_every(10, 3)
@@ -224,7 +193,7 @@ def test_the_same_episode_gets_the_same_transition_id_whoever_finds_it() -> None
     however late each run finds it, so consumers drop the copy."""
     ids = []
     for late in (0, 7):
-        world = World(policy(v1_progress=30))
+        world = PaceWorld(policy(v1_progress=30))
         world.track(V1)
         world.v1.set("d-1", "Running")
         world.poller.run()
@@ -234,7 +203,7 @@ def test_the_same_episode_gets_the_same_transition_id_whoever_finds_it() -> None
 
 
 def test_a_status_change_that_fails_to_publish_after_the_recovery_is_not_lost_and_not_doubled() -> None:
-    world = World(policy(v1_progress=30))
+    world = PaceWorld(policy(v1_progress=30))
     world.track(V1)
     world.v1.set("d-1", "Running")
     world.poll_every(10, 4)
@@ -254,7 +223,7 @@ def test_a_status_change_that_fails_to_publish_after_the_recovery_is_not_lost_an
 
 
 def test_an_item_stored_before_the_bookkeeping_is_judged_from_its_last_change() -> None:
-    world = World(policy(v1_progress=30))
+    world = PaceWorld(policy(v1_progress=30))
     world.track(V1)
     world.v1.set("d-1", "Running")
     world.poller.run()
@@ -273,7 +242,7 @@ def test_an_item_stored_before_the_bookkeeping_is_judged_from_its_last_change() 
 
 @pytest.mark.parametrize("kind", [V1, V2])
 def test_the_stuck_notification_keeps_the_schema_and_its_filter_attributes(kind: DeploymentKind) -> None:
-    world = World(policy(v1_progress=30, v2_progress=30))
+    world = PaceWorld(policy(v1_progress=30, v2_progress=30))
     world.track(kind)
     source = world.v1 if kind == V1 else world.v2
     source.set("d-1", "Running" if kind == V1 else "ACTIVE", metrics=devices(inProgress=2))
@@ -288,7 +257,7 @@ def test_the_stuck_notification_keeps_the_schema_and_its_filter_attributes(kind:
 def test_each_pace_notification_is_counted_for_an_alarm() -> None:
     from ggwatch.observability import metrics
 
-    world = World(policy(v1_progress=30))
+    world = PaceWorld(policy(v1_progress=30))
     world.track(V1)
     world.v1.set("d-1", "Running")
     world.poll_every(10, 4)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ggwatch.domain import progress, stuck
-from ggwatch.domain.models import OBSERVED_FACTS, Observation, Pace, TrackedDeployment
+from ggwatch.domain.models import Observation, TrackedDeployment
 from ggwatch.domain.notification import (
     PROGRESS_EVENT,
     RECOVERED_EVENT,
@@ -25,7 +25,7 @@ from ggwatch.domain.notification import (
 )
 from ggwatch.domain.pace import PacePolicy, current
 from ggwatch.domain.pace import progress as progress_count
-from ggwatch.domain.transitions import build_notification, iso
+from ggwatch.domain.transitions import as_observed, build_notification, iso
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,9 @@ def pace_event(
             "stuck" if isinstance(detail, StuckDetail) else "progress": detail,
         }
     )
-    return PaceEvent(notification, _stored_facts(stored, stored.status, after))
+    # Its commit keeps the stored facts, so the poll's status change, if any, is still found by
+    # comparing them with the answer.
+    return PaceEvent(notification, as_observed(stored, stored.status, pace=after))
 
 
 def _stuck_detail(episode: stuck.Stuck, progress_now: int) -> StuckDetail:
@@ -81,18 +83,4 @@ def _stuck_detail(episode: stuck.Stuck, progress_now: int) -> StuckDetail:
         duration_seconds=int(episode.duration.total_seconds()),
         threshold_seconds=int(episode.threshold.total_seconds()) if episode.threshold else None,
         progress=progress_now,
-    )
-
-
-def _stored_facts(stored: TrackedDeployment, status: str, pace: Pace) -> Observation:
-    """What the event's commit stores: the stored facts as they were, with the new bookkeeping, so
-    the poll's status change, if any, is still found by comparing them with the answer."""
-    facts = {name: getattr(stored, name) for name in OBSERVED_FACTS if name != "pace"}
-    return Observation(
-        kind=stored.kind,
-        deployment_id=stored.deployment_id,
-        status=status,
-        deployment_arn=stored.deployment_arn,
-        pace=pace,
-        **facts,
     )
