@@ -268,3 +268,18 @@ def test_each_pace_notification_is_counted_for_an_alarm() -> None:
         for name in ("DeploymentStuck", "DeploymentRecovered")
     }
     assert counted == {"DeploymentStuck": [1.0], "DeploymentRecovered": [1.0]}
+
+
+def test_a_deployment_to_an_empty_thing_group_is_not_stuck_and_its_first_device_starts_a_fresh_clock() -> (
+    None
+):
+    world = PaceWorld(policy(v2_progress=120, v2_status=1440))
+    world.track(V2)
+    world.v2.set("d-1", "ACTIVE", metrics=devices())
+    world.poll_every(60, 48)
+    assert world.events() == ["DeploymentStatusChange"], "nothing waits for it"
+    world.v2.set("d-1", "ACTIVE", metrics=devices(queued=1))
+    world.poll_every(30, 4)
+    assert world.events() == ["DeploymentStatusChange"]
+    world.poll_every(30, 1)
+    assert world.events() == ["DeploymentStatusChange", "DeploymentStuck"]

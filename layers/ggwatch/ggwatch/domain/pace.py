@@ -1,7 +1,7 @@
 """How a deployment moves: its phase, its progress, and the bookkeeping stuck and progress rules read.
 
 Pure: no I/O. A deployment *moves* when its phase changes (its status; for a Greengrass V2 deployment
-also whether its rollout is settled, so that a device joining a settled deployment starts a fresh
+also whether devices wait for it, so that a device joining a settled deployment starts a fresh
 clock) or its progress does (V1: records processed, which the API counts "processed or attempted";
 V2: devices finished, whatever their outcome).
 """
@@ -41,14 +41,20 @@ class PacePolicy:
 
 
 def phase(kind: DeploymentKind, status: str | None, metrics: Metrics) -> Phase:
-    """The status, and for Greengrass V2 whether the rollout to the current targets is settled."""
-    return status, kind == DeploymentKind.GREENGRASS_V2 and fleet_rules.settled(metrics)
+    """The status, and for Greengrass V2 whether devices wait for the deployment (queued or in
+    progress): a rollout that settles, or one that resumes for a device joining its target, is a new
+    phase with clocks of its own."""
+    return status, kind == DeploymentKind.GREENGRASS_V2 and _waiting(metrics) > 0
+
+
+def _waiting(metrics: Metrics) -> int:
+    return sum(metrics[name] for name in fleet_rules.UNFINISHED_COUNTERS)
 
 
 def progress(kind: DeploymentKind, metrics: Metrics) -> int:
     """Records processed (V1 bulk) or devices finished, whatever their outcome (V2)."""
     if kind == DeploymentKind.GREENGRASS_V2:
-        return fleet_rules.devices(metrics) - sum(metrics[name] for name in fleet_rules.UNFINISHED_COUNTERS)
+        return fleet_rules.devices(metrics) - _waiting(metrics)
     return metrics[RECORDS_PROCESSED]
 
 
@@ -59,11 +65,10 @@ def total(kind: DeploymentKind, metrics: Metrics) -> int | None:
 
 
 def is_resting(kind: DeploymentKind, status: str, metrics: Metrics) -> bool:
-    """A settled continuous Greengrass V2 deployment: done for its current targets, so never stuck."""
+    """An ACTIVE Greengrass V2 deployment that no device waits for: settled (done for its current
+    targets), or targeting an empty thing group. Nothing is held up, so it is never stuck."""
     return (
-        kind == DeploymentKind.GREENGRASS_V2
-        and status == V2DeploymentStatus.ACTIVE
-        and fleet_rules.settled(metrics)
+        kind == DeploymentKind.GREENGRASS_V2 and status == V2DeploymentStatus.ACTIVE and not _waiting(metrics)
     )
 
 
