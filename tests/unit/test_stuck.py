@@ -283,3 +283,19 @@ def test_a_deployment_to_an_empty_thing_group_is_not_stuck_and_its_first_device_
     assert world.events() == ["DeploymentStatusChange"]
     world.poll_every(30, 1)
     assert world.events() == ["DeploymentStatusChange", "DeploymentStuck"]
+
+
+def test_a_progress_episode_then_a_status_episode_from_the_same_moment_get_different_ids() -> None:
+    world = PaceWorld(policy(v1_progress=30, v1_status=120))
+    world.track(V1)
+    world.v1.set("d-1", "Running", metrics=records(1))
+    world.poll_every(30, 2)  # stuck: no progress since the status began
+    for processed in (2, 3, 4):  # moving again, then too long Running: since the same moment
+        world.v1.set("d-1", "Running", metrics=records(processed))
+        world.poll_every(30, 1)
+    stuck = [n for n in world.publisher.published if n.event_type == "DeploymentStuck"]
+    assert [(n.stuck.reason, n.stuck.since) for n in stuck if n.stuck] == [
+        ("progress", "2026-11-28T12:30:00Z"),
+        ("status", "2026-11-28T12:30:00Z"),
+    ]
+    assert stuck[0].transition_id != stuck[1].transition_id

@@ -50,11 +50,11 @@ def pace_event(
     pace = current(stored)
     detail: StuckDetail | ProgressDetail
     if episode := stuck.closed(stored, observation, now=now, policy=policy):
-        event_type, key = RECOVERED_EVENT, iso(episode.since)
+        event_type, key = RECOVERED_EVENT, _episode_key(episode)
         after = pace.model_copy(update={"stuck_since": None, "stuck_reason": None})
         detail = _stuck_detail(episode, progress_count(observation.kind, observation.metrics))
     elif episode := stuck.opened(stored, observation, now=now, policy=policy):
-        event_type, key = STUCK_EVENT, iso(episode.since)
+        event_type, key = STUCK_EVENT, _episode_key(episode)
         after = pace.model_copy(update={"stuck_since": episode.since, "stuck_reason": episode.reason})
         detail = _stuck_detail(episode, progress_count(observation.kind, observation.metrics))
     elif step := progress.reached(stored, observation, step=policy.progress_step):
@@ -74,6 +74,12 @@ def pace_event(
     # Its commit keeps the stored facts, so the poll's status change, if any, is still found by
     # comparing them with the answer.
     return PaceEvent(notification, as_observed(stored, stored.status, pace=after))
+
+
+def _episode_key(episode: stuck.Stuck) -> str:
+    """What names an episode: a status episode and a later progress episode may start at the same
+    moment (the status began when the progress last moved), so the reason is part of the name."""
+    return f"{episode.reason}@{iso(episode.since)}"
 
 
 def _stuck_detail(episode: stuck.Stuck, progress_now: int) -> StuckDetail:
