@@ -103,7 +103,7 @@ def test_a_bulk_deployment_that_stalls_is_stuck_once_per_episode_and_recovers_wh
 
     greengrass.advance("bd-1")
     assert events(run.after(10)) == [
-        ("DeploymentRecovered", "Completed"),
+        ("DeploymentRecovered", "Running"),
         ("DeploymentStatusChange", "Completed"),
     ]
     stored = repository.get(DeploymentKind.GREENGRASS_V1_BULK, "bd-1")

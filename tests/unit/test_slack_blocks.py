@@ -763,15 +763,6 @@ def test_a_v2_rollout_stuck_in_its_status_and_then_moving_again_read_differently
     assert stuck["attachments"][0]["color"] != moving["attachments"][0]["color"]
 
 
-def test_a_deployment_that_finished_while_stuck_says_how_it_ended() -> None:
-    payload = render(
-        notification(
-            event_type="DeploymentRecovered", status="Failed", terminal=True, changes=(), stuck=STUCK_FOR_2H
-        )
-    )
-    assert summary_lines(payload)[0] == "*Finished after 2 h 5 min stuck (now Failed)*"
-
-
 def test_a_progress_step_names_the_share_reached() -> None:
     reached = ProgressDetail(percent=50, finished=25, total=50)
     payload = render(v2_notification(event_type="DeploymentProgress", changes=(), progress=reached))

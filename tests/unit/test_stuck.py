@@ -90,7 +90,7 @@ def test_finishing_recovers_before_the_final_status_is_notified() -> None:
     assert [(n.event_type, n.status) for n in world.publisher.published] == [
         ("DeploymentStatusChange", "Running"),
         ("DeploymentStuck", "Running"),
-        ("DeploymentRecovered", "Failed"),
+        ("DeploymentRecovered", "Running"),
         ("DeploymentStatusChange", "Failed"),
     ]
     stored = world.repository.get(V1, "d-1")
@@ -212,6 +212,15 @@ def test_a_status_change_that_fails_to_publish_after_the_recovery_is_not_lost_an
         world.publisher, "fail_next", 1 if n.event_type == "DeploymentStatusChange" else 0
     )
     world.poll_every(10, 1)
+    # The stored state is the one the last published notification describes
+    stored = world.repository.get(V1, "d-1")
+    recovered = world.publisher.published[-1]
+    assert stored is not None and stored.last_transition_id == recovered.transition_id
+    assert (recovered.event_type, recovered.status, stored.status) == (
+        "DeploymentRecovered",
+        "Running",
+        "Running",
+    )
     world.publisher.before_publish = None
     world.poll_every(10, 2)
     assert world.events() == [

@@ -64,15 +64,18 @@ def pace_event(
     else:
         return None
     parts = [stored.kind.value, stored.deployment_id, event_type, key]
-    notification = build_notification(stored, observation, (), observed_at=now, region=region).model_copy(
+    # As of the stored status with the counts seen now: the status a poll finds changed is said by
+    # the status change that follows, so the state stored after each notification is the one it
+    # describes, and a run that dies between the two leaves no stored state that contradicts it.
+    seen = as_observed(stored, stored.status, metrics=observation.metrics)
+    notification = build_notification(stored, seen, (), observed_at=now, region=region).model_copy(
         update={
             "event_type": event_type,
             "transition_id": hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32],
             "stuck" if isinstance(detail, StuckDetail) else "progress": detail,
         }
     )
-    # Its commit keeps the stored facts, so the poll's status change, if any, is still found by
-    # comparing them with the answer.
+    # Its commit keeps the stored facts, so that the poll's status change is still found.
     return PaceEvent(notification, as_observed(stored, stored.status, pace=after))
 
 

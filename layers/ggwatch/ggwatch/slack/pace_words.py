@@ -22,12 +22,7 @@ def sentence(notification: Notification) -> str | None:
             return f"Stuck: rollout not settled after {how_long} ({_done(notification, stuck.progress)})"
         return f"Stuck: {notification.status} for {how_long} ({_done(notification, stuck.progress)})"
     if notification.event_type == RECOVERED_EVENT and stuck is not None:
-        after = f"after {duration(stuck.duration_seconds)} stuck"
-        return (
-            f"Finished {after} (now {notification.status})"
-            if notification.terminal
-            else f"Moving again {after}"
-        )
+        return f"Moving again after {duration(stuck.duration_seconds)} stuck"
     if notification.event_type == PROGRESS_EVENT and progress is not None:
         return f"Rollout at {progress.percent} %: {progress.finished} of {progress.total} devices finished"
     return None
