@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ggwatch.domain.models import Metrics
+from ggwatch.domain.models import DeploymentKind, Metrics, StuckReason
 from ggwatch.domain.pace import PacePolicy, progress, total
 from tests.pace_world import V1, V2, PaceWorld
 
@@ -73,8 +73,10 @@ def test_a_bulk_deployment_reports_no_total_so_gets_no_progress_steps() -> None:
 
 
 def test_a_recovery_takes_the_poll_and_the_step_it_crossed_follows_on_the_next() -> None:
-    stuck_after = {(V2, "progress"): timedelta(minutes=10)}
-    world = World(PacePolicy(stuck_after=stuck_after, progress_step=25))  # type: ignore[arg-type]
+    stuck_after: dict[tuple[DeploymentKind, StuckReason], timedelta] = {
+        (V2, "progress"): timedelta(minutes=10)
+    }
+    world = World(PacePolicy(stuck_after=stuck_after, progress_step=25))
     world.rollout(0, 2, *[2] * 10)
     world.rollout(12)
     assert [n.event_type for n in world.publisher.published] == [
