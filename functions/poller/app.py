@@ -18,7 +18,8 @@ from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
 from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source
 from ggwatch.adapters.sns import SnsNotificationPublisher
-from ggwatch.domain.models import DeploymentKind
+from ggwatch.domain.models import DeploymentKind, StuckReason
+from ggwatch.domain.pace import PacePolicy
 from ggwatch.inbound.device_events import device_status_change, is_device_event
 from ggwatch.observability import logger, metrics
 from ggwatch.services.lanes import Lane
@@ -45,7 +46,22 @@ def poller() -> Poller:
             end_of_run_reserve_ms=settings.END_OF_RUN_RESERVE_MS,
             check_debounce=timedelta(seconds=settings.DEVICE_EVENT_DEBOUNCE_SECONDS),
             settled_poll_interval=timedelta(minutes=settings.SETTLED_POLL_MINUTES) or None,
+            pace=_pace_policy(settings),
         ),
+    )
+
+
+def _pace_policy(settings: PollerSettings) -> PacePolicy:
+    """The stuck thresholds per kind and reason (0 minutes: that check is off) and the progress step."""
+    minutes: dict[tuple[DeploymentKind, StuckReason], int] = {
+        (DeploymentKind.GREENGRASS_V1_BULK, "status"): settings.STUCK_V1_STATUS_MINUTES,
+        (DeploymentKind.GREENGRASS_V1_BULK, "progress"): settings.STUCK_V1_PROGRESS_MINUTES,
+        (DeploymentKind.GREENGRASS_V2, "status"): settings.STUCK_V2_STATUS_MINUTES,
+        (DeploymentKind.GREENGRASS_V2, "progress"): settings.STUCK_V2_PROGRESS_MINUTES,
+    }
+    return PacePolicy(
+        stuck_after={key: timedelta(minutes=value) for key, value in minutes.items() if value},
+        progress_step=settings.PROGRESS_STEP_PERCENT or None,
     )
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
-from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics, Observation, PendingTransition
+from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics, Observation, Pace, PendingTransition
 from ggwatch.exceptions import ConflictError
 from ggwatch.ports import DeploymentRepository
 from tests.conftest import REGION
@@ -246,6 +246,7 @@ def test_a_check_request_never_makes_a_claim_or_commit_conflict(subject: Subject
 
 
 texts = st.none() | st.text(max_size=40)
+moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC))
 observations = st.builds(
     observation,
     status=st.sampled_from(["Initializing", "Running", "Completed", "Failed", "Mystery"]),
@@ -257,6 +258,15 @@ observations = st.builds(
     created_at=texts,
     deployment_arn=st.none() | st.just(ARN),
     tags=st.dictionaries(st.text(min_size=1, max_size=10), st.text(max_size=10), max_size=3),
+    pace=st.none()
+    | st.builds(
+        Pace,
+        phase_since=moments,
+        moved_at=moments,
+        stuck_since=st.none() | moments,
+        stuck_reason=st.none() | st.sampled_from(["status", "progress"]),
+        progress_step=st.integers(0, 99),
+    ),
 )
 
 
@@ -280,11 +290,12 @@ def test_claim_and_commit_answer_with_exactly_what_a_read_returns(
         assert stored == repository.get(KIND, deployment_id)
         stored = repository.commit(stored, seen, now=NOW, expires_at=1_900_000_000, transition_id="t")
         assert stored == repository.get(KIND, deployment_id)
-        assert (stored.status, stored.metrics, stored.error_details, stored.tags) == (
+        assert (stored.status, stored.metrics, stored.error_details, stored.tags, stored.pace) == (
             seen.status,
             seen.metrics,
             seen.error_details,
             seen.tags,
+            seen.pace,
         )
 
 

@@ -2,12 +2,14 @@
 
 import json
 import threading
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ggwatch.domain.models import ErrorDetail
 from ggwatch.domain.notification import (
+    EVENT_TYPES,
     SNS_MAX_BYTES,
     Notification,
     eventbridge_entry_size,
@@ -185,3 +187,10 @@ def test_fitting_keeps_the_name_of_each_failed_device_it_keeps() -> None:
         f"gw-{i}" for i in range(len(fitted.error_details))
     ]
     assert json.loads(fitted.to_json())["errorDetails"][0]["thingName"] == "gw-0"
+
+
+def test_every_event_type_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    schema = readme[readme.index("## Notification schema") :]
+    assert all(f"`{event_type}`" in schema for event_type in EVENT_TYPES)
+    assert len(set(EVENT_TYPES)) == 5

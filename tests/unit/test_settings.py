@@ -14,6 +14,7 @@ def test_poller_settings_read_from_the_environment_with_defaults() -> None:
     settings = PollerSettings.from_env({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC})
     assert (settings.TABLE_NAME, settings.TOPIC_ARN, settings.RETENTION_DAYS) == ("t", TOPIC, 30)
     assert (settings.DEVICE_EVENT_DEBOUNCE_SECONDS, settings.SETTLED_POLL_MINUTES) == (10, 0)
+    assert settings.PROGRESS_STEP_PERCENT == 0, "progress notifications are opt-in"
 
 
 @pytest.mark.parametrize(
@@ -34,6 +35,9 @@ def test_poller_settings_read_from_the_environment_with_defaults() -> None:
             "DEVICE_EVENT_DEBOUNCE",
         ),
         ({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "SETTLED_POLL_MINUTES": "-1"}, "SETTLED_POLL_MINUTES"),
+        ({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "STUCK_V1_STATUS_MINUTES": "-1"}, "STUCK_V1_STATUS_MINUTES"),
+        ({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "STUCK_V2_PROGRESS_MINUTES": "2h"}, "STUCK_V2_PROGRESS"),
+        ({"TABLE_NAME": "t", "TOPIC_ARN": TOPIC, "PROGRESS_STEP_PERCENT": "100"}, "PROGRESS_STEP_PERCENT"),
     ],
 )
 def test_bad_poller_settings_name_the_variable(environ: dict[str, str], named: str) -> None:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ggwatch.domain.models import V2_DEVICE_COUNTERS, DeploymentKind, ErrorDetail, Metrics
+from ggwatch.domain.notification import ProgressDetail, StuckDetail
 from ggwatch.slack.blocks import (
     MAX_BLOCKS,
     MAX_FALLBACK_CHARS,
@@ -26,6 +27,7 @@ from ggwatch.slack.blocks import (
     style_of,
 )
 from ggwatch.slack.escape import TRUNCATED, length
+from ggwatch.slack.pace_words import duration
 from tests.factories import notification_factory
 
 HOSTILE = "<!channel> <@U0123> <#C0123> <https://evil.example|click> & `tick`"
@@ -716,3 +718,69 @@ def test_any_v2_notification_renders_within_limits_and_without_control_sequences
 
     assert_within_slack_limits(payload)
     assert "<" not in json.dumps(payload, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- pace: stuck, moving again, progress
+
+STUCK_FOR_2H = StuckDetail(
+    reason="progress",
+    since="2026-11-28T10:00:00Z",
+    duration_seconds=7500,
+    threshold_seconds=1800,
+    progress=12,
+)
+
+
+def test_a_stuck_bulk_deployment_says_what_did_not_move_and_for_how_long() -> None:
+    payload = render(
+        notification(event_type="DeploymentStuck", previous_status="Running", changes=(), stuck=STUCK_FOR_2H)
+    )
+    assert header_text(payload) == "🐢 Running · stuck · bd-1"
+    assert (
+        summary_lines(payload)[0]
+        == "*Stuck: no progress for 2 h 5 min (still Running, 12 records processed)*"
+    )
+    assert payload["attachments"][0]["color"] == "#E8912D"
+    assert payload["text"].startswith(
+        "🐢 Greengrass V1 bulk deployment bd-1 in us-east-1: Stuck: no progress"
+    )
+
+
+def test_a_v2_rollout_stuck_in_its_status_and_then_moving_again_read_differently() -> None:
+    unsettled = StuckDetail(
+        reason="status",
+        since="2026-11-27T10:00:00Z",
+        duration_seconds=93600,
+        threshold_seconds=86400,
+        progress=47,
+    )
+    stuck = render(v2_notification(event_type="DeploymentStuck", changes=(), stuck=unsettled))
+    moving = render(v2_notification(event_type="DeploymentRecovered", changes=(), stuck=unsettled))
+    assert header_text(stuck) == "🐢 fleet-rollout · Active · stuck"
+    assert summary_lines(stuck)[0] == "*Stuck: rollout not settled after 1 d 2 h (47 devices finished)*"
+    assert header_text(moving) == "▶️ fleet-rollout · Active · moving again"
+    assert summary_lines(moving)[0] == "*Moving again after 1 d 2 h stuck*"
+    assert stuck["attachments"][0]["color"] != moving["attachments"][0]["color"]
+
+
+def test_a_progress_step_names_the_share_reached() -> None:
+    reached = ProgressDetail(percent=50, finished=25, total=50)
+    payload = render(v2_notification(event_type="DeploymentProgress", changes=(), progress=reached))
+    assert header_text(payload) == "📶 fleet-rollout · Active · 50 % finished"
+    assert summary_lines(payload)[0] == "*Rollout at 50 %: 25 of 50 devices finished*"
+
+
+def test_a_hostile_status_in_a_stuck_message_is_escaped() -> None:
+    payload = render(
+        notification(event_type="DeploymentStuck", status=HOSTILE, changes=(), stuck=STUCK_FOR_2H)
+    )
+    assert "<!channel>" not in visible(payload)
+    assert "&lt;!channel&gt;" in summary_lines(payload)[0]
+    assert_within_slack_limits(payload)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"), [(59, "0 min"), (2700, "45 min"), (3600, "1 h"), (86400, "1 d")]
+)
+def test_durations_read_in_their_two_largest_units(seconds: int, words: str) -> None:
+    assert duration(seconds) == words

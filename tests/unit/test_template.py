@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ggwatch.settings import PollerSettings
 from ggwatch_local.template import (
     TEMPLATE_PATH,
     Resolver,
@@ -303,6 +304,11 @@ def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> N
                 "SETTLED_POLL_MINUTES": {"Ref": "SettledPollMinutes"},
                 "EVENT_BUS_NAME": {"Ref": "EventBusName"},
                 "POLL_REGIONS": {"Ref": "PollRegions"},
+                "STUCK_V1_STATUS_MINUTES": {"Ref": "StuckV1StatusMinutes"},
+                "STUCK_V1_PROGRESS_MINUTES": {"Ref": "StuckV1ProgressMinutes"},
+                "STUCK_V2_STATUS_MINUTES": {"Ref": "StuckV2StatusMinutes"},
+                "STUCK_V2_PROGRESS_MINUTES": {"Ref": "StuckV2ProgressMinutes"},
+                "PROGRESS_STEP_PERCENT": {"Ref": "ProgressStepPercent"},
             },
         ),
         (
@@ -899,3 +905,31 @@ def test_only_the_device_event_rule_may_send_to_the_pollers_dlq(template: Templa
 def test_settled_deployments_are_polled_every_run_unless_asked_otherwise(template: Template) -> None:
     parameter = template["Parameters"]["SettledPollMinutes"]
     assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (0, 0, 1440)
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    [
+        "StuckV1StatusMinutes",
+        "StuckV1ProgressMinutes",
+        "StuckV2StatusMinutes",
+        "StuckV2ProgressMinutes",
+        "ProgressStepPercent",
+    ],
+)
+def test_stuck_and_progress_parameters_default_and_bound_as_the_poller_settings_do(
+    template: Template, parameter: str
+) -> None:
+    """The same default whether the stack is deployed or the poller is run without the template."""
+    variable = next(
+        name
+        for name, value in resource(template, "PollerFunction")["Properties"]["Environment"][
+            "Variables"
+        ].items()
+        if value == {"Ref": parameter}
+    )
+    field = PollerSettings.model_fields[variable]
+    bounds = {type(item).__name__: item for item in field.metadata}
+    declared = template["Parameters"][parameter]
+    assert declared["Default"] == field.default
+    assert (declared["MinValue"], declared["MaxValue"]) == (bounds["Ge"].ge, bounds["Le"].le)

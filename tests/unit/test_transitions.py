@@ -123,6 +123,8 @@ def test_notification_carries_every_schema_field() -> None:
         "targetArn": None,
         "revisionId": None,
         "jobId": None,
+        "stuck": None,
+        "progress": None,
         "truncated": False,
     }
     assert len(body["transitionId"]) == 32

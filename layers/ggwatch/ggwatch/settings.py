@@ -17,6 +17,8 @@ __all__ = ["ConfigurationError", "PollerSettings", "SlackNotifierSettings", "Tra
 from the settings it is about."""
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+_MAX_STUCK_MINUTES = 30 * 24 * 60
+"""A month: beyond it a threshold no longer says anything about a rollout."""
 
 
 class _Settings(BaseModel):
@@ -72,6 +74,19 @@ class PollerSettings(_Settings):
     RATE_LIST_JOB_EXECUTIONS_FOR_JOB: Annotated[float, Field(gt=0, le=1000)] = 10
     POLL_REGIONS: RegionList = ()
     """The regions polled besides the stack's own (the PollRegions parameter, comma-separated)."""
+    STUCK_V1_STATUS_MINUTES: Annotated[int, Field(ge=0, le=_MAX_STUCK_MINUTES)] = 720
+    """A Greengrass V1 bulk deployment still Initializing, Running or Stopping after this long is
+    notified as stuck (DeploymentStuck), even while it processes records; 0: never."""
+    STUCK_V1_PROGRESS_MINUTES: Annotated[int, Field(ge=0, le=_MAX_STUCK_MINUTES)] = 30
+    """... or when its records processed have not moved for this long; 0: never."""
+    STUCK_V2_STATUS_MINUTES: Annotated[int, Field(ge=0, le=_MAX_STUCK_MINUTES)] = 1440
+    """A Greengrass V2 deployment whose rollout has not settled (devices still queued or in
+    progress) this long after it began is notified as stuck; 0: never."""
+    STUCK_V2_PROGRESS_MINUTES: Annotated[int, Field(ge=0, le=_MAX_STUCK_MINUTES)] = 120
+    """... or when no device has finished for this long while some are queued or in progress; 0: never."""
+    PROGRESS_STEP_PERCENT: Annotated[int, Field(ge=0, le=99)] = 0
+    """N: a DeploymentProgress notification each time a Greengrass V2 rollout's finished devices
+    cross a multiple of N percent (at most one a poll); 0, the default: none."""
 
     @model_validator(mode="before")
     @classmethod

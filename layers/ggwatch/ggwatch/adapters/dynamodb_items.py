@@ -13,6 +13,7 @@ from ggwatch.domain.models import (
     OBSERVED_FACTS,
     DeploymentKind,
     Observation,
+    Pace,
     PendingTransition,
     TrackedDeployment,
 )
@@ -54,7 +55,13 @@ def observation_attributes(observation: Observation) -> dict[str, Any]:
         d.model_dump(by_alias=True, exclude={"thing_name"} if d.thing_name is None else None)
         for d in observation.error_details
     ]
+    values["pace"] = pace_attribute(observation.pace)
     return {to_camel(name): values[name] for name in _OBSERVED_FIELDS}
+
+
+def pace_attribute(pace: Pace | None) -> dict[str, Any] | None:
+    """The stuck and progress bookkeeping as a map: ISO times, camelCase names, nulls left out."""
+    return None if pace is None else pace.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def pending_attribute(pending: PendingTransition) -> dict[str, Any]:

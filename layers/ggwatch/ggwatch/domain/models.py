@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 from pydantic.alias_generators import to_camel
@@ -130,6 +130,32 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+StuckReason = Literal["status", "progress"]
+"""What did not move: the status (one non-terminal status for too long; a Greengrass V2 rollout
+unsettled for too long), or the progress (records processed, devices finished)."""
+
+
+class Pace(BaseModel):
+    """ggwatch's own bookkeeping of how a deployment moves, for stuck and progress notifications.
+
+    Stored with the observation it belongs to (domain/pace.py keeps it), so that a claim carries it
+    and a run that takes the claim over commits it with the rest; it changes only when the deployment
+    moves or a stuck episode opens or closes, so a deployment that stands still is not written.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, populate_by_name=True)
+
+    phase_since: datetime
+    """When the current phase began: the status (for Greengrass V2 also whether it is settled)."""
+    moved_at: datetime
+    """When the phase or the progress last changed."""
+    stuck_since: datetime | None = None
+    """The open stuck episode: when the clock that ran out started (None: no episode is open)."""
+    stuck_reason: StuckReason | None = None
+    progress_step: int = 0
+    """The highest progress step (percent) notified."""
+
+
 Status = Annotated[str, Field(min_length=1, max_length=64)]
 """A deployment status as the source names it; anything longer is a garbled answer, not a status."""
 
@@ -149,6 +175,8 @@ class _DeploymentFacts(_Frozen):
     target_arn: str | None = None
     revision_id: str | None = None
     job_id: str | None = None
+    pace: Pace | None = None
+    """Set by ggwatch's rules (domain/pace.py), never by a source; None before the first observation."""
 
     @model_validator(mode="before")
     @classmethod
@@ -169,6 +197,7 @@ OBSERVED_FACTS = (
     "target_arn",
     "revision_id",
     "job_id",
+    "pace",
 )
 """What an observation says of a deployment besides its status and identity; all of it is stored."""
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from ggwatch.domain.models import ErrorDetail, Metrics
+from ggwatch.domain.models import ErrorDetail, Metrics, StuckReason
 from ggwatch.domain.sizes import (
     EVENTBRIDGE_ENTRY_MAX_BYTES,
     SNS_MESSAGE_MAX_BYTES,
@@ -20,6 +20,14 @@ from ggwatch.domain.sizes import (
 SCHEMA_VERSION = "1"
 STATUS_CHANGE = "DeploymentStatusChange"
 TRACKING_FAILED_EVENT = "DeploymentTrackingFailed"
+STUCK_EVENT = "DeploymentStuck"
+"""A non-terminal deployment did not move for longer than its threshold: once per episode."""
+RECOVERED_EVENT = "DeploymentRecovered"
+"""A deployment notified as stuck moved again (or finished): closes the episode."""
+PROGRESS_EVENT = "DeploymentProgress"
+"""Opt-in: a Greengrass V2 rollout's finished devices crossed a configured step (percent)."""
+EVENT_TYPES = (STATUS_CHANGE, TRACKING_FAILED_EVENT, STUCK_EVENT, RECOVERED_EVENT, PROGRESS_EVENT)
+"""Every `eventType` ggwatch publishes (the CLI's test notification adds DeploymentTest)."""
 
 Change = Literal["status", "errors", "settled"]
 """Why a notification is due: a new status, new errors, or (Greengrass V2) a rollout that finished."""
@@ -32,6 +40,29 @@ class _Wire(BaseModel):
     """camelCase on the wire; unknown fields from newer producers are ignored, not rejected."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+
+class StuckDetail(_Wire):
+    """What did not move, since when and for how long (DeploymentStuck and DeploymentRecovered)."""
+
+    reason: StuckReason
+    since: str
+    """When the status began (reason "status") or the progress last moved (reason "progress")."""
+    duration_seconds: int
+    """How long it had not moved: when found stuck, or (DeploymentRecovered) when it moved again."""
+    threshold_seconds: int | None
+    """The threshold that ran out (None: the threshold was turned off since)."""
+    progress: int
+    """Records processed (V1) or devices finished (V2) at that moment."""
+
+
+class ProgressDetail(_Wire):
+    """How far a rollout got (DeploymentProgress)."""
+
+    percent: int
+    """The step reached: the highest multiple of the configured step not above the finished share."""
+    finished: int
+    total: int
 
 
 class Notification(_Wire):
@@ -58,6 +89,10 @@ class Notification(_Wire):
     target_arn: str | None = None
     revision_id: str | None = None
     job_id: str | None = None
+    stuck: StuckDetail | None = None
+    """DeploymentStuck and DeploymentRecovered only."""
+    progress: ProgressDetail | None = None
+    """DeploymentProgress only."""
     truncated: bool = False
 
     def to_json(self) -> str:

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ggwatch.domain import fleet_rules
 from ggwatch.domain.models import (
@@ -129,7 +130,7 @@ def build_notification(
         error_message=observation.error_message,
         error_details=RULES[observation.kind].notified_errors(stored, observation),
         created_at=observation.created_at,
-        observed_at=observed_at.isoformat().replace("+00:00", "Z"),
+        observed_at=iso(observed_at),
         tags=dict(observation.tags),
         deployment_name=observation.deployment_name,
         target_arn=observation.target_arn,
@@ -138,21 +139,25 @@ def build_notification(
     )
 
 
+def iso(moment: datetime) -> str:
+    """A moment as the notification writes it: ISO 8601 in UTC, with a `Z`."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def tracking_failure(stored: TrackedDeployment, reason: str) -> Observation:
     """The observation ggwatch records when the source says a tracked ID does not exist."""
+    return as_observed(stored, TRACKING_FAILED, error_message=reason, error_details=())
+
+
+def as_observed(stored: TrackedDeployment, status: str, **changes: Any) -> Observation:
+    """The stored facts as an observation with `status`, and `changes` on top."""
+    facts = {name: getattr(stored, name) for name in OBSERVED_FACTS}
     return Observation(
         kind=stored.kind,
         deployment_id=stored.deployment_id,
-        status=TRACKING_FAILED,
-        metrics=stored.metrics,
-        error_message=reason,
-        created_at=stored.created_at,
+        status=status,
         deployment_arn=stored.deployment_arn,
-        tags=stored.tags,
-        deployment_name=stored.deployment_name,
-        target_arn=stored.target_arn,
-        revision_id=stored.revision_id,
-        job_id=stored.job_id,
+        **{**facts, **changes},
     )
 
 

@@ -26,6 +26,8 @@ from ggwatch.domain.models import (
     is_terminal,
 )
 from ggwatch.domain.notification import Notification
+from ggwatch.domain.pace import PacePolicy, paced
+from ggwatch.domain.pace_events import pace_event
 from ggwatch.domain.transitions import assess, bounded, build_notification, tracking_failure
 from ggwatch.exceptions import (
     ConflictError,
@@ -36,7 +38,7 @@ from ggwatch.exceptions import (
     SourceThrottledError,
     SourceUnavailableError,
 )
-from ggwatch.observability import logger, metrics
+from ggwatch.observability import count, logger, metrics
 from ggwatch.ports import ActiveItem, DeploymentSource
 from ggwatch.services.lanes import Lane, Lanes
 
@@ -106,6 +108,8 @@ class PollerPolicy:
     """Device events for one deployment within this window lead to one check (see Poller.check)."""
     settled_poll_interval: timedelta | None = None
     """How often a full run polls a settled continuous deployment; None: every run."""
+    pace: PacePolicy = field(default_factory=PacePolicy)
+    """When a deployment is stuck, and the progress steps notified (off unless set)."""
 
 
 class Poller:
@@ -273,24 +277,43 @@ class Poller:
         observation = self._observe(stored, source)
         if isinstance(observation, _RetryLater):
             return _Step("failed", detail=observation.reason)
+        now = self._clock()
+        event = pace_event(stored, observation, now=now, policy=self._policy.pace, region=source.region)
+        before: tuple[Notification, ...] = ()
+        if event is not None:  # first: its commit keeps the stored facts, so a crash loses nothing
+            stored = self._claim_publish_commit(stored, event.notification, event.observation, lane, now)
+            before = (event.notification,)
+            count(event.notification.event_type)  # DeploymentStuck, DeploymentRecovered, DeploymentProgress
+        observation = paced(stored, observation, now)
         assessment = assess(stored, observation)
         if not assessment.state_changed:
-            return _Step("unchanged")
-        now = self._clock()
+            return _Step("notified", before) if before else _Step("unchanged")
         if not assessment.notify:
             lane.repository.commit(stored, observation, now=now, expires_at=self._expiry(now))
-            return _Step("stored")
+            return _Step("notified", before) if before else _Step("stored")
         notification = build_notification(
             stored, observation, assessment.changes, observed_at=now, region=source.region
         )
+        self._claim_publish_commit(stored, notification, observation, lane, now)
+        return _Step("notified", (*before, notification))
+
+    def _claim_publish_commit(
+        self,
+        stored: TrackedDeployment,
+        notification: Notification,
+        observation: Observation,
+        lane: Lane,
+        now: datetime,
+    ) -> TrackedDeployment:
         pending = PendingTransition(
             transition_id=notification.transition_id,
             message=notification.to_json(),
             observation=observation,
             claimed_at=now,
         )
-        self._publish_and_commit(lane.repository.claim(stored, pending), notification, observation, lane)
-        return _Step("notified", (notification,))
+        return self._publish_and_commit(
+            lane.repository.claim(stored, pending), notification, observation, lane
+        )
 
     def _observe(self, stored: TrackedDeployment, source: DeploymentSource) -> Observation | _RetryLater:
         """The source's answer, ggwatch's tracking failure for an unknown ID, or why to retry later."""
@@ -332,6 +355,7 @@ class Poller:
         metrics.add_metric(name="TransitionsPublished", unit=MetricUnit.Count, value=1)
         logger.info(
             "transition published",
+            event_type=notification.event_type,
             deployment_id=notification.deployment_id,
             transition_id=notification.transition_id,
             previous_status=notification.previous_status,

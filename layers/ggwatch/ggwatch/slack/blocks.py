@@ -29,8 +29,8 @@ from ggwatch.domain.models import (
     V2DeploymentStatus,
     counter_label,
 )
-from ggwatch.domain.notification import Notification
-from ggwatch.slack import v2_words
+from ggwatch.domain.notification import PROGRESS_EVENT, RECOVERED_EVENT, STUCK_EVENT, Notification
+from ggwatch.slack import pace_words, v2_words
 from ggwatch.slack.escape import TRUNCATED, code, code_block, escape, length, truncate
 
 MAX_HEADER_CHARS = 150
@@ -68,6 +68,13 @@ STATUS_STYLES: dict[str, StatusStyle] = {
 UNKNOWN_STATUS_STYLE = StatusStyle("❔", "#868686")
 """For statuses the API may add later: shown verbatim, in neutral grey."""
 
+EVENT_STYLES: dict[str, StatusStyle] = {
+    STUCK_EVENT: StatusStyle("🐢", "#E8912D"),
+    RECOVERED_EVENT: StatusStyle("▶️", "#2EB67D"),
+    PROGRESS_EVENT: StatusStyle("📶", "#439FE0"),
+}
+"""A message about a deployment's pace looks unlike any status change, whatever the status."""
+
 KIND_LABELS: dict[str, str] = {
     DeploymentKind.GREENGRASS_V1_BULK: "Greengrass V1 bulk deployment",
     DeploymentKind.GREENGRASS_V2: "Greengrass V2 deployment",
@@ -76,6 +83,10 @@ KIND_LABELS: dict[str, str] = {
 
 def style_of(status: str) -> StatusStyle:
     return STATUS_STYLES.get(status, UNKNOWN_STATUS_STYLE)
+
+
+def _style(notification: Notification) -> StatusStyle:
+    return EVENT_STYLES.get(notification.event_type) or style_of(notification.status)
 
 
 def render(notification: Notification) -> dict[str, Any]:
@@ -96,7 +107,7 @@ def render(notification: Notification) -> dict[str, Any]:
         "blocks": [header, summary],
         "attachments": [
             {
-                "color": style_of(notification.status).color,
+                "color": _style(notification).color,
                 "fallback": fallback,
                 "blocks": [block for block in secondary if block is not None],
             }
@@ -119,7 +130,7 @@ def fallback_text(notification: Notification) -> str:
         what = name + (f" ({target[0]} {truncate(target[1], _FALLBACK_NAME)})" if target else "")
         progress = f" · {v2_words.progress_counts(notification)}"
     line = (
-        f"{style_of(notification.status).emoji} {_kind_label(notification.deployment_kind)} "
+        f"{_style(notification).emoji} {_kind_label(notification.deployment_kind)} "
         f"{what}{where}: {_change_words(notification)}{progress}"
     )
     return truncate(escape(line), MAX_FALLBACK_CHARS)
@@ -144,12 +155,21 @@ class _Budget:
 
 
 def _header(notification: Notification, budget: _Budget) -> dict[str, Any]:
-    emoji = style_of(notification.status).emoji
+    emoji = _style(notification).emoji
     if _is_v2(notification):
         text = _v2_header(emoji, notification)
     else:
         text = truncate(
-            escape(f"{emoji} {notification.status} · {notification.deployment_id}"), MAX_HEADER_CHARS
+            escape(
+                " · ".join(
+                    [
+                        f"{emoji} {notification.status}",
+                        *_pace_headline(notification),
+                        notification.deployment_id,
+                    ]
+                )
+            ),
+            MAX_HEADER_CHARS,
         )
     return {
         "type": "header",
@@ -159,7 +179,11 @@ def _header(notification: Notification, budget: _Budget) -> dict[str, Any]:
 
 def _v2_header(emoji: str, notification: Notification) -> str:
     """`❌ fleet-rollout · Failed · 3 more devices failed`: a long name is cut so the rest stays shown."""
-    words = [v2_words.status_words(notification.status), *v2_words.news(notification)]
+    words = [
+        v2_words.status_words(notification.status),
+        *_pace_headline(notification),
+        *v2_words.news(notification),
+    ]
     rest = escape(" · " + " · ".join(words))
     room = max(MAX_HEADER_CHARS - length(rest) - length(emoji) - 1, _SHORT_NAME)
     name = truncate(escape(v2_words.title(notification)), room)
@@ -181,7 +205,14 @@ def _summary(notification: Notification) -> str:
     return "\n".join(lines)
 
 
+def _pace_headline(notification: Notification) -> list[str]:
+    headline = pace_words.headline(notification)
+    return [headline] if headline else []
+
+
 def _change_words(notification: Notification) -> str:
+    if sentence := pace_words.sentence(notification):
+        return sentence
     if _is_v2(notification):
         return v2_words.change_words(notification)
     if notification.previous_status is None:
