@@ -93,6 +93,8 @@ class Result:
     sns_publishes: int
     sns_requests: int
     log_bytes: int
+    metric_names: list[str]
+    """Custom metrics the cycle's runs published (each is billed per metric-month)."""
     peak_rss_mib: float
     poller_cpu_seconds: float
     """CPU the poller process spent in the cycle's runs: what a busy machine stretches."""
@@ -113,6 +115,7 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         return {
             **asdict(self),
+            "case": {**asdict(self.case), "deployments": self.case.deployments},
             "bound_seconds": self.bound_seconds,
             "sequential_seconds": self.sequential_seconds,
         }
@@ -206,7 +209,8 @@ def _serve_fleet(conn: Connection, regions: list[str], per_region: int) -> None:
             conn.send(None)
         elif command == "stats":
             with lock:
-                conn.send(_cycle_stats(list(stamps), sum(len(v) for v in ids.values())))
+                stats = _cycle_stats(list(stamps), sum(len(v) for v in ids.values()))
+            conn.send({**stats, "regions": list(ids)})
         else:
             break
     for server in (paced, unpaced):
@@ -217,14 +221,17 @@ def _serve_fleet(conn: Connection, regions: list[str], per_region: int) -> None:
 def _cycle_stats(stamps: list[tuple[float, str, str, str | None, str | None]], total: int) -> dict[str, Any]:
     """When every deployment had been polled once (its DescribeJob answered), and the calls until then."""
     done: dict[str | None, float] = {}
-    for at, _, operation, deployment_id, fault in sorted(stamps):
+    by_region: Counter[str] = Counter()
+    for at, region, operation, deployment_id, fault in sorted(stamps):
         if operation == "DescribeJob" and fault is None and deployment_id not in done:
             done[deployment_id] = at
+            by_region[region] += 1
     covered_at = max(done.values()) if len(done) == total else None
     cycle = [s for s in stamps if covered_at is None or s[0] <= covered_at]
     admitted = Counter((region, operation) for _, region, operation, _, fault in cycle if fault is None)
     return {
         "covered": len(done),
+        "covered_by_region": dict(by_region),
         "covered_at": covered_at,
         "calls": len(cycle),
         "throttles": sum(1 for s in cycle if s[4] == "throttle"),
@@ -234,13 +241,21 @@ def _cycle_stats(stamps: list[tuple[float, str, str, str | None, str | None]], t
 
 
 class _CountingStream:
-    """Stands in for stdout in the poller process: counts the log and metric bytes, shows none."""
+    """Stands in for stdout in the poller process: counts the log bytes and the custom metrics' names
+    (CloudWatch embedded metric format lines), shows nothing."""
 
     def __init__(self) -> None:
         self.bytes = 0
+        self.metric_names: set[str] = set()
+        self._line = ""
 
     def write(self, text: str) -> int:
         self.bytes += len(text.encode())
+        *complete, self._line = (self._line + text).split("\n")
+        for line in complete:
+            if '"CloudWatchMetrics"' in line:
+                for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
+                    self.metric_names.update(metric["Name"] for metric in directive["Metrics"])
         return len(text)
 
     def flush(self) -> None:
@@ -309,6 +324,7 @@ def _poll(conn: Connection, environment: dict[str, str], timeout_seconds: float,
     app.poller()  # the cold start's client building: not part of a cycle
     counter.reset()
     stream.bytes = 0
+    stream.metric_names.clear()
     cpu_before = _cpu_seconds()
     conn.send("ready")
     while conn.recv() == "run":
@@ -329,6 +345,7 @@ def _poll(conn: Connection, environment: dict[str, str], timeout_seconds: float,
         {
             "counts": dict(counter.counts),
             "log_bytes": stream.bytes,
+            "metric_names": sorted(stream.metric_names),
             "cpu_seconds": _cpu_seconds() - cpu_before,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
@@ -545,6 +562,7 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
         sns_publishes=int(counts.get("sns.publishes", 0)),
         sns_requests=int(counts.get("sns.requests", 0)),
         log_bytes=final["log_bytes"],
+        metric_names=final["metric_names"],
         peak_rss_mib=final["peak_rss_mib"],
         poller_cpu_seconds=final["cpu_seconds"],
         run_seconds=[run["ended"] - run["started"] for run in runs],
@@ -562,7 +580,10 @@ def _cycle(
     while True:
         runs.append(poller.ask("run"))
         before, stats = stats["covered"], fleet.ask(("stats",))
-        stats["stalled"] = stats["covered"] == before
+        # A run that went through every active item and never reached a region: it never will.
+        unreached = [r for r in stats["regions"] if not stats["covered_by_region"].get(r)]
+        finished = not runs[-1]["summary"].get("stoppedAtDeadline", True)
+        stats["stalled"] = stats["covered"] == before or (finished and bool(unreached))
         if stats["covered_at"] is not None or stats["stalled"] or time.monotonic() - began > budget:
             return runs, stats, began
 
