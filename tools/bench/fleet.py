@@ -585,6 +585,8 @@ def _cycle(
         finished = not runs[-1]["summary"].get("stoppedAtDeadline", True)
         stats["stalled"] = stats["covered"] == before or (finished and bool(unreached))
         if stats["covered_at"] is not None or stats["stalled"] or time.monotonic() - began > budget:
+            # Out of budget with a region never reached: no rate to extrapolate from either.
+            stats["stalled"] = stats["stalled"] or bool(unreached)
             return runs, stats, began
 
 
