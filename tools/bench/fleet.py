@@ -141,6 +141,7 @@ def _serve_moto(conn: Connection) -> None:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _plain_json_dynamodb_answers()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -238,6 +239,25 @@ def _cycle_stats(stamps: list[tuple[float, str, str, str | None, str | None]], t
         "admitted": sum(admitted.values()),
         "busiest": max(admitted.values(), default=0),
     }
+
+
+def _plain_json_dynamodb_answers() -> None:
+    """moto's model-driven response serializer spends about 3 ms per item: reading a 5,000-item index
+    page took a minute, where DynamoDB answers in milliseconds. Its DynamoDB documents are plain
+    JSON already (DynamoType values turned into dicts), so this process sends them as they are, and
+    falls back on the serializer for anything json cannot write."""
+    from moto.dynamodb.responses import DynamoResult
+
+    serialize = DynamoResult.execute_result
+
+    def plain(self: Any, context: Any) -> Any:
+        try:
+            body = json.dumps(self.result)
+        except TypeError:
+            return serialize(self, context)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    DynamoResult.execute_result = plain  # type: ignore[method-assign]
 
 
 class _CountingStream:
