@@ -42,6 +42,8 @@ ACCOUNT = "123456789012"
 SCHEDULED_EVENT = {"source": "ggwatch.schedule", "scheduleArn": "bench", "scheduledTime": "bench"}
 HOME = "us-east-1"
 OTHER_REGIONS = ("eu-west-1", "ap-southeast-2", "us-west-2", "eu-central-1")
+FULL_VCPU_MB = 1769
+"""Lambda gives a function one full vCPU at 1,769 MB, a proportional share below."""
 ISOLATED = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -98,6 +100,15 @@ class Result:
     peak_rss_mib: float
     poller_cpu_seconds: float
     """CPU the poller process spent in the cycle's runs: what a busy machine stretches."""
+    memory_mb: int
+    """The function's MemorySize: Lambda gives it memory_mb / 1769 of a vCPU."""
+
+    @property
+    def lambda_cpu_floor_seconds(self) -> float:
+        """The cycle's CPU time at the vCPU share Lambda gives the function's memory: no concurrency
+        makes a cycle shorter than this on Lambda."""
+        return self.poller_cpu_seconds * FULL_VCPU_MB / self.memory_mb
+
     run_seconds: list[float] = field(default_factory=list)
 
     @property
@@ -118,6 +129,7 @@ class Result:
             "case": {**asdict(self.case), "deployments": self.case.deployments},
             "bound_seconds": self.bound_seconds,
             "sequential_seconds": self.sequential_seconds,
+            "lambda_cpu_floor_seconds": self.lambda_cpu_floor_seconds,
         }
 
 
@@ -585,6 +597,7 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
         metric_names=final["metric_names"],
         peak_rss_mib=final["peak_rss_mib"],
         poller_cpu_seconds=final["cpu_seconds"],
+        memory_mb=memory_mb,
         run_seconds=[run["ended"] - run["started"] for run in runs],
     )
 
@@ -614,7 +627,7 @@ def _cycle(
 COLUMNS = (
     ("N", 6), ("regions", 7), ("R/s", 5), ("C", 4), ("runs", 4), ("cycle s", 8), ("bound s", 7),
     ("ratio", 5), ("seq. s", 7), ("speed-up", 8), ("k", 4), ("GG calls", 8), ("throttles", 9),
-    ("DDB reads", 9), ("DDB writes", 10), ("CPU s", 5), ("RSS MiB", 7),
+    ("DDB reads", 9), ("DDB writes", 10), ("CPU s", 5), ("CPU@λ s", 7), ("RSS MiB", 7),
 )  # fmt: skip
 
 
@@ -628,7 +641,7 @@ def table(results: Iterable[Result]) -> str:
             r.case.deployments, r.case.regions, f"{r.case.rate:g}", r.concurrency, r.runs, cycle,
             f"{r.bound_seconds:.1f}", ratio, f"~{r.sequential_seconds:.0f}", speedup, f"{r.calls_per_deployment:.2f}",
             r.calls, r.throttles, f"{r.dynamodb['reads']:.0f}", f"{r.dynamodb['writes']:.0f}",
-            f"{r.poller_cpu_seconds:.1f}", f"{r.peak_rss_mib:.0f}",
+            f"{r.poller_cpu_seconds:.1f}", f"{r.lambda_cpu_floor_seconds:.0f}", f"{r.peak_rss_mib:.0f}",
         )  # fmt: skip
         lines.append("  ".join(f"{cell!s:>{width}}" for cell, (_, width) in zip(cells, COLUMNS, strict=True)))
     return "\n".join(lines)
@@ -648,7 +661,9 @@ def footnotes(results: list[Result], sample: int, imports: Mapping[str, float], 
         f"{sample} deployments in the same run and extrapolated to N.",
         "GG calls: Greengrass and IoT requests the simulator received in the cycle, throttled ones included. "
         "DDB reads/writes: DynamoDB calls of all the cycle's runs (botocore event hooks); CPU s: the poller "
-        "process's CPU time in them; RSS: its peak.",
+        "process's CPU time in them; CPU@λ s: that CPU time at the vCPU share Lambda gives the template's "
+        f"MemorySize ({results[0].memory_mb if results else 0} MB of {FULL_VCPU_MB}), a floor no concurrency "
+        "lowers; RSS: the poller process's peak.",
         "cold import (median of fresh interpreters): "
         + ", ".join(f"{name} {ms:.0f} ms" for name, ms in imports.items())
         + f"; ggwatch package source {package_kib:.0f} KiB.",
