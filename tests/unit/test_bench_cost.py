@@ -41,7 +41,7 @@ ROUND = cost.Prices(
 
 
 def model(**lines: Any) -> Any:
-    flat = cost.Linear(0.0, 0.0)
+    flat = cost.Curve.line(0.0, 0.0)
     figures = {
         "billed_seconds": flat,
         "read_units": flat,
@@ -69,10 +69,10 @@ def result(deployments: int, *, seconds: float, reads: float, rate: float = 1000
 def test_a_month_of_runs_priced_item_by_item() -> None:
     function = cost.PollerFunction(runs_per_month=1000, memory_mb=512, timeout_seconds=50)
     cycle = model(
-        billed_seconds=cost.Linear(1.0, 0.01),  # 2 s for 100 deployments
-        read_units=cost.Linear(2.0, 0.5),  # 52 units
-        greengrass_calls=cost.Linear(0.0, 2.0),
-        log_bytes=cost.Linear(1e6, 0.0),  # 1 MB a run
+        billed_seconds=cost.Curve.line(1.0, 0.01),  # 2 s for 100 deployments
+        read_units=cost.Curve.line(2.0, 0.5),  # 52 units
+        greengrass_calls=cost.Curve.line(0.0, 2.0),
+        log_bytes=cost.Curve.line(1e6, 0.0),  # 1 MB a run
         metrics=2,
     )
 
@@ -95,7 +95,7 @@ def test_a_month_of_runs_priced_item_by_item() -> None:
 
 def test_a_cycle_longer_than_the_timeout_bills_whole_runs_and_their_share_of_calls() -> None:
     function = cost.PollerFunction(runs_per_month=100, memory_mb=1024, timeout_seconds=50)
-    cycle = model(billed_seconds=cost.Linear(0.0, 0.1), greengrass_calls=cost.Linear(0.0, 2.0))
+    cycle = model(billed_seconds=cost.Curve.line(0.0, 0.1), greengrass_calls=cost.Curve.line(0.0, 2.0))
 
     month = cost.monthly(2000, cycle, function, ROUND)  # a 200 s cycle: four runs of 50 s
 
@@ -118,14 +118,23 @@ def test_the_model_is_fitted_on_the_finished_latency_bound_single_region_cases()
 
     fitted = cost.model_from(results)
 
-    assert fitted.billed_seconds.fixed == pytest.approx(1.0)
-    assert fitted.billed_seconds.per_deployment == pytest.approx(0.02)
+    assert fitted.billed_seconds.points == ((100, 3.0), (1000, 21.0))
     assert fitted.read_units.at(10_000) == pytest.approx(1000.0)
     assert fitted.metrics == 1
 
 
-def test_one_fleet_size_fits_a_line_through_the_origin() -> None:
-    assert cost.fit([(100, 5.0)]) == cost.Linear(0.0, 0.05)
+def test_one_fleet_size_scales_in_proportion() -> None:
+    assert cost.fit([(100, 5.0), (100, 7.0)]).at(1000) == pytest.approx(60.0)
+
+
+def test_a_curve_is_straight_between_sizes_and_extended_along_the_nearest_segment() -> None:
+    curve = cost.fit([(100, 2.0), (1000, 11.0), (5000, 91.0)])
+
+    assert curve.at(550) == pytest.approx(6.5)
+    assert curve.at(3000) == pytest.approx(51.0)
+    assert curve.at(10) == pytest.approx(1.1)  # the fixed part the two smallest sizes show
+    assert curve.at(10_000) == pytest.approx(191.0)
+    assert cost.fit([(100, 5.0), (200, 1.0)]).at(1000) == 0.0
 
 
 @pytest.mark.parametrize(

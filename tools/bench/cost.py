@@ -14,6 +14,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -60,39 +61,50 @@ NOT_BILLED_PER_CALL = (
 
 
 @dataclass(frozen=True)
-class Linear:
-    """fixed + per_deployment * N, never below zero."""
+class Curve:
+    """A figure measured at a few fleet sizes: straight between them, and beyond them along the
+    nearest segment (through the origin when there is one size), never below zero."""
 
-    fixed: float
-    per_deployment: float
+    points: tuple[tuple[int, float], ...]
+
+    @classmethod
+    def line(cls, fixed: float, per_deployment: float) -> Curve:
+        return cls(((0, fixed), (1, fixed + per_deployment)))
 
     def at(self, deployments: int) -> float:
-        return max(self.fixed + self.per_deployment * deployments, 0.0)
+        points = sorted(self.points)
+        if len(points) == 1:
+            ((n, value),) = points
+            return value * deployments / n if n else value
+        segments = list(pairwise(points))
+        (n0, v0), (n1, v1) = next(
+            (segment for segment in segments if deployments <= segment[1][0]), segments[-1]
+        )
+        return max(v0 + (v1 - v0) * (deployments - n0) / (n1 - n0), 0.0)
+
+    def describe(self, unit: str = "") -> str:
+        return ", ".join(f"{value:,.2f}{unit} at {n:,}" for n, value in sorted(self.points))
 
 
-def fit(points: Sequence[tuple[int, float]]) -> Linear:
-    """Least squares through (N, value) points; one point (or one N) gives a line through the origin."""
+def fit(points: Sequence[tuple[int, float]]) -> Curve:
+    """The curve through (N, value) measurements; at one N, their mean."""
     if not points:
         raise ValueError("no measurements to fit")
-    xs = [float(n) for n, _ in points]
-    ys = [value for _, value in points]
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    spread = sum((x - mean_x) ** 2 for x in xs)
-    if spread == 0:
-        return Linear(0.0, mean_y / mean_x if mean_x else 0.0)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
-    return Linear(mean_y - slope * mean_x, slope)
+    by_size: dict[int, list[float]] = {}
+    for n, value in points:
+        by_size.setdefault(n, []).append(value)
+    return Curve(tuple((n, sum(values) / len(values)) for n, values in sorted(by_size.items())))
 
 
 @dataclass(frozen=True)
 class CycleModel:
     """One idle cycle over N deployments, as the benchmark measured it."""
 
-    billed_seconds: Linear
-    read_units: Linear
-    write_units: Linear
-    greengrass_calls: Linear
-    log_bytes: Linear
+    billed_seconds: Curve
+    read_units: Curve
+    write_units: Curve
+    greengrass_calls: Curve
+    log_bytes: Curve
     metrics: int
     """Custom metrics an idle run publishes."""
 
@@ -250,13 +262,11 @@ def notes(model: CycleModel, function: PollerFunction, prices: Prices, transitio
         f"write units; SNS ${prices.sns_publish * 1e6:.2f}/M publishes; CloudWatch Logs "
         f"${prices.logs_ingested_gb:.2f}/GB ingested, ${prices.metric_month:.2f}/custom metric-month; "
         f"EventBridge Scheduler ${prices.scheduler_invocation * 1e6:.2f}/M invocations.",
-        f"Per idle cycle, fitted on the benchmark: billed {model.billed_seconds.fixed:.2f} s + "
-        f"{model.billed_seconds.per_deployment * 1000:.2f} ms/deployment; DynamoDB "
-        f"{model.read_units.fixed:.1f} + {model.read_units.per_deployment:.4f}/deployment read units, "
-        f"{model.write_units.fixed:.1f} + {model.write_units.per_deployment:.4f}/deployment write units; "
-        f"{model.metrics} custom metric(s); log {model.log_bytes.fixed:.0f} B + "
-        f"{model.log_bytes.per_deployment:.1f} B/deployment. Seconds depend on the latency the benchmark "
-        "injects and on the machine: a figure to scale, not a quote.",
+        f"Per idle cycle as measured (straight between fleet sizes, extended along the nearest segment): "
+        f"billed seconds {model.billed_seconds.describe(' s')}; DynamoDB read units "
+        f"{model.read_units.describe()}; write units {model.write_units.describe()}; log bytes "
+        f"{model.log_bytes.describe()}; {model.metrics} custom metric(s). Seconds depend on the latency the "
+        "benchmark injects and on the machine: a figure to scale, not a quote.",
         f"Transitions assumed: {transitions:g} per deployment a month (one SNS publish and "
         f"{WRITE_UNITS_PER_TRANSITION} write units each); an idle cycle publishes nothing.",
         NOT_BILLED_PER_CALL,
