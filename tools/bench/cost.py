@@ -265,8 +265,10 @@ def notes(model: CycleModel, function: PollerFunction, prices: Prices, transitio
         f"Per idle cycle as measured (straight between fleet sizes, extended along the nearest segment): "
         f"billed seconds {model.billed_seconds.describe(' s')}; DynamoDB read units "
         f"{model.read_units.describe()}; write units {model.write_units.describe()}; log bytes "
-        f"{model.log_bytes.describe()}; {model.metrics} custom metric(s). Seconds depend on the latency the "
-        "benchmark injects and on the machine: a figure to scale, not a quote.",
+        f"{model.log_bytes.describe()}; {model.metrics} custom metric(s). Units are estimated from the wire size of each "
+        "answer and request (4 KB a read unit, eventually consistent reads at half, 1 KB a write unit), "
+        "which overstates DynamoDB's own item sizes. Seconds depend on the latency the benchmark injects "
+        "and on the machine: a figure to scale, not a quote.",
         f"Transitions assumed: {transitions:g} per deployment a month (one SNS publish and "
         f"{WRITE_UNITS_PER_TRANSITION} write units each); an idle cycle publishes nothing.",
         NOT_BILLED_PER_CALL,
