@@ -671,13 +671,23 @@ def footnotes(results: list[Result], sample: int, imports: Mapping[str, float], 
     return "\n".join(f"  {i}. {note}" for i, note in enumerate(notes, 1))
 
 
-def _cold_start_figures() -> tuple[dict[str, float], float]:
-    """Handler import beside `import boto3`, through tools/bench/cold_start.py's own functions."""
+def _cold_start_figures(runs: int = 5) -> tuple[dict[str, float], float]:
+    """Handler import beside `import boto3`, and the package source's size, through
+    tools/bench/cold_start.py's own functions (whichever of its versions is present)."""
     cold_start = _load(Path(__file__).with_name("cold_start.py"), "bench_cold_start")
-    baseline = float(cold_start.import_ms(cold_start.BASELINE_PROBE))
-    handler = float(cold_start.import_ms(cold_start.PROBE, str(ROOT / "functions" / "poller" / "app.py")))
-    kib = float(cold_start.tree_kib(ROOT / "layers" / "ggwatch" / "ggwatch"))
-    return {"import boto3": baseline, "poller handler": handler}, kib
+    handler = str(ROOT / "functions" / "poller" / "app.py")
+    if hasattr(cold_start, "import_medians"):
+        medians = cold_start.import_medians(runs)
+        baseline, poller = float(medians["boto3"]), float(medians["poller"])
+    else:
+        baseline = float(cold_start.import_ms(cold_start.BASELINE_PROBE))
+        poller = float(cold_start.import_ms(cold_start.PROBE, handler))
+    package = ROOT / "layers" / "ggwatch" / "ggwatch"
+    if hasattr(cold_start, "tree_bytes"):
+        kib = float(cold_start.tree_bytes(package)) / 1024
+    else:
+        kib = float(cold_start.tree_kib(package))
+    return {"import boto3": baseline, "poller handler": poller}, kib
 
 
 def cases(args: argparse.Namespace) -> list[Case]:
