@@ -85,8 +85,12 @@ endif
 delete: $(IAC_VENV)/bin/.installed $(SAM_SETTINGS)/metadata.json ## sam delete: remove the stack and its table (asks first)
 	$(OPERATOR_ENV) $(SAM) delete $(if $(wildcard $(SAMCONFIG)),--config-file $(SAMCONFIG),--stack-name $(STACK_NAME))
 
-bench: $(BIN)/.installed ## Print cold-import time and package size figures
+# BENCH_ARGS narrows the fleet benchmark for a quick run, e.g. BENCH_ARGS="--deployments 100 --regions 1 --rate-case 0".
+BENCH_OUT ?= .bench/fleet.json
+bench: $(BIN)/.installed ## Print cold-import and package figures, one idle poll cycle per fleet size, the monthly cost
 	$(BIN)/python tools/bench/cold_start.py
+	$(BIN)/python tools/bench/fleet.py --json $(BENCH_OUT) $(BENCH_ARGS)
+	$(BIN)/python tools/bench/cost.py $(BENCH_OUT)
 
 clean: ## Remove virtual environments and build output
 	rm -rf $(VENV) $(IAC_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis

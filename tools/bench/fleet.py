@@ -42,6 +42,8 @@ ACCOUNT = "123456789012"
 SCHEDULED_EVENT = {"source": "ggwatch.schedule", "scheduleArn": "bench", "scheduledTime": "bench"}
 HOME = "us-east-1"
 OTHER_REGIONS = ("eu-west-1", "ap-southeast-2", "us-west-2", "eu-central-1")
+FULL_VCPU_MB = 1769
+"""Lambda gives a function one full vCPU at 1,769 MB, a proportional share below."""
 ISOLATED = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -93,9 +95,20 @@ class Result:
     sns_publishes: int
     sns_requests: int
     log_bytes: int
+    metric_names: list[str]
+    """Custom metrics the cycle's runs published (each is billed per metric-month)."""
     peak_rss_mib: float
     poller_cpu_seconds: float
     """CPU the poller process spent in the cycle's runs: what a busy machine stretches."""
+    memory_mb: int
+    """The function's MemorySize: Lambda gives it memory_mb / 1769 of a vCPU."""
+
+    @property
+    def lambda_cpu_floor_seconds(self) -> float:
+        """The cycle's CPU time at the vCPU share Lambda gives the function's memory: no concurrency
+        makes a cycle shorter than this on Lambda."""
+        return self.poller_cpu_seconds * FULL_VCPU_MB / self.memory_mb
+
     run_seconds: list[float] = field(default_factory=list)
 
     @property
@@ -113,8 +126,10 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         return {
             **asdict(self),
+            "case": {**asdict(self.case), "deployments": self.case.deployments},
             "bound_seconds": self.bound_seconds,
             "sequential_seconds": self.sequential_seconds,
+            "lambda_cpu_floor_seconds": self.lambda_cpu_floor_seconds,
         }
 
 
@@ -138,6 +153,7 @@ def _serve_moto(conn: Connection) -> None:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _plain_json_dynamodb_answers()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -206,7 +222,8 @@ def _serve_fleet(conn: Connection, regions: list[str], per_region: int) -> None:
             conn.send(None)
         elif command == "stats":
             with lock:
-                conn.send(_cycle_stats(list(stamps), sum(len(v) for v in ids.values())))
+                stats = _cycle_stats(list(stamps), sum(len(v) for v in ids.values()))
+            conn.send({**stats, "regions": list(ids)})
         else:
             break
     for server in (paced, unpaced):
@@ -217,14 +234,17 @@ def _serve_fleet(conn: Connection, regions: list[str], per_region: int) -> None:
 def _cycle_stats(stamps: list[tuple[float, str, str, str | None, str | None]], total: int) -> dict[str, Any]:
     """When every deployment had been polled once (its DescribeJob answered), and the calls until then."""
     done: dict[str | None, float] = {}
-    for at, _, operation, deployment_id, fault in sorted(stamps):
+    by_region: Counter[str] = Counter()
+    for at, region, operation, deployment_id, fault in sorted(stamps):
         if operation == "DescribeJob" and fault is None and deployment_id not in done:
             done[deployment_id] = at
+            by_region[region] += 1
     covered_at = max(done.values()) if len(done) == total else None
     cycle = [s for s in stamps if covered_at is None or s[0] <= covered_at]
     admitted = Counter((region, operation) for _, region, operation, _, fault in cycle if fault is None)
     return {
         "covered": len(done),
+        "covered_by_region": dict(by_region),
         "covered_at": covered_at,
         "calls": len(cycle),
         "throttles": sum(1 for s in cycle if s[4] == "throttle"),
@@ -233,14 +253,41 @@ def _cycle_stats(stamps: list[tuple[float, str, str, str | None, str | None]], t
     }
 
 
+def _plain_json_dynamodb_answers() -> None:
+    """moto's model-driven response serializer spends about 3 ms per item: reading a 5,000-item index
+    page took a minute, where DynamoDB answers in milliseconds. Its DynamoDB documents are plain
+    JSON already (DynamoType values turned into dicts), so this process sends them as they are, and
+    falls back on the serializer for anything json cannot write."""
+    from moto.dynamodb.responses import DynamoResult
+
+    serialize = DynamoResult.execute_result
+
+    def plain(self: Any, context: Any) -> Any:
+        try:
+            body = json.dumps(self.result)
+        except TypeError:
+            return serialize(self, context)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    DynamoResult.execute_result = plain  # type: ignore[method-assign]
+
+
 class _CountingStream:
-    """Stands in for stdout in the poller process: counts the log and metric bytes, shows none."""
+    """Stands in for stdout in the poller process: counts the log bytes and the custom metrics' names
+    (CloudWatch embedded metric format lines), shows nothing."""
 
     def __init__(self) -> None:
         self.bytes = 0
+        self.metric_names: set[str] = set()
+        self._line = ""
 
     def write(self, text: str) -> int:
         self.bytes += len(text.encode())
+        *complete, self._line = (self._line + text).split("\n")
+        for line in complete:
+            if '"CloudWatchMetrics"' in line:
+                for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
+                    self.metric_names.update(metric["Name"] for metric in directive["Metrics"])
         return len(text)
 
     def flush(self) -> None:
@@ -309,6 +356,7 @@ def _poll(conn: Connection, environment: dict[str, str], timeout_seconds: float,
     app.poller()  # the cold start's client building: not part of a cycle
     counter.reset()
     stream.bytes = 0
+    stream.metric_names.clear()
     cpu_before = _cpu_seconds()
     conn.send("ready")
     while conn.recv() == "run":
@@ -329,6 +377,7 @@ def _poll(conn: Connection, environment: dict[str, str], timeout_seconds: float,
         {
             "counts": dict(counter.counts),
             "log_bytes": stream.bytes,
+            "metric_names": sorted(stream.metric_names),
             "cpu_seconds": _cpu_seconds() - cpu_before,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
@@ -545,8 +594,10 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
         sns_publishes=int(counts.get("sns.publishes", 0)),
         sns_requests=int(counts.get("sns.requests", 0)),
         log_bytes=final["log_bytes"],
+        metric_names=final["metric_names"],
         peak_rss_mib=final["peak_rss_mib"],
         poller_cpu_seconds=final["cpu_seconds"],
+        memory_mb=memory_mb,
         run_seconds=[run["ended"] - run["started"] for run in runs],
     )
 
@@ -562,8 +613,13 @@ def _cycle(
     while True:
         runs.append(poller.ask("run"))
         before, stats = stats["covered"], fleet.ask(("stats",))
-        stats["stalled"] = stats["covered"] == before
+        # A run that went through every active item and never reached a region: it never will.
+        unreached = [r for r in stats["regions"] if not stats["covered_by_region"].get(r)]
+        finished = not runs[-1]["summary"].get("stoppedAtDeadline", True)
+        stats["stalled"] = stats["covered"] == before or (finished and bool(unreached))
         if stats["covered_at"] is not None or stats["stalled"] or time.monotonic() - began > budget:
+            # Out of budget with a region never reached: no rate to extrapolate from either.
+            stats["stalled"] = stats["stalled"] or bool(unreached)
             return runs, stats, began
 
 
@@ -571,7 +627,7 @@ def _cycle(
 COLUMNS = (
     ("N", 6), ("regions", 7), ("R/s", 5), ("C", 4), ("runs", 4), ("cycle s", 8), ("bound s", 7),
     ("ratio", 5), ("seq. s", 7), ("speed-up", 8), ("k", 4), ("GG calls", 8), ("throttles", 9),
-    ("DDB reads", 9), ("DDB writes", 10), ("CPU s", 5), ("RSS MiB", 7),
+    ("DDB reads", 9), ("DDB writes", 10), ("CPU s", 5), ("CPU@λ s", 7), ("RSS MiB", 7),
 )  # fmt: skip
 
 
@@ -585,7 +641,7 @@ def table(results: Iterable[Result]) -> str:
             r.case.deployments, r.case.regions, f"{r.case.rate:g}", r.concurrency, r.runs, cycle,
             f"{r.bound_seconds:.1f}", ratio, f"~{r.sequential_seconds:.0f}", speedup, f"{r.calls_per_deployment:.2f}",
             r.calls, r.throttles, f"{r.dynamodb['reads']:.0f}", f"{r.dynamodb['writes']:.0f}",
-            f"{r.poller_cpu_seconds:.1f}", f"{r.peak_rss_mib:.0f}",
+            f"{r.poller_cpu_seconds:.1f}", f"{r.lambda_cpu_floor_seconds:.0f}", f"{r.peak_rss_mib:.0f}",
         )  # fmt: skip
         lines.append("  ".join(f"{cell!s:>{width}}" for cell, (_, width) in zip(cells, COLUMNS, strict=True)))
     return "\n".join(lines)
@@ -605,7 +661,9 @@ def footnotes(results: list[Result], sample: int, imports: Mapping[str, float], 
         f"{sample} deployments in the same run and extrapolated to N.",
         "GG calls: Greengrass and IoT requests the simulator received in the cycle, throttled ones included. "
         "DDB reads/writes: DynamoDB calls of all the cycle's runs (botocore event hooks); CPU s: the poller "
-        "process's CPU time in them; RSS: its peak.",
+        "process's CPU time in them; CPU@λ s: that CPU time at the vCPU share Lambda gives the template's "
+        f"MemorySize ({results[0].memory_mb if results else 0} MB of {FULL_VCPU_MB}), a floor no concurrency "
+        "lowers; RSS: the poller process's peak.",
         "cold import (median of fresh interpreters): "
         + ", ".join(f"{name} {ms:.0f} ms" for name, ms in imports.items())
         + f"; ggwatch package source {package_kib:.0f} KiB.",
@@ -613,13 +671,23 @@ def footnotes(results: list[Result], sample: int, imports: Mapping[str, float], 
     return "\n".join(f"  {i}. {note}" for i, note in enumerate(notes, 1))
 
 
-def _cold_start_figures() -> tuple[dict[str, float], float]:
-    """Handler import beside `import boto3`, through tools/bench/cold_start.py's own functions."""
+def _cold_start_figures(runs: int = 5) -> tuple[dict[str, float], float]:
+    """Handler import beside `import boto3`, and the package source's size, through
+    tools/bench/cold_start.py's own functions (whichever of its versions is present)."""
     cold_start = _load(Path(__file__).with_name("cold_start.py"), "bench_cold_start")
-    baseline = float(cold_start.import_ms(cold_start.BASELINE_PROBE))
-    handler = float(cold_start.import_ms(cold_start.PROBE, str(ROOT / "functions" / "poller" / "app.py")))
-    kib = float(cold_start.tree_kib(ROOT / "layers" / "ggwatch" / "ggwatch"))
-    return {"import boto3": baseline, "poller handler": handler}, kib
+    handler = str(ROOT / "functions" / "poller" / "app.py")
+    if hasattr(cold_start, "import_medians"):
+        medians = cold_start.import_medians(runs)
+        baseline, poller = float(medians["boto3"]), float(medians["poller"])
+    else:
+        baseline = float(cold_start.import_ms(cold_start.BASELINE_PROBE))
+        poller = float(cold_start.import_ms(cold_start.PROBE, handler))
+    package = ROOT / "layers" / "ggwatch" / "ggwatch"
+    if hasattr(cold_start, "tree_bytes"):
+        kib = float(cold_start.tree_bytes(package)) / 1024
+    else:
+        kib = float(cold_start.tree_kib(package))
+    return {"import boto3": baseline, "poller handler": poller}, kib
 
 
 def cases(args: argparse.Namespace) -> list[Case]:
