@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from ggwatch.adapters import sdk_config
+from ggwatch.adapters import rate_limit, sdk_config
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.domain.models import DeploymentKind
 from ggwatch.services.poller import Poller, PollerPolicy
@@ -41,7 +41,7 @@ def poller(
     monkeypatch.setenv("PROGRESS_STEP_PERCENT", "25")
     app = load_handler("poller")
     settings = PollerSettings.from_env()
-    lane = app._lane(settings, sdk_config.API_CONFIG, sdk_config.FULL.worst_case_ms)
+    lane = app._lane(settings, rate_limit.poller_rate_limits(settings), sdk_config.API_CONFIG, sdk_config.FULL)
     return Poller([lane], PollerPolicy(pace=app._pace_policy(settings)), clock=fleet_clock)
 
 
