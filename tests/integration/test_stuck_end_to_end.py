@@ -41,7 +41,9 @@ def poller(
     monkeypatch.setenv("PROGRESS_STEP_PERCENT", "25")
     app = load_handler("poller")
     settings = PollerSettings.from_env()
-    lane = app._lane(settings, rate_limit.poller_rate_limits(settings), sdk_config.API_CONFIG, sdk_config.FULL)
+    lane = app._lane(
+        settings, rate_limit.poller_rate_limits(settings), sdk_config.API_CONFIG, sdk_config.FULL
+    )
     return Poller([lane], PollerPolicy(pace=app._pace_policy(settings)), clock=fleet_clock)
 
 

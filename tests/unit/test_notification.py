@@ -10,14 +10,13 @@ from hypothesis import strategies as st
 from ggwatch.domain.models import ErrorDetail
 from ggwatch.domain.notification import (
     EVENT_TYPES,
-    SNS_MAX_BYTES,
     Notification,
     eventbridge_entry_size,
     fit_to_eventbridge_entry,
     fit_to_size,
     sns_message_size,
 )
-from ggwatch.domain.sizes import EVENTBRIDGE_ENTRY_MAX_BYTES
+from ggwatch.domain.sizes import EVENTBRIDGE_ENTRY_MAX_BYTES, SNS_MESSAGE_MAX_BYTES
 from tests.factories import notification
 
 
@@ -89,7 +88,7 @@ def test_huge_error_texts_are_truncated_with_a_marker_to_fit_sns() -> None:
         error_details=tuple(ErrorDetail(code="C", message="d" * 5_000) for _ in range(200)),
     )
     fitted = fit_to_size(huge)
-    assert len(fitted.to_json().encode()) < SNS_MAX_BYTES
+    assert len(fitted.to_json().encode()) < SNS_MESSAGE_MAX_BYTES
     assert fitted.truncated
     assert fitted.error_message is not None
     assert fitted.error_message.endswith("[truncated by ggwatch]")
@@ -108,7 +107,7 @@ def test_any_error_text_fits_after_fitting(message: str, details: list[str]) -> 
             error_details=tuple(ErrorDetail(code="c", message=d) for d in details),
         )
     )
-    assert len(fitted.to_json().encode()) <= SNS_MAX_BYTES
+    assert len(fitted.to_json().encode()) <= SNS_MESSAGE_MAX_BYTES
 
 
 HOSTILE = st.text(alphabet=st.sampled_from(["x", "😀", "\x00", '"', "é"]), max_size=80_000)
@@ -130,7 +129,7 @@ def test_emoji_and_control_characters_fit_sns_with_the_attributes_counted(
             tags=tags,
         )
     )
-    assert sns_message_size(fitted) <= SNS_MAX_BYTES
+    assert sns_message_size(fitted) <= SNS_MESSAGE_MAX_BYTES
 
 
 def test_the_sns_size_counts_each_attribute_name_type_and_value() -> None:
@@ -153,7 +152,7 @@ def test_a_notification_is_cut_to_fit_one_eventbridge_entry() -> None:
 def test_fitting_ends_even_when_a_field_it_cannot_shrink_is_over_the_limit() -> None:
     # Given a message whose ARN alone is over the limit (fit_to_size used to halve texts forever)
     oversized = notification(
-        deployment_arn="a" * (SNS_MAX_BYTES + 1), error_message="e" * 1_000, tags={"k": "v"}
+        deployment_arn="a" * (SNS_MESSAGE_MAX_BYTES + 1), error_message="e" * 1_000, tags={"k": "v"}
     )
     outcome: list[Notification] = []
     worker = threading.Thread(target=lambda: outcome.append(fit_to_size(oversized)), daemon=True)

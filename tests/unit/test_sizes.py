@@ -9,7 +9,6 @@ from pydantic import BaseModel
 from ggwatch.domain.sizes import (
     TRUNCATION_MARKER,
     encodable,
-    json_size,
     json_text_size,
     truncate,
     utf8_size,
@@ -60,7 +59,3 @@ def test_characters_count_by_their_bytes_not_their_number() -> None:
 def test_lone_surrogates_become_replacement_characters() -> None:
     assert encodable("a\ud800b") == "a\ufffdb"
     assert encodable("plain 😀") == "plain 😀"
-
-
-def test_json_size_is_the_compact_utf8_encoding() -> None:
-    assert json_size({"a": "é"}) == len('{"a":"é"}'.encode())

@@ -25,6 +25,7 @@ from ggwatch.domain.models import (
     is_terminal,
 )
 from ggwatch.domain.notification import Notification
+from ggwatch.domain.transitions import iso
 from ggwatch.services.poller import PollReport, Result
 
 NONE = "-"
@@ -56,7 +57,7 @@ def timestamp(moment: datetime | None) -> str:
 
 def json_timestamp(moment: datetime | None) -> str | None:
     """A moment for scripts in the notification schema's form (`observedAt`): ISO 8601, UTC, `Z`."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+    return iso(moment) if moment else None
 
 
 def state_of(deployment: TrackedDeployment) -> str:

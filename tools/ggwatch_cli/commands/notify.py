@@ -86,7 +86,7 @@ def make_test_notification(
     """A schema-valid notification that says it is a test wherever a reader looks: ID, kind, tag."""
     from ggwatch.domain.models import DeploymentKind, Metrics
     from ggwatch.domain.notification import Notification
-    from ggwatch_cli.output import json_timestamp
+    from ggwatch.domain.transitions import iso
 
     return Notification(
         event_type=TEST_EVENT,
@@ -103,6 +103,6 @@ def make_test_notification(
         error_message=None,
         error_details=(),
         created_at=None,
-        observed_at=json_timestamp(now) or "",
+        observed_at=iso(now),
         tags=dict([TEST_TAG]),
     )

@@ -14,6 +14,7 @@ from ggwatch.adapters.greengrass_v2 import (
 from ggwatch.domain.commands import v2_deployment_arn
 from ggwatch.domain.fleet_rules import failure_summary
 from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics, Observation
+from ggwatch.domain.transitions import iso
 from ggwatch.exceptions import SourceUnavailableError
 from ggwatch.ports import DeploymentSummary
 from ggwatch.validation import describe
@@ -79,4 +80,4 @@ def observation_from_snapshot(snapshot: V2DeploymentSnapshot) -> Observation:
 
 def iso_timestamp(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC with milliseconds, as Greengrass V1 writes CreatedAt (2026-11-28T12:00:00.000Z)."""
-    return None if moment is None else moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if moment is None else iso(moment, timespec="milliseconds")

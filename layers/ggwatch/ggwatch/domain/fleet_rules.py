@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Final
 
-from ggwatch.domain.models import V2_DEVICE_COUNTERS, ErrorDetail, Metrics, Observation, TrackedDeployment
+from ggwatch.domain.models import (
+    V2_DEVICE_COUNTERS,
+    DeploymentKind,
+    ErrorDetail,
+    Metrics,
+    Observation,
+    TrackedDeployment,
+    V2DeploymentStatus,
+)
 from ggwatch.domain.notification import Change
 from ggwatch.domain.sizes import truncate
 
@@ -36,6 +44,16 @@ def devices(metrics: Metrics) -> int:
 def settled(metrics: Metrics) -> bool:
     """The rollout to the current targets finished: at least one target, none queued or running."""
     return devices(metrics) > 0 and not any(metrics[name] for name in UNFINISHED_COUNTERS)
+
+
+def is_settled(deployment: TrackedDeployment) -> bool:
+    """A continuous Greengrass V2 deployment whose rollout to its current targets finished: ACTIVE
+    and settled. It changes only when a device or the target's membership does."""
+    return (
+        deployment.kind == DeploymentKind.GREENGRASS_V2
+        and deployment.status == V2DeploymentStatus.ACTIVE
+        and settled(deployment.metrics)
+    )
 
 
 def changes(stored: TrackedDeployment, observation: Observation) -> tuple[Change, ...]:

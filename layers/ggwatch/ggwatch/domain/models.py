@@ -241,17 +241,3 @@ class TrackedDeployment(_DeploymentFacts):
     last_changed_at: datetime | None = None
     last_transition_id: str | None = None
     pending: PendingTransition | None = None
-
-
-def is_settled(deployment: TrackedDeployment) -> bool:
-    """A continuous Greengrass V2 deployment whose rollout to its current targets finished: ACTIVE,
-    with devices counted and none queued or in progress. It changes only when a device or the
-    target's membership does."""
-    counts = deployment.metrics
-    return (
-        deployment.kind == DeploymentKind.GREENGRASS_V2
-        and deployment.status == V2DeploymentStatus.ACTIVE
-        and sum(counts.root.values()) > 0
-        and counts["queued"] == 0
-        and counts["inProgress"] == 0
-    )

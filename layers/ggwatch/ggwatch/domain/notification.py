@@ -32,7 +32,6 @@ EVENT_TYPES = (STATUS_CHANGE, TRACKING_FAILED_EVENT, STUCK_EVENT, RECOVERED_EVEN
 Change = Literal["status", "errors", "settled"]
 """Why a notification is due: a new status, new errors, or (Greengrass V2) a rollout that finished."""
 
-SNS_MAX_BYTES = SNS_MESSAGE_MAX_BYTES
 SNS_ATTRIBUTE_TYPE = "String"
 
 
@@ -149,7 +148,7 @@ candidate for any input; the bound keeps an input that cannot shrink from loopin
 
 
 def fit_to_size(
-    notification: Notification, max_bytes: int = SNS_MAX_BYTES, *, size: Size = sns_message_size
+    notification: Notification, max_bytes: int = SNS_MESSAGE_MAX_BYTES, *, size: Size = sns_message_size
 ) -> Notification:
     """Shrink the error texts until the message fits a size limit (by default SNS's, attributes included).
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
 
 DYNAMODB_ITEM_MAX_BYTES = 400 * 1024
 SNS_MESSAGE_MAX_BYTES = 256 * 1024
@@ -37,11 +36,6 @@ def json_text_size(text: str) -> int:
     Never less than `utf8_size`, so a text cut to this measure fits both a JSON body and a plain item.
     """
     return utf8_size(json.dumps(text, ensure_ascii=False)) - 2
-
-
-def json_size(value: Any) -> int:
-    """Bytes of the compact JSON encoding of a value (a Slack payload, an EventBridge detail)."""
-    return utf8_size(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 def encodable(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ggwatch.domain import fleet_rules
@@ -139,9 +139,11 @@ def build_notification(
     )
 
 
-def iso(moment: datetime) -> str:
-    """A moment as the notification writes it: ISO 8601 in UTC, with a `Z`."""
-    return moment.isoformat().replace("+00:00", "Z")
+def iso(moment: datetime, timespec: str = "auto") -> str:
+    """A moment as ggwatch writes one everywhere (notifications, JSON output): ISO 8601 in UTC, with
+    a `Z`."""
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return utc.isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def tracking_failure(stored: TrackedDeployment, reason: str) -> Observation:

@@ -17,12 +17,12 @@ from typing import Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
+from ggwatch.domain.fleet_rules import is_settled
 from ggwatch.domain.models import (
     DeploymentKind,
     Observation,
     PendingTransition,
     TrackedDeployment,
-    is_settled,
     is_terminal,
 )
 from ggwatch.domain.notification import Notification

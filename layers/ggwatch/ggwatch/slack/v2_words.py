@@ -8,6 +8,7 @@ no Slack markup and escapes nothing: `blocks` does both, for every kind alike.
 
 from __future__ import annotations
 
+from ggwatch.domain import fleet_rules
 from ggwatch.domain.models import V2DeploymentStatus, counter_label
 from ggwatch.domain.notification import Notification
 
@@ -30,7 +31,7 @@ BAR_TODO = "▱"
 
 HEADLINE_COUNTERS = ("succeeded", "failed", "inProgress")
 """Always shown, even at zero; the other counters only when a device is in that state."""
-_COUNTER_ORDER = (
+_COUNTER_ORDER = (  # display order
     "succeeded",
     "failed",
     "rejected",
@@ -113,4 +114,4 @@ def progress_counts(notification: Notification) -> str:
 
 def _total(notification: Notification) -> int:
     """Every device the job counts: each is in exactly one of the states."""
-    return sum(notification.metrics[name] for name in _COUNTER_ORDER)
+    return fleet_rules.devices(notification.metrics)
