@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from ggwatch.adapters.greengrass_v2 import (
+    MAX_FAILED_DEVICES,
     GreengrassV2Deployments,
     V2DeploymentSnapshot,
 )
