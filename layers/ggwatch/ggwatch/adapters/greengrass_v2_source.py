@@ -55,7 +55,8 @@ def observation_from_snapshot(snapshot: V2DeploymentSnapshot) -> Observation:
     kind = DeploymentKind.GREENGRASS_V2
     metrics = Metrics(snapshot.counts.as_metrics()) if snapshot.counts else Metrics.zero(kind)
     failed = tuple(
-        ErrorDetail(code=d.code, message=d.message, thing_name=d.thing_name) for d in snapshot.failed_devices
+        ErrorDetail(code=d.code, message=d.message, thing_name=d.thing_name)
+        for d in snapshot.failed_devices[:MAX_FAILED_DEVICES]
     )
     try:
         return Observation(
