@@ -60,6 +60,7 @@ class InMemoryRepository:
         now: datetime,
         deployment_arn: str | None = None,
         region: str | None = None,
+        discovered_status: str | None = None,
     ) -> bool:
         """Create the item, or re-activate one that was untracked before it finished."""
         key = self.key(kind, deployment_id)
@@ -80,6 +81,7 @@ class InMemoryRepository:
                 "active": True,
                 "version": current.version + 1,
                 "deployment_arn": current.deployment_arn or deployment_arn,
+                "discovered_status": discovered_status or current.discovered_status,
             }
         )
         self.untracked.discard(key)

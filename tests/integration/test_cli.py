@@ -374,20 +374,34 @@ def test_discover_tracks_only_unfinished_unknown_deployments(
     assert cli("discover", *V1_ONLY).lines == ["found 3 bulk deployments: 2 already known, 1 finished"]
 
 
-def test_list_after_discover_says_the_status_comes_with_the_next_poll(
+def test_list_after_discover_shows_the_status_discover_saw_until_the_first_poll(
     cli: Cli, configured: str, greengrass: BulkDeploymentFake
 ) -> None:
-    # Given a running deployment that discover tracks
-    greengrass.add("bd-1", [Step("Running")])
+    # Given a running deployment that discover tracks, and one tracked by hand
+    greengrass.add("bd-1", [Step("Running"), Step("Completed")])
     cli("discover", *V1_ONLY)
+    cli("track", "bd-2")
 
-    # Then list says it is waiting for its first poll, and JSON says who tracked it
-    assert re.search(r"^bd-1 +greengrass-v1-bulk +active +\(not polled yet\)", cli("list").out, re.MULTILINE)
-    assert [(d["status"], d["trackedBy"]) for d in cli("list", "--json").json()] == [(None, "discover")]
+    # Then list shows what discover saw, and that no poll has stored a status yet; JSON says who
+    # tracked it and what it saw, with no status of its own
+    listed = cli("list").out
+    assert re.search(
+        r"^bd-1 +greengrass-v1-bulk +active +Running \(at discovery; not polled yet\)", listed, re.M
+    )
+    assert re.search(r"^bd-2 +greengrass-v1-bulk +active +\(not polled yet\)", listed, re.M)
+    listed_json = {d["deploymentId"]: d for d in cli("list", "--json").json()}
+    assert [
+        (d["status"], d["discoveredStatus"], d["trackedBy"])
+        for d in (listed_json["bd-1"], listed_json["bd-2"])
+    ] == [
+        (None, "Running", "discover"),
+        (None, None, "manual"),
+    ]
 
-    # When the poller has observed it, list shows the status discover saw
+    # When the poller observes it, its own status replaces what discover saw (and is notified)
+    greengrass.advance("bd-1")
     cli("poll")
-    assert re.search(r"^bd-1 +greengrass-v1-bulk +active +Running ", cli("list").out, re.MULTILINE)
+    assert re.search(r"^bd-1 +greengrass-v1-bulk +\w+ +Completed ", cli("list").out, re.MULTILINE)
 
 
 def test_discover_leaves_untracked_deployments_untracked(

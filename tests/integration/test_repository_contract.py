@@ -107,6 +107,14 @@ def test_track_records_the_region_the_deployment_lives_in(subject: Subject) -> N
     ]
 
 
+def test_track_keeps_the_status_discover_saw_apart_from_the_polled_status(subject: Subject) -> None:
+    repository = subject.repository
+    assert repository.track(KIND, "bd-1", tracked_by="discover", now=NOW, discovered_status="Running")
+    stored = repository.get(KIND, "bd-1")
+    assert stored is not None
+    assert (stored.discovered_status, stored.status) == ("Running", None)
+
+
 def test_untrack_stops_polling_and_sets_the_expiry(subject: Subject) -> None:
     repository = tracked(subject)
     assert repository.untrack(KIND, "bd-1", now=NOW, expires_at=1_900_000_000)

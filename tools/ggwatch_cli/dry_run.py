@@ -41,6 +41,7 @@ class ReadOnlyRepository:
         now: datetime,
         deployment_arn: str | None = None,
         region: str | None = None,
+        discovered_status: str | None = None,
     ) -> bool:
         self.writes.append(f"track {deployment_id}")
         return False

@@ -107,6 +107,12 @@ NOT_POLLED_YET = "(not polled yet)"
 """The status column of a tracked deployment the poller has not observed: tracking stores no status."""
 
 
+def unpolled_status(deployment: TrackedDeployment) -> str:
+    """Before the first poll: the status `discover` saw, when it tracked the deployment."""
+    seen = deployment.discovered_status
+    return f"{seen} (at discovery; {NOT_POLLED_YET[1:-1]})" if seen else NOT_POLLED_YET
+
+
 def region_of(deployment: TrackedDeployment, home_region: str | None) -> str | None:
     """Where the deployment lives: its own region, else (None stored) the stack's."""
     return deployment.region or home_region
@@ -118,7 +124,7 @@ def deployments_table(deployments: Iterable[TrackedDeployment], home_region: str
             d.deployment_id,
             d.kind.value,
             state_of(d),
-            d.status or (NOT_POLLED_YET if d.active else NONE),
+            d.status or (unpolled_status(d) if d.active else NONE),
             progress(d.kind, d.metrics.for_kind(d.kind)) if d.status else NONE,
             timestamp(d.last_changed_at),
             region_of(d, home_region) or NONE,
@@ -144,6 +150,7 @@ def deployment_json(deployment: TrackedDeployment, home_region: str | None = Non
         **described(deployment),
         "trackedAt": json_timestamp(deployment.tracked_at),
         "trackedBy": deployment.tracked_by,
+        "discoveredStatus": deployment.discovered_status,
         "lastChangedAt": json_timestamp(deployment.last_changed_at),
         "lastTransitionId": deployment.last_transition_id,
         "pendingTransitionId": deployment.pending.transition_id if deployment.pending else None,

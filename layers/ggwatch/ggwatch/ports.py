@@ -71,9 +71,11 @@ class DeploymentRepository(Protocol):
         now: datetime,
         deployment_arn: str | None = None,
         region: str | None = None,
+        discovered_status: str | None = None,
     ) -> bool:
         """Start tracking; False when it was tracked already (nothing changes then). `region` is where
-        the deployment lives, None for the stack's own region; a re-tracked item keeps its first."""
+        the deployment lives, None for the stack's own region; a re-tracked item keeps its first.
+        `discovered_status` is what `discover` saw (kept until polled: see TrackedDeployment)."""
         ...
 
     def untrack(self, kind: DeploymentKind, deployment_id: str, *, now: datetime, expires_at: int) -> bool:

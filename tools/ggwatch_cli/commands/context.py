@@ -258,6 +258,7 @@ def track_request(
     source: str = "manual",
     kind: str = DeploymentKind.GREENGRASS_V1_BULK.value,
     region: str | None = None,
+    discovered_status: str | None = None,
 ) -> TrackRequest:
     """Validate an ID exactly as the tracker Lambda does; an invalid one is a usage error (exit 2).
     `region` is checked already (deployment_region)."""
@@ -270,6 +271,7 @@ def track_request(
                 "deployment_arn": deployment_arn,
                 "source": source,
                 "region": region,
+                "discovered_status": discovered_status,
             }
         )
     except ValidationError as error:

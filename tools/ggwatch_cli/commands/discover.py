@@ -107,6 +107,7 @@ def _discover(aws: Runtime, kind: DeploymentKind, *, dry_run: bool) -> int:
             source="discover",
             kind=kind.value,
             region=aws.deployment_region,
+            discovered_status=found.status,
         )
         if dry_run:
             outcome = "would track"

@@ -88,6 +88,7 @@ class DynamoDeploymentRepository:
         now: datetime,
         deployment_arn: str | None = None,
         region: str | None = None,
+        discovered_status: str | None = None,
     ) -> bool:
         """Create the item, or re-activate one that was untracked before it finished."""
         values: dict[str, Any] = {
@@ -105,6 +106,9 @@ class DynamoDeploymentRepository:
         if region:
             values[":region"] = region
             arn_clause += ", #region = if_not_exists(#region, :region)"
+        if discovered_status:
+            values[":discovered"] = discovered_status
+            arn_clause += ", discoveredStatus = :discovered"
         written = self._update_if(
             deployment_key(kind, deployment_id),
             "SET deploymentKind = :kind, deploymentId = :id, activeKind = :kind,"

@@ -100,6 +100,7 @@ def tracked_deployment(item: Mapping[str, Any]) -> TrackedDeployment:
                 "tracked_at": values["trackedAt"],
                 "tracked_by": values.get("trackedBy", "manual"),
                 "region": values.get("region") or None,
+                "discovered_status": values.get("discoveredStatus") or None,
                 "last_changed_at": values.get("lastChangedAt") or None,
                 "pending": _pending(pending, values) if pending else None,
             }

@@ -63,6 +63,8 @@ class TrackRequest(BaseModel):
     source: Literal["cloudtrail", "manual", "discover"] = "manual"
     region: AwsRegion | None = None
     """Where the deployment lives; None: the stack's own region."""
+    discovered_status: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    """The status `ggwatch discover` saw (shown by `list` until the first poll)."""
 
     @model_validator(mode="after")
     def _arn_names_this_deployment(self) -> Self:

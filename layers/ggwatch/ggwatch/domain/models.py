@@ -238,6 +238,9 @@ class TrackedDeployment(_DeploymentFacts):
     region: str | None = None
     """The AWS region the deployment lives in; None: the stack's own region (items tracked before
     ggwatch polled more than one region have none)."""
+    discovered_status: str | None = None
+    """The status `ggwatch discover` saw when it tracked the deployment: what operators see until the
+    first poll stores one (it is not `status`, so that first poll still notifies)."""
     last_changed_at: datetime | None = None
     last_transition_id: str | None = None
     pending: PendingTransition | None = None

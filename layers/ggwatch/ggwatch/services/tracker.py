@@ -53,6 +53,7 @@ class Tracker:
                 now=now,
                 deployment_arn=request.deployment_arn,
                 region=self._regions.stored(request.region),
+                discovered_status=request.discovered_status,
             )
         else:
             changed = self._repository.untrack(
