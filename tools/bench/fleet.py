@@ -551,6 +551,9 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
             "POWERTOOLS_SERVICE_NAME": "ggwatch",
             "POWERTOOLS_METRICS_NAMESPACE": "ggwatch",
             **({"POLL_CONCURRENCY": str(in_flight)} if has_concurrency else {}),
+            # the client-side limits set to the simulated quota, as an operator sets them to theirs
+            **{name: str(case.rate) for name in settings if name.startswith("RATE_")},
+            **({"POLL_REGIONS": ",".join(case.region_names()[1:])} if "POLL_REGIONS" in settings else {}),
         }
         poller = _Child(_poll, environment, timeout, memory_mb)
         try:
