@@ -12,12 +12,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ggwatch.adapters import rate_limit, sdk_config
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
-from ggwatch.adapters.eventbridge import EventBridgePublisher, Home
-from ggwatch.adapters.fanout import FanOutPublisher
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
 from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source
-from ggwatch.adapters.sns import SnsNotificationPublisher
+from ggwatch.adapters.publishing import notification_publisher
 from ggwatch.domain.models import DeploymentKind, StuckReason
 from ggwatch.domain.pace import PacePolicy
 from ggwatch.inbound.device_events import device_status_change, is_device_event
@@ -28,6 +26,9 @@ from ggwatch.settings import ConfigurationError, PollerSettings
 
 if TYPE_CHECKING:
     from botocore.config import Config
+
+    from ggwatch.adapters.fanout import FanOutPublisher
+    from ggwatch.adapters.sns import SnsNotificationPublisher
 
 
 @cache
@@ -89,13 +90,12 @@ def _lane(
 
 def _publisher(settings: PollerSettings, config: Config) -> SnsNotificationPublisher | FanOutPublisher:
     """The topic and, when a bus is set, the bus: a transition counts as published once both took it."""
-    topic = SnsNotificationPublisher(settings.TOPIC_ARN, client=boto3.client("sns", config=config))
-    if settings.EVENT_BUS_NAME is None:
-        return topic
-    bus = EventBridgePublisher(
-        settings.EVENT_BUS_NAME, Home.of(settings.TOPIC_ARN), client=boto3.client("events", config=config)
+    return notification_publisher(
+        settings.TOPIC_ARN,
+        settings.EVENT_BUS_NAME,
+        sns=boto3.client("sns", config=config),
+        events=lambda: boto3.client("events", config=config),
     )
-    return FanOutPublisher([topic, bus])
 
 
 @metrics.log_metrics

@@ -28,6 +28,7 @@ from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.domain.models import COUNTERS, DeploymentKind
 from ggwatch_cli.commands.local import READY
 from ggwatch_cli.main import main
+from ggwatch_local.event_capture import EventCapture, EventCaptureQueue, create_event_capture
 from ggwatch_local.greengrass import BulkDeploymentFake, Fault, Step
 from ggwatch_local.greengrass_v2 import (
     DeviceFailure,
@@ -641,6 +642,52 @@ def test_stack_outputs_provide_the_table_and_topic(
     assert cli("track", "--stack", "ggwatch", "bd-1").lines == ["bd-1: tracked"]
     assert cli("poll", "--stack", "ggwatch").code == 0
     assert [d.body["status"] for d in topic.drain()] == ["Running"]
+
+
+def capture_events(bus_name: str) -> tuple[EventCaptureQueue, EventCapture]:
+    """A rule on `bus_name` that sends every ggwatch event to a queue, and a reader of that queue."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    capture = create_event_capture(events, sqs, bus_name, f"capture-{bus_name}")
+    return capture, EventCapture(sqs, capture.queue_url)
+
+
+def test_poll_puts_each_transition_on_the_stacks_bus_as_the_poller_does(
+    cli: Cli, deployments_table: str, topic: TopicWithSubscriber, greengrass: BulkDeploymentFake
+) -> None:
+    # Given a stack whose outputs name its bus, and a rule on that bus capturing ggwatch's events
+    _, captured = capture_events("ggwatch-ops")
+    outputs = {"TableName": deployments_table, "TopicArn": topic.topic_arn, "EventBusName": "ggwatch-ops"}
+    create_stack("ggwatch", outputs)
+    greengrass.add("bd-1", [Step("Running"), Step("Failed", error_message="bad input")])
+    cli("track", "--stack", "ggwatch", "bd-1")
+
+    # When it is polled twice, through a transition each time
+    assert cli("poll", "--stack", "ggwatch").code == 0
+    greengrass.advance("bd-1")
+    assert cli("poll", "--stack", "ggwatch").code == 0
+
+    # Then each transition went to the topic and, as the same transitionId, to the bus
+    published = [(d.body["status"], d.body["transitionId"]) for d in topic.drain()]
+    events = captured.drain()
+    assert [(e.status, e.transition_id) for e in events] == published
+    assert [(e.detail_type, e.deployment_id) for e in events] == [("Deployment Status Change", "bd-1")] * 2
+
+
+def test_poll_publishes_to_the_topic_alone_when_no_bus_is_known(
+    cli: Cli, configured: str, greengrass: BulkDeploymentFake, topic: TopicWithSubscriber
+) -> None:
+    # Given no bus in the environment and no stack, and a rule capturing ggwatch events on the default bus
+    _, captured = capture_events("default")
+    greengrass.add("bd-1", [Step("Running")])
+    cli("track", "bd-1")
+
+    # When it is polled
+    assert cli("poll").code == 0
+
+    # Then the topic has the transition and no bus has
+    assert [d.body["status"] for d in topic.drain()] == ["Running"]
+    assert captured.drain() == []
 
 
 def test_an_unknown_stack_is_a_configuration_error(cli: Cli, moto_aws: None) -> None:

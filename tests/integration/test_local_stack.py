@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from ggwatch_local.event_capture import CAPTURE_PATTERN
 from ggwatch_local.greengrass import BulkDeploymentFake, ErrorDetail, Step
 from ggwatch_local.greengrass_v2 import lives
 from ggwatch_local.lambda_runtime import (
@@ -24,7 +25,7 @@ from ggwatch_local.lambda_runtime import (
     load_handler,
 )
 from ggwatch_local.stack import ALERT_STATUSES, LocalStack
-from ggwatch_local.template import dynamodb_table_definition, load_template, ttl_attribute
+from ggwatch_local.template import Resolver, dynamodb_table_definition, load_template, ttl_attribute
 
 SAMPLE_SNS_EVENT = Path(__file__).resolve().parents[2] / "events" / "slack_notifier_sns.json"
 
@@ -74,6 +75,35 @@ def test_resources_are_built_as_the_template_defines_them(stack: LocalStack) -> 
         {"url": info.slack_channels["alerts"], "name": "alerts", "statuses": list(ALERT_STATUSES)},
     ]
     assert all(url.startswith("http://127.0.0.1:") for url in info.slack_channels.values())
+
+
+@pytest.mark.parametrize("bus_name", ["default", "ggwatch-automation"])
+def test_the_bus_is_the_templates_and_a_rule_captures_every_ggwatch_event_on_it(bus_name: str) -> None:
+    # Given a template whose EventBusName names the default bus or one of its own
+    template = load_template()
+    template["Parameters"]["EventBusName"]["Default"] = bus_name
+
+    # When a stack is built from it
+    with LocalStack(fake=BulkDeploymentFake(), template=template) as stack:
+        info = stack.info
+        events = stack.client("events")
+        queue_arn = stack.client("sqs").get_queue_attributes(
+            QueueUrl=info.events_queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        # (moto's state outlives a stack: rules of other stacks in this process may share the bus)
+        patterns = [
+            json.loads(rule["EventPattern"])
+            for rule in events.list_rules(EventBusName=bus_name)["Rules"]
+            for target in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus_name)["Targets"]
+            if target["Arn"] == queue_arn
+        ]
+        environment = stack.environment()
+
+    # Then the poller is pointed at that bus, as the template points it at EventBusName
+    resolve = Resolver(template, stack_name="ggwatch-local")
+    assert environment["EVENT_BUS_NAME"] == info.event_bus_name == resolve({"Ref": "EventBusName"})
+    # and one rule on it sends every event from ggwatch to the capture queue
+    assert patterns == [CAPTURE_PATTERN]
 
 
 def test_plain_boto3_clients_reach_every_service_through_the_environment(stack: LocalStack) -> None:
@@ -165,6 +195,7 @@ def test_the_handlers_track_poll_and_post_to_slack_against_the_stack(
         second = delivery.deliver_ready()
         idle = delivery.idle()
         poller_log = runtime.logs("PollerFunction")
+        captured = stack.event_capture().drain()
 
     # Then every invocation succeeded and each transition was posted once, filtered per channel
     assert [i.ok for i in (tracked, first_poll, second_poll)] == [True, True, True], tracked.error_text
@@ -187,6 +218,15 @@ def test_the_handlers_track_poll_and_post_to_slack_against_the_stack(
     assert record["EventSubscriptionArn"] == subscription.subscription_arn
     assert record["Sns"]["MessageAttributes"]["status"] == {"Type": "String", "Value": "Failed"}
     assert json.loads(record["Sns"]["Message"])["deploymentId"] == deployment_id
+    # and each transition was put on the bus too, once, with the transitionId SNS carried
+    published = [json.loads(e["Records"][0]["Sns"]["Message"])["transitionId"] for e in events]
+    assert [(e.transition_id, e.status) for e in captured] == list(
+        zip(published, ["Running", "Failed"], strict=True)
+    )
+    assert {(e.detail_type, e.deployment_id) for e in captured} == {
+        ("Deployment Status Change", deployment_id)
+    }
+    assert all(e.resources == (view.arn,) for e in captured)
 
 
 class _FlakyFunction:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ggwatch_cli import UsageError
-from ggwatch_cli.config import TABLE, TOPIC, Configuration
+from ggwatch_cli.config import EVENT_BUS, TABLE, TOPIC, Configuration
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ggwatch-notifications"
 OTHER_ARN = "arn:aws:sns:us-east-1:123456789012:other"
@@ -105,3 +105,37 @@ def test_only_the_settings_a_command_needs_are_required() -> None:
     config = configuration(environ={"TABLE_NAME": "t", "TOPIC_ARN": OTHER_ARN})
     assert config.tracker_settings().TABLE_NAME == "t"
     assert configuration(environ={"TABLE_NAME": "t"}).tracker_settings().TABLE_NAME == "t"
+
+
+@pytest.mark.parametrize(
+    ("environ", "stack", "outputs", "bus", "origin"),
+    [
+        ({"EVENT_BUS_NAME": "ops"}, None, {}, "ops", "EVENT_BUS_NAME"),
+        (
+            {"GGWATCH_EVENT_BUS_NAME": "mine", "EVENT_BUS_NAME": "ops"},
+            None,
+            {},
+            "mine",
+            "GGWATCH_EVENT_BUS_NAME",
+        ),
+        ({}, "ggwatch", {"EventBusName": "default"}, "default", "output EventBusName of stack 'ggwatch'"),
+        # none known (no stack, or one deployed before it had a bus): the topic only
+        ({}, None, {}, None, "the default"),
+        ({}, "ggwatch", {}, None, "the default (stack 'ggwatch' has no EventBusName)"),
+    ],
+)
+def test_polling_finds_the_bus_like_the_topic_and_does_without_one(
+    environ: dict[str, str], stack: str | None, outputs: dict[str, str], bus: str | None, origin: str
+) -> None:
+    found = {"TableName": "t", "TopicArn": TOPIC_ARN, **outputs}
+    config = configuration(
+        environ={"TABLE_NAME": "t", "TOPIC_ARN": TOPIC_ARN, **environ}, stack=stack, outputs=Outputs(found)
+    )
+    assert bus == config.poller_settings().EVENT_BUS_NAME
+    assert config.origin(EVENT_BUS) == origin
+
+
+def test_an_invalid_bus_name_is_rejected_naming_where_it_came_from() -> None:
+    config = configuration(environ={"TABLE_NAME": "t", "TOPIC_ARN": TOPIC_ARN, "EVENT_BUS_NAME": "no spaces"})
+    with pytest.raises(UsageError, match=r"invalid event bus name 'no spaces' \(from EVENT_BUS_NAME\)"):
+        config.poller_settings()

@@ -802,6 +802,7 @@ def test_every_output_is_described_and_slack_outputs_are_conditional(template: T
     assert set(outputs) == {
         "TopicArn",
         "TableName",
+        "EventBusName",
         "PollerFunctionName",
         "TrackerFunctionName",
         "SlackNotifierFunctionName",
@@ -817,6 +818,12 @@ def test_every_output_is_described_and_slack_outputs_are_conditional(template: T
         "SlackNotifierFunctionName",
         "SlackNotifierDLQUrl",
     }
+
+
+def test_the_bus_output_names_the_bus_the_poller_puts_events_on(template: Template) -> None:
+    # `ggwatch poll --stack` reads it to publish where a scheduled poll would
+    variables = function_properties(template, "PollerFunction")["Environment"]["Variables"]
+    assert template["Outputs"]["EventBusName"]["Value"] == variables["EVENT_BUS_NAME"]
 
 
 def test_every_checkov_suppression_says_why(template: Template) -> None:

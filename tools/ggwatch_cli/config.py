@@ -71,6 +71,17 @@ POLL_REGIONS = Setting(
 )
 """The regions the stack polls (its output lists its own region first); none given: the stack's own
 region only, as a stack deployed before ggwatch polled other regions has no such output."""
+EVENT_BUS = Setting(
+    "EVENT_BUS_NAME",
+    "event bus name",
+    "",
+    ("GGWATCH_EVENT_BUS_NAME", "EVENT_BUS_NAME"),
+    "EventBusName",
+    "an event bus name is 1 to 256 letters, digits and . _ / -",
+    default="",
+)
+"""The bus the poller puts its events on; none given: the topic only, as a stack deployed before
+ggwatch put events on a bus has no such output."""
 
 
 @dataclass(frozen=True)
@@ -115,8 +126,8 @@ class Configuration:
         return regions
 
     def poller_settings(self) -> PollerSettings:
-        """What a polling pass that publishes needs: the table and the topic."""
-        return self._validated(PollerSettings, [TABLE, TOPIC])
+        """What a polling pass that publishes needs: the table and the topic (and the bus, if any)."""
+        return self._validated(PollerSettings, [TABLE, TOPIC, EVENT_BUS])
 
     def topic_arn(self) -> str:
         """What publishing alone needs (`ggwatch test-notify`): the topic, by the poller's own rule."""
@@ -146,15 +157,22 @@ class Configuration:
         if problems:
             raise UsageError("; ".join(problems))
         values = {setting.field: self._resolved[setting.field] for setting in settings}
+        optional = {setting.field for setting in settings if setting.default == ""}
         try:
-            return model.model_validate({field: resolved.value for field, resolved in values.items()})
+            # an optional setting given nowhere is left to the model's own default
+            given = {
+                field: resolved.value
+                for field, resolved in values.items()
+                if resolved.value or field not in optional
+            }
+            return model.model_validate(given)
         except ValidationError as error:
             raise UsageError("; ".join(self._describe(e, values) for e in error.errors())) from None
 
     def _describe(self, error: Mapping[str, object], values: Mapping[str, Resolved]) -> str:
         location = error.get("loc")
         field = str(location[0]) if isinstance(location, tuple) and location else ""
-        setting = next((s for s in (TABLE, TOPIC) if s.field == field), None)
+        setting = next((s for s in (TABLE, TOPIC, EVENT_BUS) if s.field == field), None)
         if setting is None or field not in values:
             return f"invalid configuration: {field}: {error.get('msg')}"
         return _invalid(setting, values[field])

@@ -2,10 +2,12 @@
 
 Three kinds of stand-ins, each on its own ephemeral port of 127.0.0.1:
 
-- moto's server mode for DynamoDB, SNS, SQS and Secrets Manager. The table and the topic are built
-  from template.yaml's own definitions, so a key, index or topic setting cannot drift from what is
-  deployed. An SQS queue subscribed to the topic stands in for each SNS Lambda subscription that the
-  template declares (the runtime turns its messages back into Lambda SNS events).
+- moto's server mode for DynamoDB, SNS, SQS, EventBridge and Secrets Manager. The table and the topic
+  are built from template.yaml's own definitions, so a key, index or topic setting cannot drift from
+  what is deployed. An SQS queue subscribed to the topic stands in for each SNS Lambda subscription that
+  the template declares (the runtime turns its messages back into Lambda SNS events). The event bus is
+  the one the template's EventBusName names, and a rule on it sends every ggwatch event to a queue
+  (`event_capture`), standing in for the rules automation would add.
 - the Greengrass fakes, V1 bulk deployments and V2 fleet deployments with their IoT jobs, on one port
   (moto has neither the V1 bulk API nor Greengrass V2).
 - local Slack incoming webhooks, one path per channel, listed in a Secrets Manager secret exactly as
@@ -30,10 +32,12 @@ from typing import TYPE_CHECKING, Any, Self
 import boto3
 from moto.server import ThreadedMotoServer
 
+from ggwatch_local.event_capture import EventCapture, create_event_capture
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer, demo_lives, round_robin
 from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer
 from ggwatch_local.slack_receiver import SlackReceiver
 from ggwatch_local.template import (
+    Resolver,
     create_table_from_template,
     load_template,
     resources_of_type,
@@ -94,6 +98,10 @@ class LocalStackInfo:
     """Channel name -> webhook URL."""
     subscriptions: dict[str, QueueSubscription]
     """Function logical id (e.g. SlackNotifierFunction) -> the queue standing in for its SNS subscription."""
+    event_bus_name: str
+    """The bus the poller puts its events on (the template's EventBusName)."""
+    events_queue_url: str
+    """The queue a rule on that bus sends every ggwatch event to."""
     stack_variables: dict[str, str]
     """The Globals variables that follow the stack name (metrics namespace, service name)."""
 
@@ -204,6 +212,7 @@ class LocalStack:
             "AWS_EC2_METADATA_DISABLED": "true",
             "TABLE_NAME": info.table_name,
             "TOPIC_ARN": info.topic_arn,
+            "EVENT_BUS_NAME": info.event_bus_name,
             "SLACK_WEBHOOKS_SECRET_ARN": info.slack_secret_arn,
             "POLL_REGIONS": "",  # the local stack polls its own region only
             **info.stack_variables,
@@ -215,6 +224,10 @@ class LocalStack:
         if receiver is None:
             raise RuntimeError("the local stack was never started")
         return {name: list(receiver.messages_to(path)) for path, name in self._paths.items()}
+
+    def event_capture(self) -> EventCapture:
+        """A reader of the queue that captures every ggwatch event put on the stack's bus."""
+        return EventCapture(self.client("sqs"), self.info.events_queue_url)
 
     def client(self, service: str) -> Any:
         """A boto3 client for one moto service of this stack (explicit endpoint and dummy keys)."""
@@ -250,6 +263,12 @@ class LocalStack:
             )
             for function_id, event_properties in sns_subscribers(template, topic_id).items()
         }
+        capture = create_event_capture(
+            _client("events", endpoint, self._region),
+            _client("sqs", endpoint, self._region),
+            event_bus_name(template),
+            f"{STACK_NAME}-events-{suffix}",
+        )
         channels = {name: self._slack.url(path) for path, name in self._paths.items()}
         secret_arn = create_webhooks_secret(
             _client("secretsmanager", endpoint, self._region),
@@ -266,6 +285,8 @@ class LocalStack:
             slack_secret_arn=secret_arn,
             slack_channels=channels,
             subscriptions=subscriptions,
+            event_bus_name=capture.bus_name,
+            events_queue_url=capture.queue_url,
             stack_variables=stack_variables(template, STACK_NAME),
         )
 
@@ -279,6 +300,12 @@ def _client(service: str, endpoint: str, region: str) -> Any:
     return boto3.session.Session(
         aws_access_key_id=ACCESS_KEY, aws_secret_access_key=ACCESS_KEY, region_name=region
     ).client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+
+def event_bus_name(template: dict[str, Any]) -> str:
+    """The bus the template's EventBusName parameter names by default (as a stack deployed with no
+    parameter overrides would use)."""
+    return str(Resolver(template, stack_name=STACK_NAME)({"Ref": "EventBusName"}))
 
 
 def _the_topic(template: dict[str, Any]) -> str:

@@ -27,8 +27,8 @@ from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
 from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source
+from ggwatch.adapters.publishing import notification_publisher
 from ggwatch.adapters.sdk_config import API_CONFIG
-from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.domain.commands import TrackRequest
 from ggwatch.domain.models import DeploymentKind, Observation
 from ggwatch.domain.regions import RegionPolicy, checked_region
@@ -143,7 +143,10 @@ class Runtime:
         return Tracker(self.repository, self.regions, retention_days=settings.RETENTION_DAYS)
 
     def poll(self, *, dry_run: bool, verbose: bool) -> PollReport:
-        """One pass of the real Poller; a dry run needs no topic, and neither writes nor publishes."""
+        """One pass of the real Poller; a dry run needs no topic, and neither writes nor publishes.
+
+        It publishes as the poller Lambda does: to the topic, and to the stack's bus when one is known
+        (EVENT_BUS_NAME or the stack's EventBusName output); to the topic alone when none is."""
         repository: DeploymentRepository
         publisher: NotificationPublisher
         if dry_run:
@@ -153,8 +156,11 @@ class Runtime:
             settings = self.config.poller_settings()
             retention_days = settings.RETENTION_DAYS
             repository = self.repository
-            publisher = SnsNotificationPublisher(
-                settings.TOPIC_ARN, client=self.session.client("sns", config=API_CONFIG)
+            publisher = notification_publisher(
+                settings.TOPIC_ARN,
+                settings.EVENT_BUS_NAME,
+                sns=self.session.client("sns", config=API_CONFIG),
+                events=lambda: self.session.client("events", config=API_CONFIG),
             )
         poller = Poller(
             [Lane(repository, [self.source, self.v2_source], publisher)],
