@@ -26,7 +26,7 @@ import pytest
 
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.domain.models import COUNTERS, DeploymentKind
-from ggwatch_cli.commands.local import READY
+from ggwatch_cli.commands.local import EVENT_PREFIX, READY
 from ggwatch_cli.main import main
 from ggwatch_local.event_capture import EventCapture, EventCaptureQueue, create_event_capture
 from ggwatch_local.greengrass import BulkDeploymentFake, Fault, Step
@@ -868,7 +868,7 @@ def test_local_up_prints_a_working_environment_and_stops_cleanly_on_ctrl_c(local
 def test_local_up_warns_that_its_exports_hide_the_users_profiles(local_up: LocalUp) -> None:
     assert local_up.exported["AWS_CONFIG_FILE"] == os.devnull
     assert local_up.header[0].startswith(
-        "unset GGWATCH_STACK_NAME GGWATCH_TABLE_NAME GGWATCH_TOPIC_ARN AWS_PROFILE"
+        "unset GGWATCH_STACK_NAME GGWATCH_TABLE_NAME GGWATCH_TOPIC_ARN GGWATCH_EVENT_BUS_NAME AWS_PROFILE"
     )
     comments = " ".join(line.removeprefix("# ") for line in local_up.header if line.startswith("#"))
     warning = comments[comments.index("note:") :]
@@ -891,3 +891,30 @@ def test_local_up_prints_what_the_local_slack_channels_receive(
     # Then local up hands it to the Slack notifier and prints what the channel received
     line = local_up.wait_for_line("slack #")
     assert "ggwatch-test-" in line
+
+
+def test_local_up_prints_the_events_a_poll_put_on_the_bus(
+    local_up: LocalUp, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a shell with the exported variables, and the seeded bulk deployment tracked there
+    for name in [n for n in os.environ if n.startswith(("GGWATCH_", "AWS_"))]:
+        monkeypatch.delenv(name)
+    for name, value in local_up.exported.items():
+        monkeypatch.setenv(name, value.strip("'"))
+    seeded = [
+        line.split()[3].rstrip(":") for line in local_up.header if line.startswith("# bulk deployment ")
+    ]
+    assert cli("track", *seeded).code == 0
+
+    # When it is polled there
+    polled = cli("poll", "--json")
+    assert polled.code == 0, polled.err
+
+    # Then local up prints the event the poll put on the bus: its detail-type, deployment, status and
+    # the transitionId the poll published
+    [transition] = polled.json()["transitions"]
+    line = local_up.wait_for_line(EVENT_PREFIX)
+    assert line == (
+        f'{EVENT_PREFIX}"Deployment Status Change" {seeded[0]} {transition["status"]} '
+        f"transitionId={transition['transitionId']}"
+    )

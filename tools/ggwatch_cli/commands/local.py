@@ -3,8 +3,9 @@
 It prints the lines to paste into another shell and serves until Ctrl-C (or SIGTERM), then stops the
 stack and exits 0: stopping is the normal end of this command, not a failure. Meanwhile it plays the
 topic's Slack subscription as Lambda would (the real notifier, fed from the queue that stands in for
-it) and prints every message the local Slack channels receive, so a `ggwatch poll` or `ggwatch
-test-notify` in the other shell shows where its notifications went.
+it) and prints every message the local Slack channels receive, and every event put on the stack's
+EventBridge bus (as a rule's target receives it), so a `ggwatch poll` or `ggwatch test-notify` in the
+other shell shows where its notifications went.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ggwatch_cli.commands import Subparsers, add_command
 from ggwatch_local.number_options import number
 
 if TYPE_CHECKING:
+    from ggwatch_local.event_capture import CapturedEvent
     from ggwatch_local.lambda_runtime import Delivery
     from ggwatch_local.stack import LocalStack
 
@@ -34,9 +36,14 @@ HIDDEN_PROFILES = (
     "# unset AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_GREENGRASS"
     " AWS_ENDPOINT_URL_GREENGRASSV2 AWS_ENDPOINT_URL_IOT"
 )
-DELIVERIES = "# Slack messages posted by the local notifier are printed here as they arrive"
+DELIVERIES = (
+    "# Slack messages posted by the local notifier, and EventBridge events put on the bus, are printed\n"
+    "# here as they arrive"
+)
+EVENT_PREFIX = "eventbridge: "
 DELIVERY_INTERVAL_SECONDS = 0.5
-"""How often the topic's Slack subscription queue is drained (SNS delivers within moments, too)."""
+"""How often the topic's Slack subscription queue and the bus's capture queue are drained (SNS and
+EventBridge deliver within moments, too)."""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -53,14 +60,14 @@ def register(subparsers: Subparsers) -> None:
         description="Start the local stack alone, print 'unset' and 'export NAME=value' lines to paste "
         "into another shell (endpoints, dummy credentials, region, table, topic; they hide your AWS "
         "profiles in that shell), and serve until Ctrl-C, printing each message the local Slack "
-        "channels receive. The Greengrass fake is seeded with self-running bulk deployments that take "
+        "channels receive and each event put on the local EventBridge bus. The Greengrass fake is seeded with self-running bulk deployments that take "
         "turns through its realistic lives (completes, fails, stopped, ...); deployments started "
         "through its API get lives too.",
         examples=[
             "ggwatch local up",
             "ggwatch local up --deployments 6 --step-seconds 10",
             "# then, in another shell, paste the unset and export lines and try:",
-            "ggwatch discover && ggwatch poll && ggwatch list   # Slack messages show in the first shell",
+            "ggwatch discover && ggwatch poll && ggwatch list   # Slack messages and events show in the first shell",
         ],
         run=run_up,
     )
@@ -104,7 +111,7 @@ def run_up(args: argparse.Namespace) -> int:
             raise CliError(f"cannot start the local stack: {error}") from error
         try:
             print("\n".join([*_shell_lines(stack), READY]), flush=True)
-            _deliver_to_slack_until(stopped, stack)
+            _deliver_until(stopped, stack)
         finally:
             stack.stop()
     print("local stack stopped", file=sys.stderr)
@@ -115,7 +122,13 @@ def _shell_lines(stack: LocalStack) -> list[str]:
     """What to paste into another shell, with comments on what it does to that shell."""
     from ggwatch_local.lambda_runtime import STRAY_VARIABLES
 
-    unset = ["GGWATCH_STACK_NAME", "GGWATCH_TABLE_NAME", "GGWATCH_TOPIC_ARN", *STRAY_VARIABLES]
+    unset = [
+        "GGWATCH_STACK_NAME",
+        "GGWATCH_TABLE_NAME",
+        "GGWATCH_TOPIC_ARN",
+        "GGWATCH_EVENT_BUS_NAME",
+        *STRAY_VARIABLES,
+    ]
     lines = [f"unset {' '.join(unset)}"]
     lines += [f"export {name}={shlex.quote(value)}" for name, value in sorted(stack.environment().items())]
     lines += [
@@ -125,12 +138,14 @@ def _shell_lines(stack: LocalStack) -> list[str]:
     return [*lines, HIDDEN_PROFILES, DELIVERIES]
 
 
-def _deliver_to_slack_until(stopped: threading.Event, stack: LocalStack) -> None:
-    """Hand each message on the topic to the real Slack notifier, as its SNS subscription would."""
+def _deliver_until(stopped: threading.Event, stack: LocalStack) -> None:
+    """Hand each message on the topic to the real Slack notifier, as its SNS subscription would, and
+    print each event the bus's capture rule received."""
     from ggwatch_local.demo.run import QUIET_HANDLERS
     from ggwatch_local.lambda_runtime import LambdaRuntime, SnsQueueDelivery
 
     subscription = stack.info.subscriptions["SlackNotifierFunction"]
+    events = stack.event_capture()
     with LambdaRuntime(stack.environment(), overrides=QUIET_HANDLERS) as runtime:
         delivery = SnsQueueDelivery(
             stack.client("sqs"),
@@ -140,11 +155,18 @@ def _deliver_to_slack_until(stopped: threading.Event, stack: LocalStack) -> None
         )
         while not stopped.wait(DELIVERY_INTERVAL_SECONDS):
             delivery.deliver_ready(on_delivery=_print_failed_delivery)
+            events.drain(on_event=partial(_print_event, sys.stdout))
 
 
 def _print_slack_message(out: TextIO, channel: str, payload: Any) -> None:
     text = payload.get("text") if isinstance(payload, dict) else None
     print(f"slack #{channel}: {text or payload}", file=out, flush=True)
+
+
+def _print_event(out: TextIO, event: CapturedEvent) -> None:
+    from ggwatch_local.event_capture import event_line
+
+    print(f"{EVENT_PREFIX}{event_line(event)}", file=out, flush=True)
 
 
 def _print_failed_delivery(delivery: Delivery) -> None:
