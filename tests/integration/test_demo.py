@@ -1,7 +1,8 @@
 """`make demo` in a short mode: the whole loop runs by itself and its summary adds up.
 
 No timing is asserted: at 20x speed a poll may miss a short-lived V1 status on a loaded machine, so the
-V1 checks are about what must hold whatever the timing (final statuses, no repeats, channel filters).
+V1 checks are about what must hold whatever the timing (final statuses, no repeats, channel filters,
+one EventBridge event per notification).
 A V2 life moves on only once a poll has seen its step, so its notifications are known in advance:
 they are derived here from the simulator's lives and must each arrive exactly once.
 """
@@ -14,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ggwatch_local.demo import UNKNOWN_LIFE, V2_LIVES, main
+from ggwatch_local.demo.report import DemoReport, Tracked, results_summary
 from ggwatch_local.greengrass import lives
 from ggwatch_local.greengrass_v2 import FleetLife
 from ggwatch_local.greengrass_v2 import lives as fleet_lives
@@ -33,6 +35,7 @@ class Row:
     final: str
     chain: list[str]
     devices: str
+    events: str
     messages: dict[str, int]
 
     @property
@@ -56,9 +59,10 @@ def summary_rows(output: str) -> tuple[list[Row], str]:
         if len(cells) != len(header):
             return rows, line
         channels = {
-            name.removeprefix("#"): int(cell) for name, cell in zip(header[6:], cells[6:], strict=True)
+            name.removeprefix("#"): int(cell) for name, cell in zip(header[7:], cells[7:], strict=True)
         }
-        rows.append(Row(cells[0], cells[1], cells[2], cells[3], cells[4].split(" → "), cells[5], channels))
+        chain = cells[4].split(" → ")
+        rows.append(Row(cells[0], cells[1], cells[2], cells[3], chain, cells[5], cells[6], channels))
     raise AssertionError(f"no closing line after the summary:\n{output}")
 
 
@@ -118,6 +122,11 @@ def test_the_demo_runs_every_deployment_to_its_end_and_posts_each_transition_onc
     rows, closing = summary_rows(output)
     assert closing.startswith("done after"), closing
     assert closing.endswith("0 duplicates, 0 failed deliveries, 0 failed invocations"), closing
+    # and every transition was put on the EventBridge bus exactly once, with the transitionId SNS carried
+    # (the demo compares them by transitionId; a row shows how many, flagged when they differ)
+    transitions = sum(len(row.transitions) for row in rows)
+    assert f"events {transitions} (one per transition)" in closing, closing
+    assert [row.events for row in rows] == [str(len(row.transitions)) for row in rows]
     # and every V1 deployment, one of each life plus the unknown ID, reached the status its life ends with
     v1_rows = [row for row in rows if row.kind == V1]
     v2_rows = [row for row in rows if row.kind == V2]
@@ -153,3 +162,49 @@ def test_the_demo_runs_every_deployment_to_its_end_and_posts_each_transition_onc
         for row in rows
         for before, after in row.transitions
     )
+    # and each event on the bus, once, with its detail-type, as the notifications count them
+    put = Counter(
+        (match["deployment"], match["status"], match["type"])
+        for match in re.finditer(
+            r'^\S+\s+events\s+(?P<deployment>\w{8})\s+(?P<status>\S+)\s+"(?P<type>[^"]+)"', output, re.M
+        )
+    )
+    assert put == Counter(
+        (
+            row.deployment,
+            status_of(after),
+            "Deployment Status Change" if after != TRACKING_FAILED else "Deployment Tracking Failed",
+        )
+        for row in rows
+        for _, after in row.transitions
+    )
+
+
+def test_the_report_holds_the_events_to_one_per_notification() -> None:
+    # Given deployments whose SNS notifications carried transitions a and b
+    def tracked(events: list[str]) -> Tracked:
+        seen = Tracked("d-1", "life", transition_ids={"a", "b"})
+        seen.events.update(events)
+        return seen
+
+    # Then the events match only when each transition was put on the bus once, and nothing else was
+    assert tracked(["a", "b"]).events_match
+    assert not tracked(["a"]).events_match
+    assert not tracked(["a", "b", "b"]).events_match
+    assert not tracked(["a", "b", "c"]).events_match
+    # and one deployment whose events do not match makes the run fail
+    report = DemoReport({"1": tracked(["a", "b"]), "2": tracked(["a"])}, finished=True)
+    assert (report.events, report.event_mismatches, report.ok) == (3, 1, False)
+
+
+def test_a_results_summary_is_read_without_assuming_its_shape() -> None:
+    results = {
+        "byStatus": {"Completed": 7, "Failed": 3},
+        "failures": [{"groupArn": "arn:g1"}, {"groupArn": "arn:g2"}, {"groupArn": "arn:g3"}],
+        "truncated": True,
+    }
+    assert results_summary(results) == "7 Completed, 3 Failed; 3 failures listed (list cut)"
+    assert results_summary({"counts": {"SUCCEEDED": 1}, "failures": []}) == "1 SUCCEEDED"
+    nothings: tuple[object, ...] = (None, "text", [], {}, {"counts": {"x": "y"}})
+    for nothing in nothings:
+        assert results_summary(nothing) is None

@@ -6,12 +6,16 @@ retries) and tracks one unknown ID by hand. Each start reaches the tracker as it
 Beside them it creates Greengrass V2 deployments from the fleet simulator's lives (a thing group of 50
 where 3 devices fail, one device that completes, a canceled rollout) and tracks each by direct
 invocation. The poller runs on a fast schedule; every message SNS delivers is handed to the Slack
-notifier; and the terminal shows each transition (a V2 deployment's new failures and finished rollout
-too, while it stays ACTIVE) and each Slack message as it happens, then a summary of both kinds.
+notifier; a rule on the EventBridge bus captures every event the poller puts there; and the terminal
+shows each transition (a V2 deployment's new failures and finished rollout too, while it stays ACTIVE),
+each Slack message and each event as it happens, then a summary of both kinds, with the events counted
+against the notifications (each transition put on the bus exactly once, same transitionIds as SNS) and
+the results summaries notifications carry.
 
 It stops by itself as soon as every deployment is terminal (a V2 one: at the end of its life) and
 every message delivered, or at the time limit; Ctrl-C stops it cleanly. Exit status: 0 all done,
-1 limit reached or something failed, 130 interrupted.
+1 limit reached or something failed (events that are not the notifications one for one included),
+130 interrupted.
 
 The parts: `options` (the command line), `plan` (what the operator does, when), `run` (the loop),
 `report` (what it saw), `timeline` (the live terminal lines), `summary` (the closing table) and

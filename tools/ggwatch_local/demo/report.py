@@ -19,6 +19,35 @@ def marked(status: str, changes: tuple[str, ...]) -> str:
     return "".join([status, *(f"+{change}" for change in changes if change != "status")])
 
 
+def results_summary(results: object) -> str | None:
+    """A notification's `results` (counts by status, the first failures) in a few words, e.g. ``7
+    Completed, 3 Failed; 3 failures listed``; None when there are none to show.
+
+    Read without assuming more of its shape than counts, a list of failures and a flag saying the list
+    was cut, so that a change to the object cannot break the demo.
+    """
+    if not isinstance(results, dict):
+        return None
+    counts = next(
+        (
+            value
+            for value in results.values()
+            if isinstance(value, dict) and value and all(type(n) is int for n in value.values())
+        ),
+        None,
+    )
+    failures = next((value for value in results.values() if isinstance(value, list)), None)
+    cut = any(
+        value is True for key, value in results.items() if "trunc" in key.lower() or "cut" in key.lower()
+    )
+    parts = [", ".join(f"{n} {status}" for status, n in counts.items())] if counts else []
+    if failures:
+        parts.append(
+            f"{len(failures)} failure{'s' if len(failures) != 1 else ''} listed{' (list cut)' if cut else ''}"
+        )
+    return "; ".join(parts) or None
+
+
 def device_progress(metrics: dict[str, int]) -> str:
     """A V2 deployment's devices in a few words, e.g. ``47/50 ok, 3 failed``."""
     total = sum(metrics.values())
@@ -45,6 +74,10 @@ class Tracked:
     messages: Counter[str] = field(default_factory=Counter)
     devices: str | None = None
     """A V2 deployment's device progress, as its last notification counted it."""
+    events: Counter[str] = field(default_factory=Counter)
+    """transitionId -> how many events carrying it were put on the bus."""
+    results: str | None = None
+    """The last `results` summary its notifications carried (see results_summary)."""
     life_over: bool = False
     """A V2 deployment whose life reached its last step and was polled there: a thing-group
     deployment stays ACTIVE, so its status alone never says it is over."""
@@ -60,6 +93,11 @@ class Tracked:
     def shown(self, status: str, changes: tuple[str, ...]) -> str:
         """A V2 status with its other reasons to be news (a V1 status change says it all)."""
         return marked(status, changes) if self.kind == V2 else status
+
+    @property
+    def events_match(self) -> bool:
+        """Each transition put on the bus exactly once, and nothing else: the same transitionIds as SNS."""
+        return set(self.events) == self.transition_ids and all(n == 1 for n in self.events.values())
 
     @property
     def chain(self) -> str:
@@ -80,5 +118,17 @@ class DemoReport:
     elapsed: float = 0.0
 
     @property
+    def events(self) -> int:
+        """Events put on the bus, all deployments."""
+        return sum(sum(t.events.values()) for t in self.deployments.values())
+
+    @property
+    def event_mismatches(self) -> int:
+        """Deployments whose events on the bus are not their SNS notifications, one for one."""
+        return sum(not t.events_match for t in self.deployments.values())
+
+    @property
     def ok(self) -> bool:
-        return self.finished and not (self.duplicates or self.failed_deliveries or self.failed_invocations)
+        return self.finished and not (
+            self.duplicates or self.failed_deliveries or self.failed_invocations or self.event_mismatches
+        )

@@ -1,7 +1,7 @@
 """The demo itself: the plan played against a local stack, and every step shown as it happens.
 
 One loop in one thread drives everything (the operator's calls, the poller's schedule, SNS's
-deliveries), so what the terminal shows is in the order it happened and nothing needs a lock.
+deliveries, the events a rule on the bus captured), so what the terminal shows is in the order it happened and nothing needs a lock.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 
+from ggwatch_local.event_capture import CAPTURE_PATTERN, CapturedEvent, EventCapture
 from ggwatch_local.greengrass import BulkDeploymentFake, Life
 from ggwatch_local.greengrass_v2 import FleetFake
 from ggwatch_local.lambda_runtime import (
@@ -43,7 +44,7 @@ from .plan import (
     plan,
     plan_v2,
 )
-from .report import V2, DemoReport, Tracked, device_progress
+from .report import V2, DemoReport, Tracked, device_progress, results_summary
 from .timeline import STYLES, Console, short
 
 QUIET_HANDLERS = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
@@ -91,7 +92,7 @@ class Demo:
             with stack:
                 self._header(stack.info, stack.channels)
                 with LambdaRuntime(stack.environment(), overrides=QUIET_HANDLERS) as runtime:
-                    self._loop(stack.info, runtime)
+                    self._loop(stack.info, runtime, stack.event_capture())
         finally:
             self.report.elapsed = time.monotonic() - started
         return self.report
@@ -109,6 +110,7 @@ class Demo:
             f"#{ch.name} ({', '.join(ch.statuses) if ch.statuses else 'every status'})" for ch in channels
         ]
         c.line(f"  Slack        {'   '.join(names)}")
+        c.line(f"  EventBridge  bus {info.event_bus_name}, a rule capturing {json.dumps(CAPTURE_PATTERN)}")
         if o.message_lines > 0:
             c.line(
                 c.paint(
@@ -119,7 +121,7 @@ class Demo:
         c.line()
 
     # -- the loop ---------------------------------------------------------------------------------
-    def _loop(self, info: LocalStackInfo, runtime: LambdaRuntime) -> None:
+    def _loop(self, info: LocalStackInfo, runtime: LambdaRuntime, events: EventCapture) -> None:
         session = boto3.session.Session()  # reads the stack's environment, as any AWS client would
         self._region = info.region
         greengrass = session.client("greengrass")
@@ -150,6 +152,7 @@ class Demo:
                 # A fixed rate, like the schedule; a run that overran it is not made up for.
                 next_poll = max(next_poll + interval, time.monotonic())
             sns.deliver_ready(on_message=self._announce, on_delivery=self._delivered)
+            events.drain(on_event=self._on_bus)  # PutEvents has sent them to the queue before it returned
             if self._all_terminal() and not self._actions and sns.idle():
                 self.report.finished = True
                 return
@@ -307,11 +310,29 @@ class Demo:
         if body.get("deploymentKind") == "greengrass-v2":
             tracked.devices = device_progress(body["metrics"])
             text += f"  [{tracked.devices}]"
+        results = results_summary(body.get("results"))
+        if results:
+            tracked.results = results
+            text += f"  results: {results}"
         if body.get("errorMessage"):
             text += f"  {body['errorMessage']}"
             if body.get("errorDetails"):
                 text += f" ({len(body['errorDetails'])} error details)"
         self.console.event("sns", text + ("  (duplicate!)" if duplicate else ""), style="sns")
+
+    def _on_bus(self, event: CapturedEvent) -> None:
+        """An event the rule on the bus captured: counted against the transition SNS carried."""
+        tracked = self.report.deployments.setdefault(
+            event.deployment_id, Tracked(event.deployment_id, "(not started here)")
+        )
+        tracked.events[event.transition_id] += 1
+        again = tracked.events[event.transition_id] > 1
+        status = self.console.paint(event.status, event.status)
+        text = (
+            f'{short(event.deployment_id)}  {status}  "{event.detail_type}"  '
+            f"transitionId {event.transition_id[:8]}"
+        )
+        self.console.event("events", text + ("  (duplicate!)" if again else ""), style="events")
 
     def _delivered(self, delivery: Delivery) -> None:
         """Show what reached Slack during the delivery, then how the delivery itself ended."""

@@ -18,6 +18,7 @@ STYLES = {
     "poller": "2",
     "sns": "36",
     "slack": "32",
+    "events": "94",
     "warn": "33",
     "error": "31",
 }
