@@ -32,6 +32,8 @@ SCENARIOS: dict[str, list[list[str]]] = {
     "test-notify": [["test-notify"]],
 }
 """Enough runs of each command to exercise every call it can make."""
+ENVIRONMENTS: dict[str, dict[str, str]] = {"poll": {"GGWATCH_EVENT_BUS_NAME": "default"}}
+"""What a command needs set to make every call it can (poll puts events on a bus only when it knows one)."""
 
 
 @pytest.mark.parametrize("command", sorted(SCENARIOS))
@@ -41,8 +43,11 @@ def test_each_command_calls_exactly_what_it_documents(
     greengrass: BulkDeploymentFake,
     fleet: FleetFake,
     recorded_calls: Recorded,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
     command: str,
 ) -> None:
+    for name, value in ENVIRONMENTS.get(command, {}).items():
+        monkeypatch.setenv(name, value)
     # Given of each kind a tracked deployment, and one Greengrass runs that ggwatch does not know yet
     # (the V2 ones with a failed device, whose reason status looks up)
     greengrass.add("bd-1", [Step("Running")])

@@ -7,6 +7,8 @@ when one is missing here, the way the template's grants are checked against the 
 from __future__ import annotations
 
 STACK_OUTPUTS = "cloudformation:DescribeStacks"
+BUS_ACTION = "events:PutEvents"
+"""Needed by `poll` only when a bus is known (EVENT_BUS_NAME, or the stack's EventBusName output)."""
 """Also needed by every command that reads the table or topic from a stack (--stack, GGWATCH_STACK_NAME)."""
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -31,6 +33,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
         "iot:ListJobExecutionsForJob",
         "greengrass:ListEffectiveDeployments",
         "sns:Publish",
+        BUS_ACTION,
     ),
     "discover": (
         "greengrass:ListBulkDeployments",

@@ -13,7 +13,9 @@ def register(subparsers: Subparsers) -> None:
         "poll",
         summary="run one polling pass now",
         description="Run one pass of the poller: ask Greengrass about every active tracked deployment, "
-        "publish each transition to the topic and store it, exactly as the scheduled poller does. "
+        "publish each transition to the topic (and to the stack's EventBridge bus when GGWATCH_EVENT_BUS_NAME, "
+        "EVENT_BUS_NAME or the stack's EventBusName output names one) and store it, exactly as the "
+        "scheduled poller does. "
         "Exits 1 when a deployment could not be polled (it is retried on the next pass).",
         examples=["ggwatch poll --stack ggwatch", "ggwatch poll --dry-run", "ggwatch poll --json"],
         run=run,
