@@ -876,14 +876,19 @@ def test_local_up_warns_that_its_exports_hide_the_users_profiles(local_up: Local
     assert "unset AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE" in warning
 
 
-def test_local_up_prints_what_the_local_slack_channels_receive(
-    local_up: LocalUp, cli: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a shell with the exported variables
+def in_the_other_shell(local_up: LocalUp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's environment as a shell's once local up's exports were pasted into it."""
     for name in [n for n in os.environ if n.startswith(("GGWATCH_", "AWS_"))]:
         monkeypatch.delenv(name)
     for name, value in local_up.exported.items():
         monkeypatch.setenv(name, value.strip("'"))
+
+
+def test_local_up_prints_what_the_local_slack_channels_receive(
+    local_up: LocalUp, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a shell with the exported variables
+    in_the_other_shell(local_up, monkeypatch)
 
     # When a test notification is published there
     assert cli("test-notify").code == 0
@@ -897,10 +902,7 @@ def test_local_up_prints_the_events_a_poll_put_on_the_bus(
     local_up: LocalUp, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a shell with the exported variables, and the seeded bulk deployment tracked there
-    for name in [n for n in os.environ if n.startswith(("GGWATCH_", "AWS_"))]:
-        monkeypatch.delenv(name)
-    for name, value in local_up.exported.items():
-        monkeypatch.setenv(name, value.strip("'"))
+    in_the_other_shell(local_up, monkeypatch)
     seeded = [
         line.split()[3].rstrip(":") for line in local_up.header if line.startswith("# bulk deployment ")
     ]
