@@ -1,7 +1,8 @@
 """The demo itself: the plan played against a local stack, and every step shown as it happens.
 
 One loop in one thread drives everything (the operator's calls, the poller's schedule, SNS's
-deliveries, the events a rule on the bus captured), so what the terminal shows is in the order it happened and nothing needs a lock.
+deliveries, the events a rule on the bus captured), so what the terminal shows is in the order it
+happened and nothing needs a lock.
 """
 
 from __future__ import annotations
