@@ -4,7 +4,7 @@ terminal transition; and the same through the real poller handler with moto."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import boto3
 import pytest
@@ -19,7 +19,7 @@ from tests.integration.conftest import TopicWithSubscriber
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-REPORTS = "ListBulkDeploymentDetailedReports"
+REPORTS: Final = "ListBulkDeploymentDetailedReports"
 FAST_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 2})
 
 
