@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ggwatch.adapters.source_errors import source_errors
 from ggwatch.domain import results
 from ggwatch.domain.models import Results
-from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
+from ggwatch.exceptions import SourceUnavailableError
 from ggwatch.observability import count
 
 if TYPE_CHECKING:
@@ -26,11 +26,9 @@ def read_results(client: GreengrassClient, deployment_id: str) -> Results:
     notified with `results.error` saying why the results are missing.
     """
     try:
-        with source_errors("Greengrass", OPERATION, not_found={"BadRequestException"}):
+        with source_errors("Greengrass", OPERATION):
             return results.from_group_reports(_reports(client, deployment_id))
-    except SourceThrottledError:
-        raise
-    except (DeploymentNotFoundError, SourceUnavailableError) as error:
+    except SourceUnavailableError as error:  # not SourceThrottledError, which propagates
         count("ResultsUnavailable")
         return results.unavailable(f"{OPERATION} failed: {error}")
 

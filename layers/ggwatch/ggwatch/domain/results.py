@@ -25,6 +25,7 @@ MAX_NAME_BYTES: Final = 2048
 """An ARN, an ID or a thing name: an ARN's maximum."""
 MAX_STATUSES: Final = 16
 MAX_STATUS_BYTES: Final = 64
+MAX_CODE_BYTES: Final = 256
 MAX_ERROR_BYTES: Final = 1_000
 
 V1_FAILURE_STATUS: Final = "Failure"
@@ -127,12 +128,10 @@ def _bounded_failure(failure: ResultFailure) -> ResultFailure:
         group_arn=_text(failure.group_arn, MAX_NAME_BYTES),
         deployment_id=_text(failure.deployment_id, MAX_NAME_BYTES),
         thing_name=_text(failure.thing_name, MAX_NAME_BYTES),
-        code=_text(failure.code, MAX_STATUS_BYTES * 4),
+        code=_text(failure.code, MAX_CODE_BYTES),
         message=_text(failure.message, MAX_FAILURE_TEXT_BYTES),
         error_details=tuple(
-            ErrorDetail(
-                code=_text(d.code, MAX_STATUS_BYTES * 4), message=_text(d.message, MAX_FAILURE_TEXT_BYTES)
-            )
+            ErrorDetail(code=_text(d.code, MAX_CODE_BYTES), message=_text(d.message, MAX_FAILURE_TEXT_BYTES))
             for d in failure.error_details[:MAX_FAILURE_DETAILS]
         ),
     )
