@@ -49,8 +49,9 @@ def test_each_command_calls_exactly_what_it_documents(
     for name, value in ENVIRONMENTS.get(command, {}).items():
         monkeypatch.setenv(name, value)
     # Given of each kind a tracked deployment, and one Greengrass runs that ggwatch does not know yet
-    # (the V2 ones with a failed device, whose reason status looks up)
-    greengrass.add("bd-1", [Step("Running")])
+    # (the V2 ones with a failed device, whose reason status looks up; the tracked V1 one finished, so
+    # that poll reads its group reports)
+    greengrass.add("bd-1", [Step("Completed", records_processed=2)])
     greengrass.add("bd-2", [Step("Running")])
     failing = (
         Execution("gw-1", "FAILED", DeviceFailure("component crashed")),

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
-from ggwatch.domain.models import DeploymentKind, ErrorDetail
+from ggwatch.domain.models import DeploymentKind, ErrorDetail, ResultFailure, Results
 from ggwatch.services.lanes import Lane
 from ggwatch.services.poller import Poller
 from tests.fakes import RecordingPublisher, ScriptedSource
@@ -22,8 +24,20 @@ HEAVY_ERRORS = {
 }
 
 
+_HUGE = "😀" * 250_000
+HEAVY_RESULTS = Results(
+    counts={"Failure": 40},
+    failures=tuple(
+        ResultFailure(group_arn=_HUGE, message=_HUGE, error_details=(ErrorDetail(message=_HUGE),) * 9)
+        for _ in range(40)
+    ),
+)
+"""A finished deployment's 40 failed groups, each text megabytes of 4-byte characters."""
+
+
+@pytest.mark.parametrize("results", [None, HEAVY_RESULTS], ids=["errors", "errors-and-results"])
 def test_two_transitions_with_emoji_heavy_errors_are_both_claimed_stored_and_published(
-    deployments_table: str,
+    deployments_table: str, results: Results | None
 ) -> None:
     # Given a tracked deployment whose errors are 4-byte characters, near every cap
     repository = DynamoDeploymentRepository(deployments_table)
@@ -33,7 +47,7 @@ def test_two_transitions_with_emoji_heavy_errors_are_both_claimed_stored_and_pub
     source.set("bd-1", "Running", **HEAVY_ERRORS)
     first = poller.run()
     # When it changes status with the same errors (the claim then holds the stored errors and the message)
-    source.set("bd-1", "Failed", **HEAVY_ERRORS)
+    source.set("bd-1", "Failed", **HEAVY_ERRORS, results=results)
     second = poller.run()
     # Then both transitions were published and stored, none failed
     assert [o.result for o in (*first.outcomes, *second.outcomes)] == ["notified", "notified"]
@@ -41,3 +55,6 @@ def test_two_transitions_with_emoji_heavy_errors_are_both_claimed_stored_and_pub
     stored = repository.get(KIND, "bd-1")
     assert stored is not None and stored.status == "Failed" and stored.pending is None
     assert publisher.published[1].error_details == stored.error_details
+    # And heavy results were cut to their bound, saying so
+    published = publisher.published[1].results
+    assert results is None or (published is not None and published.truncated and published.failures)

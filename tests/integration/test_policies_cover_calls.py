@@ -80,7 +80,7 @@ def call_of(service: str, operation: str, params: dict[str, Any], region: str = 
             return Call(action, index, region=region)
         item = params.get("Key") or params.get("Item") or {}
         return Call(action, table, item[_partition_key_name()]["S"], region)
-    if action == "greengrass:GetBulkDeploymentStatus":
+    if action in ("greengrass:GetBulkDeploymentStatus", "greengrass:ListBulkDeploymentDetailedReports"):
         deployment = params["BulkDeploymentId"]
         resource = f"arn:aws:greengrass:{region}:{ACCOUNT}:/greengrass/bulk/deployments/{deployment}"
     elif action == "greengrass:GetDeployment":

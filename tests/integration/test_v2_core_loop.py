@@ -123,6 +123,12 @@ def test_a_rollout_to_50_devices_reports_each_of_its_3_failures_once_then_settle
     assert str(errors[-1]["errorMessage"]).startswith(
         "3 of 50 devices failed: plant-a-042 (PERMISSION_ERROR: Access denied"
     )
+    # Only the settled one carries results: the devices by status and the failed ones, newest first
+    assert [n["results"] is None for n in published] == [True, True, True, False]
+    results = errors[-1]["results"]
+    assert (results["total"], results["counts"]) == (50, {"succeeded": 47, "failed": 3})
+    assert [f["thingName"] for f in results["failures"]] == ["plant-a-042", "plant-a-024", "plant-a-008"]
+    assert results["failures"][-1]["message"] == lives.DISK_FULL.reason and not results["truncated"]
     # A thing-group deployment is continuous: still polled after it settled
     assert poll(watch.context)["polled"] == 1
     assert watch.topic.drain() == []
@@ -133,6 +139,8 @@ def test_a_canceled_rollout_is_reported_once_with_its_final_counts_and_ends_trac
 
     assert story(published) == [(None, "ACTIVE", ["status"], False), ("ACTIVE", "CANCELED", ["status"], True)]
     assert published[-1]["metrics"] == counts(succeeded=5, inProgress=3, canceled=12)
+    assert published[-1]["results"]["counts"] == {"succeeded": 5, "inProgress": 3, "canceled": 12}
+    assert published[-1]["results"]["failures"] == [] and published[0]["results"] is None
     assert watch.is_no_longer_polled()
 
 

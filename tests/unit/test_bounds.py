@@ -76,7 +76,7 @@ def claimed_item(previous: Observation, current: Observation) -> dict[str, Any]:
     the observation it commits."""
     stored = TrackedDeployment.model_validate(
         {
-            **previous.model_dump(),
+            **previous.model_dump(exclude={"results"}),
             "tracked_at": NOW,
             "version": 7,
             "deployment_arn": LONGEST_ARN,

@@ -373,7 +373,11 @@ def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_it
         | grants(["dynamodb:Query"], ACTIVE_INDEX_ARN)
         | grants(["dynamodb:GetItem"], TABLE_ARN, leading_keys("POLLER#cursor#*"))
         | grants(["dynamodb:UpdateItem"], TABLE_ARN, leading_keys("DEPLOYMENT#*", "POLLER#cursor#*"))
-        | grants(["greengrass:GetBulkDeploymentStatus"], BULK_DEPLOYMENTS_ARN, IN_POLLED_REGIONS)
+        | grants(
+            ["greengrass:GetBulkDeploymentStatus", "greengrass:ListBulkDeploymentDetailedReports"],
+            BULK_DEPLOYMENTS_ARN,
+            IN_POLLED_REGIONS,
+        )
         | grants(["greengrass:GetDeployment"], _in_account("greengrass", "deployments:*"), IN_POLLED_REGIONS)
         | grants(
             ["iot:DescribeJob", "iot:ListJobExecutionsForJob"], _in_account("iot", "job/*"), IN_POLLED_REGIONS
@@ -472,7 +476,7 @@ def test_the_greengrass_grant_uses_the_bulk_deployment_resource_format(template:
     (arn,) = [
         s["Resource"]["Fn::Sub"]
         for s in statements_of(template, "PollerFunction")
-        if s["Action"] == "greengrass:GetBulkDeploymentStatus"
+        if "greengrass:GetBulkDeploymentStatus" in s["Action"]
     ]
     assert arn.endswith(":/greengrass/bulk/deployments/*")
     assert arn.startswith("arn:${AWS::Partition}:greengrass:*:${AWS::AccountId}:")

@@ -94,6 +94,7 @@ def test_the_poller_reads_greengrass_and_iot_in_its_own_region_only_by_default(
     regions = polled_regions(template, "")
     assert set(regions) == {
         "greengrass:GetBulkDeploymentStatus",
+        "greengrass:ListBulkDeploymentDetailedReports",
         "greengrass:GetDeployment",
         "greengrass:ListEffectiveDeployments",
         "iot:DescribeJob",

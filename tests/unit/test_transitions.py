@@ -125,6 +125,7 @@ def test_notification_carries_every_schema_field() -> None:
         "jobId": None,
         "stuck": None,
         "progress": None,
+        "results": None,
         "truncated": False,
     }
     assert len(body["transitionId"]) == 32

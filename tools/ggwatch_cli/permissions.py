@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "greengrass:GetBulkDeploymentStatus",
+        "greengrass:ListBulkDeploymentDetailedReports",
         "greengrass:GetDeployment",
         "iot:DescribeJob",
         "iot:ListJobExecutionsForJob",

@@ -115,8 +115,10 @@ class Runtime:
             source = GreengrassV2Source(self._v2_deployments(region))
         return source.get_status(deployment_id)
 
-    def _v1_source(self, region: str | None) -> GreengrassV1BulkSource:
-        return GreengrassV1BulkSource(client=self._client("greengrass", region))
+    def _v1_source(self, region: str | None, *, results: bool = False) -> GreengrassV1BulkSource:
+        """Look-ups (status, discover) do not read a finished deployment's group reports; `poll` does,
+        for the notifications it publishes."""
+        return GreengrassV1BulkSource(client=self._client("greengrass", region), results=results)
 
     def _v2_deployments(self, region: str | None) -> GreengrassV2Deployments:
         return GreengrassV2Deployments(
@@ -163,7 +165,13 @@ class Runtime:
                 events=lambda: self.session.client("events", config=API_CONFIG),
             )
         poller = Poller(
-            [Lane(repository, [self.source, self.v2_source], publisher)],
+            [
+                Lane(
+                    repository,
+                    [self._v1_source(self.deployment_region, results=True), self.v2_source],
+                    publisher,
+                )
+            ],
             PollerPolicy(retention_days=retention_days),
         )
         # powertools prints its metrics to stdout once a metric holds 100 values; stdout is ours.

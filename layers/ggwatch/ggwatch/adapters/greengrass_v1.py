@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from pydantic import ValidationError
 
+from ggwatch.adapters.bulk_reports import read_results
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.source_errors import source_errors
 from ggwatch.domain.models import (
@@ -18,6 +19,7 @@ from ggwatch.domain.models import (
     ErrorDetail,
     Metrics,
     Observation,
+    is_terminal,
 )
 from ggwatch.exceptions import SourceUnavailableError
 from ggwatch.ports import DeploymentSummary
@@ -28,10 +30,14 @@ if TYPE_CHECKING:
 
 
 class GreengrassV1BulkSource:
-    """Asks GetBulkDeploymentStatus and ListBulkDeployments, and speaks ggwatch's errors."""
+    """Asks GetBulkDeploymentStatus and ListBulkDeployments (and, once a deployment finished,
+    ListBulkDeploymentDetailedReports), and speaks ggwatch's errors."""
 
-    def __init__(self, client: GreengrassClient | None = None) -> None:
+    def __init__(self, client: GreengrassClient | None = None, *, results: bool = True) -> None:
+        """`results=False`: a terminal status without its group reports (the CLI's look-ups, which
+        notify nothing, need neither the calls nor the grant)."""
         self._client = client or boto3.client("greengrass", config=API_CONFIG)
+        self._results = results
 
     @property
     def kind(self) -> DeploymentKind:
@@ -45,7 +51,11 @@ class GreengrassV1BulkSource:
         # Greengrass V1 answers an unknown ID with BadRequestException.
         with source_errors("Greengrass", "GetBulkDeploymentStatus", not_found={"BadRequestException"}):
             answer = self._client.get_bulk_deployment_status(BulkDeploymentId=deployment_id)
-        return observation_from_answer(deployment_id, answer)
+        observation = observation_from_answer(deployment_id, answer)
+        if not self._results or not is_terminal(observation.status):
+            return observation
+        # Finished: its group deployments say what it did (read once: a terminal one is not polled again).
+        return observation.model_copy(update={"results": read_results(self._client, deployment_id)})
 
     def list_deployments(self) -> Iterator[DeploymentSummary]:
         with source_errors("Greengrass", "ListBulkDeployments"):

@@ -126,6 +126,48 @@ class ErrorDetail(BaseModel):
     """The core device that failed (Greengrass V2); None for errors of a whole deployment (V1)."""
 
 
+class ResultFailure(BaseModel):
+    """One group deployment (V1) or one device (V2) that failed (domain/results.py builds them)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, populate_by_name=True)
+
+    group_arn: str | None = None
+    """Greengrass V1: the group."""
+    deployment_id: str | None = None
+    """Greengrass V1: the group deployment."""
+    thing_name: str | None = None
+    """Greengrass V2: the core device."""
+    code: str | None = None
+    """Greengrass V2: the device's error code."""
+    message: str | None = None
+    """Greengrass V1: the group deployment's ErrorMessage; V2: the device's reason."""
+    error_details: tuple[ErrorDetail, ...] = ()
+    """Greengrass V1: the group deployment's ErrorDetails."""
+
+
+class Results(BaseModel):
+    """What a finished deployment did: counts by status and the first failures, bounded in bytes
+    (domain/results.py builds and bounds them). Carried by an observation to its notification, never
+    stored nor compared: it is not an observed fact."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel, populate_by_name=True)
+
+    total: int = 0
+    """Group deployments (V1) or devices (V2) counted."""
+    counts: dict[str, int] = Field(default_factory=dict)
+    """By status as the source names it: V1 `Success`, `Failure`, …; V2 `succeeded`, `failed`, …"""
+    failures: tuple[ResultFailure, ...] = ()
+    truncated: bool = False
+    """The failures do not name every failure (there were more, or they were cut to fit)."""
+    error: str | None = None
+    """Why the results could not be read (counts and failures are then empty): the transition is
+    notified without them rather than late."""
+
+    def with_failures(self, failures: tuple[ResultFailure, ...]) -> Results:
+        """These results naming only `failures` (a prefix of its own), flagged as cut."""
+        return self.model_copy(update={"failures": failures, "truncated": True})
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -206,6 +248,10 @@ class Observation(_DeploymentFacts):
     """One answer of a deployment source about one deployment, in ggwatch's own words."""
 
     status: Status
+    results: Results | None = None
+    """Greengrass V1: what the group deployments did, read when the status is terminal. Not an
+    observed fact (not in OBSERVED_FACTS): it is neither stored nor compared, so it never makes a
+    deployment that did not change look changed; it only rides to the transition's notification."""
 
 
 class PendingTransition(_Frozen):

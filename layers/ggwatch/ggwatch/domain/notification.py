@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from ggwatch.domain.models import ErrorDetail, Metrics, StuckReason
+from ggwatch.domain.models import ErrorDetail, Metrics, Results, StuckReason
 from ggwatch.domain.sizes import (
     EVENTBRIDGE_ENTRY_MAX_BYTES,
     SNS_MESSAGE_MAX_BYTES,
@@ -92,6 +92,9 @@ class Notification(_Wire):
     """DeploymentStuck and DeploymentRecovered only."""
     progress: ProgressDetail | None = None
     """DeploymentProgress only."""
+    results: Results | None = None
+    """What a finished deployment did: a V1 bulk deployment at its terminal status (its group
+    deployments), a V2 deployment when its rollout settles or it ends (its devices); None otherwise."""
     truncated: bool = False
 
     def to_json(self) -> str:
@@ -153,11 +156,15 @@ def fit_to_size(
     """Shrink the error texts until the message fits a size limit (by default SNS's, attributes included).
 
     A huge ErrorMessage or hundreds of ErrorDetails must never make publishing fail: the transition is
-    still delivered, with the texts cut and `truncated` set so that readers know. When even the
+    still delivered, with the texts cut and `truncated` set so that readers know. The failures named
+    in `results` go first (halved until it fits, `results.truncated` set): their counts stay. When even the
     smallest cut does not fit (a field that cannot shrink is over the limit), the last resort drops the
     error texts and the tags; the result may then still be too large, and the channel's own size check
     reports it, but this function always ends.
     """
+    if size(notification) <= max_bytes:
+        return notification
+    notification = _fewer_result_failures(notification, max_bytes, size)
     if size(notification) <= max_bytes:
         return notification
     details = notification.error_details
@@ -178,6 +185,15 @@ def fit_to_size(
     return notification.model_copy(
         update={"error_message": None, "error_details": (), "tags": {}, "truncated": True}
     )
+
+
+def _fewer_result_failures(notification: Notification, max_bytes: int, size: Size) -> Notification:
+    """The notification naming half as many result failures each round, until it fits or names none."""
+    results = notification.results
+    while results is not None and results.failures and size(notification) > max_bytes:
+        results = results.with_failures(results.failures[: len(results.failures) // 2])
+        notification = notification.model_copy(update={"results": results, "truncated": True})
+    return notification
 
 
 def _with_texts(

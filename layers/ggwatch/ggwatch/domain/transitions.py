@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ggwatch.domain import fleet_rules
+from ggwatch.domain import fleet_rules, results
 from ggwatch.domain.models import (
     OBSERVED_FACTS,
     TRACKING_FAILED,
     DeploymentKind,
     ErrorDetail,
     Observation,
+    Results,
     TrackedDeployment,
     is_terminal,
 )
@@ -66,6 +67,22 @@ def _every_error(stored: TrackedDeployment, observation: Observation) -> tuple[E
     return observation.error_details
 
 
+def _bulk_results(observation: Observation, changes: tuple[Change, ...]) -> Results | None:
+    """What the source read of the group deployments (only for a terminal status)."""
+    return observation.results if is_terminal(observation.status) else None
+
+
+def _fleet_results(observation: Observation, changes: tuple[Change, ...]) -> Results | None:
+    """The device executions when the rollout settles or the deployment ends: from the snapshot's
+    device counts and the failed devices it names, no further reads."""
+    if observation.status == TRACKING_FAILED:
+        return None
+    if "settled" not in changes and not is_terminal(observation.status):
+        return None
+    metrics = observation.metrics.for_kind(observation.kind)
+    return results.from_devices(metrics.root, observation.error_details, fleet_rules.failures(metrics))
+
+
 @dataclass(frozen=True)
 class KindRules:
     """What one kind of deployment notifies: a new kind brings its rules, never a second pipeline."""
@@ -73,11 +90,13 @@ class KindRules:
     changes: Callable[[TrackedDeployment, Observation], tuple[Change, ...]]
     notified_errors: Callable[[TrackedDeployment, Observation], tuple[ErrorDetail, ...]]
     """The error details a notification carries (a V2 one: only the devices that failed since)."""
+    results: Callable[[Observation, tuple[Change, ...]], Results | None]
+    """The notification's `results`: None where they do not apply (a deployment still moving)."""
 
 
 RULES: Mapping[DeploymentKind, KindRules] = {
-    DeploymentKind.GREENGRASS_V1_BULK: KindRules(_bulk_changes, _every_error),
-    DeploymentKind.GREENGRASS_V2: KindRules(fleet_rules.changes, fleet_rules.newly_failed),
+    DeploymentKind.GREENGRASS_V1_BULK: KindRules(_bulk_changes, _every_error, _bulk_results),
+    DeploymentKind.GREENGRASS_V2: KindRules(fleet_rules.changes, fleet_rules.newly_failed, _fleet_results),
 }
 
 
@@ -136,6 +155,7 @@ def build_notification(
         target_arn=observation.target_arn,
         revision_id=observation.revision_id,
         job_id=observation.job_id,
+        results=RULES[observation.kind].results(observation, changes),
     )
 
 
@@ -188,7 +208,7 @@ def bounded(observation: Observation) -> Observation:
             *details[: MAX_ERROR_DETAILS - 1],
             ErrorDetail(code=None, message=f"{hidden} more not shown"),
         )
-    capped = {
+    capped: dict[str, Any] = {
         "status": encodable(observation.status),
         "error_details": tuple(
             ErrorDetail(
@@ -205,6 +225,8 @@ def bounded(observation: Observation) -> Observation:
             for name in ("created_at", "deployment_name", "target_arn", "revision_id", "job_id")
         },
     }
+    if observation.results is not None:
+        capped["results"] = results.bound(observation.results)
     if all(getattr(observation, name) == value for name, value in capped.items()):
         return observation
     return observation.model_copy(update=capped)

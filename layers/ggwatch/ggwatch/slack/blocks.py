@@ -25,12 +25,13 @@ from ggwatch.domain.models import (
     TRACKING_FAILED,
     DeploymentKind,
     ErrorDetail,
+    Results,
     V1BulkStatus,
     V2DeploymentStatus,
     counter_label,
 )
 from ggwatch.domain.notification import PROGRESS_EVENT, RECOVERED_EVENT, STUCK_EVENT, Notification
-from ggwatch.slack import pace_words, v2_words
+from ggwatch.slack import pace_words, results_words, v2_words
 from ggwatch.slack.escape import TRUNCATED, code, code_block, escape, length, truncate
 
 MAX_HEADER_CHARS = 150
@@ -202,7 +203,25 @@ def _summary(notification: Notification) -> str:
         lines.append(
             "The deployment source no longer knows this deployment: ggwatch has stopped tracking it."
         )
+    if notification.results is not None:
+        lines.append(_results_line(notification.results))
     return "\n".join(lines)
+
+
+def _results_line(results: Results) -> str:
+    """`*Results:* 48 succeeded · 2 failed — first failures: `group-a`: `reason`, …`: the counts and the
+    first few failures; the full list stays in the SNS and EventBridge bodies."""
+    if results.error is not None:
+        return _cut_spans(f"*Results:* not available {code(results.error, _RESULT_REASON)}", _RESULTS_LINE)
+    line = f"*Results:* {escape(results_words.counts(results))}"
+    named = [
+        f"{code(results_words.failure_name(f), _SHORT)}: {code(results_words.failure_reason(f), _RESULT_REASON)}"
+        for f in results_words.first_failures(results)
+    ]
+    if named:
+        more = results_words.unnamed(results)
+        line += " — first failures: " + ", ".join(named) + (f", and {more} more" if more else "")
+    return _cut_spans(line, _RESULTS_LINE)
 
 
 def _pace_headline(notification: Notification) -> list[str]:
@@ -234,6 +253,8 @@ _SHORT_NAME = 40
 _FALLBACK_NAME = 48
 """Room for a V2 name and target each, so that both and the counts fit the fallback's 300."""
 _UNKNOWN = "_unknown_"
+_RESULT_REASON = 160
+_RESULTS_LINE = 900
 
 
 def _facts(notification: Notification, budget: _Budget) -> dict[str, Any]:
