@@ -197,14 +197,16 @@ def test_the_report_holds_the_events_to_one_per_notification() -> None:
     assert (report.events, report.event_mismatches, report.ok) == (3, 1, False)
 
 
-def test_a_results_summary_is_read_without_assuming_its_shape() -> None:
+def test_a_results_summary_reads_the_notifications_results() -> None:
     results = {
-        "byStatus": {"Completed": 7, "Failed": 3},
+        "total": 10,
+        "counts": {"Completed": 7, "Failed": 3},
         "failures": [{"groupArn": "arn:g1"}, {"groupArn": "arn:g2"}, {"groupArn": "arn:g3"}],
         "truncated": True,
     }
     assert results_summary(results) == "7 Completed, 3 Failed; 3 failures listed (list cut)"
     assert results_summary({"counts": {"SUCCEEDED": 1}, "failures": []}) == "1 SUCCEEDED"
+    assert results_summary({"error": "AccessDenied"}) == "not available: AccessDenied"
     nothings: tuple[object, ...] = (None, "text", [], {}, {"counts": {"x": "y"}})
     for nothing in nothings:
         assert results_summary(nothing) is None

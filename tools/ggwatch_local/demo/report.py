@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
+from ggwatch.domain.models import Results
 from ggwatch_local.lambda_runtime import Invocation
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped", "TrackingFailed"})
@@ -20,31 +23,20 @@ def marked(status: str, changes: tuple[str, ...]) -> str:
 
 
 def results_summary(results: object) -> str | None:
-    """A notification's `results` (counts by status, the first failures) in a few words, e.g. ``7
-    Completed, 3 Failed; 3 failures listed``; None when there are none to show.
-
-    Read without assuming more of its shape than counts, a list of failures and a flag saying the list
-    was cut, so that a change to the object cannot break the demo.
-    """
-    if not isinstance(results, dict):
+    """A notification's `results` (see the README's notification schema) in a few words, e.g. ``7
+    Success, 3 Failure; 3 failures listed (list cut)``; None when it has none, or cannot be read."""
+    try:
+        read = Results.model_validate(results)
+    except ValidationError:
         return None
-    counts = next(
-        (
-            value
-            for value in results.values()
-            if isinstance(value, dict) and value and all(type(n) is int for n in value.values())
-        ),
-        None,
-    )
-    failures = next((value for value in results.values() if isinstance(value, list)), None)
-    cut = any(
-        value is True for key, value in results.items() if "trunc" in key.lower() or "cut" in key.lower()
-    )
-    parts = [", ".join(f"{n} {status}" for status, n in counts.items())] if counts else []
-    if failures:
+    parts = [", ".join(f"{n} {status}" for status, n in read.counts.items())] if read.counts else []
+    if read.failures:
+        listed = len(read.failures)
         parts.append(
-            f"{len(failures)} failure{'s' if len(failures) != 1 else ''} listed{' (list cut)' if cut else ''}"
+            f"{listed} failure{'s' if listed != 1 else ''} listed{' (list cut)' if read.truncated else ''}"
         )
+    if read.error:
+        parts.append(f"not available: {read.error}")
     return "; ".join(parts) or None
 
 
