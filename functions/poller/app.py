@@ -3,12 +3,14 @@ Greengrass V2 device event, a check of that one deployment."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 
 from ggwatch.adapters import sdk_config
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
@@ -19,12 +21,14 @@ from ggwatch.adapters.sns import SnsNotificationPublisher
 from ggwatch.domain.models import DeploymentKind
 from ggwatch.inbound.device_events import device_status_change, is_device_event
 from ggwatch.observability import logger, metrics
-from ggwatch.services.lanes import Lane
+from ggwatch.services.lanes import Lane, SourcesByRegion
 from ggwatch.services.poller import Poller, PollerPolicy
 from ggwatch.settings import ConfigurationError, PollerSettings
 
 if TYPE_CHECKING:
-    from botocore.config import Config
+    from ggwatch.ports import DeploymentSource
+
+KINDS = [DeploymentKind.GREENGRASS_V1_BULK, DeploymentKind.GREENGRASS_V2]
 
 
 @cache
@@ -42,24 +46,38 @@ def poller() -> Poller:
             end_of_run_reserve_ms=settings.END_OF_RUN_RESERVE_MS,
             check_debounce=timedelta(seconds=settings.DEVICE_EVENT_DEBOUNCE_SECONDS),
             settled_poll_interval=timedelta(minutes=settings.SETTLED_POLL_MINUTES) or None,
+            concurrency=settings.POLL_CONCURRENCY,
         ),
     )
 
 
+HOME_POOL_PER_WORKER = 4
+"""DynamoDB and SNS take the calls of every region's workers: their connection pools keep this many
+regions' worth (a pool caps only the connections kept for reuse; more are opened and closed as needed)."""
+
+
 def _lane(settings: PollerSettings, config: Config, worst_call_ms: int) -> Lane:
-    """The adapters on clients built with one SDK configuration (see sdk_config)."""
-    return Lane(
-        DynamoDeploymentRepository(settings.TABLE_NAME, client=boto3.client("dynamodb", config=config)),
-        [
-            GreengrassV1BulkSource(client=boto3.client("greengrass", config=config)),
+    """The adapters on clients built with one SDK configuration (see sdk_config); each region's
+    Greengrass and IoT clients are built the first time a deployment there is polled."""
+    concurrency = settings.POLL_CONCURRENCY
+    home = config.merge(Config(max_pool_connections=concurrency * HOME_POOL_PER_WORKER))
+    regional = config.merge(Config(max_pool_connections=concurrency))
+
+    def sources(region: str | None) -> list[DeploymentSource]:
+        return [
+            GreengrassV1BulkSource(client=boto3.client("greengrass", region_name=region, config=regional)),
             GreengrassV2Source(
                 GreengrassV2Deployments(
-                    greengrass=boto3.client("greengrassv2", config=config),
-                    iot=boto3.client("iot", config=config),
+                    greengrass=boto3.client("greengrassv2", region_name=region, config=regional),
+                    iot=boto3.client("iot", region_name=region, config=regional),
                 )
             ),
-        ],
-        SnsNotificationPublisher(settings.TOPIC_ARN, client=boto3.client("sns", config=config)),
+        ]
+
+    return Lane(
+        DynamoDeploymentRepository(settings.TABLE_NAME, client=boto3.client("dynamodb", config=home)),
+        SourcesByRegion(KINDS, sources, home_region=os.environ.get("AWS_REGION")),
+        SnsNotificationPublisher(settings.TOPIC_ARN, client=boto3.client("sns", config=home)),
         worst_call_ms,
     )
 

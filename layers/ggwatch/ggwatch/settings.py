@@ -51,6 +51,9 @@ class PollerSettings(_Settings):
     SETTLED_POLL_MINUTES: Annotated[int, Field(ge=0, le=1440)] = 0
     """A settled continuous Greengrass V2 deployment is polled this often rather than every run (a
     device event checks it at once); 0 polls it every run."""
+    POLL_CONCURRENCY: Annotated[int, Field(ge=1, le=128)] = 16
+    """Deployments polled at once in each region (regions are polled in parallel). Provisional: the
+    default is to be chosen from `make bench`'s measurements."""
 
     @model_validator(mode="before")
     @classmethod

@@ -9,12 +9,11 @@ does nothing, so overlapping runs notify once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from ggwatch.domain.models import (
@@ -36,9 +35,14 @@ from ggwatch.exceptions import (
     SourceThrottledError,
     SourceUnavailableError,
 )
-from ggwatch.observability import logger, metrics
-from ggwatch.ports import ActiveItem, DeploymentSource
+from ggwatch.observability import count, logger
+from ggwatch.ports import ActiveItem, DeploymentRepository
+from ggwatch.services.dispatch import Dispatcher
 from ggwatch.services.lanes import Lane, Lanes
+from ggwatch.services.publish_batches import DEFAULT_LINGER_SECONDS, PublishBatcher
+
+Publish = Callable[[Notification], object]
+"""Publishes one claimed notification or raises PublishError: through a run's batcher, or one call."""
 
 Result = Literal["unchanged", "stored", "notified", "skipped", "failed", "corrupt"]
 
@@ -106,6 +110,10 @@ class PollerPolicy:
     """Device events for one deployment within this window lead to one check (see Poller.check)."""
     settled_poll_interval: timedelta | None = None
     """How often a full run polls a settled continuous deployment; None: every run."""
+    concurrency: int = 1
+    """Deployments polled at once in each region (POLL_CONCURRENCY)."""
+    publish_linger_seconds: float = DEFAULT_LINGER_SECONDS
+    """How long a claimed notification may wait for others to share its PublishBatch call."""
 
 
 class Poller:
@@ -142,9 +150,9 @@ class Poller:
         for kind in self._lanes.kinds:
             if not self._poll_kind(kind, remaining_ms, report):
                 report.stopped_at_deadline = True
-                metrics.add_metric(name="DeadlineReached", unit=MetricUnit.Count, value=1)
+                count("DeadlineReached")
                 break
-        metrics.add_metric(name="DeploymentsPolled", unit=MetricUnit.Count, value=len(report.outcomes))
+        count("DeploymentsPolled", len(report.outcomes))
         return report
 
     def check(self, kind: DeploymentKind, deployment_id: str, remaining_ms: Callable[[], int]) -> PollOutcome:
@@ -167,35 +175,59 @@ class Poller:
         except CorruptItemError as error:
             return self._poll_item(ActiveItem(key, None, str(error)), lane)
         except GgwatchError as error:
-            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            count("PollErrors")
             logger.error("could not request a check", deployment_id=deployment_id, error=str(error))
             return PollOutcome(key, deployment_id, "failed", detail=str(error))
         if stored is None:
-            metrics.add_metric(name="DeviceEventsDebounced", unit=MetricUnit.Count, value=1)
+            count("DeviceEventsDebounced")
             logger.info(
                 "device event needs no check: not tracked, finished, or checked within the window",
                 deployment_id=deployment_id,
             )
             return PollOutcome(key, deployment_id, "skipped", detail="no check due")
-        metrics.add_metric(name="DeviceEventChecks", unit=MetricUnit.Count, value=1)
+        count("DeviceEventChecks")
         return self._poll_item(ActiveItem(key, stored), lane)
 
     def _poll_kind(self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport) -> bool:
-        """Poll one kind's deployments, starting where a cut-short run stopped; False when cut short."""
+        """Poll one kind's deployments, starting where a cut-short run stopped; False when cut short.
+
+        Deployments start in key order, `concurrency` at once per region (see Dispatcher), each only if
+        the time left lets it finish through some lane; every started one finishes in the run. The
+        cursor is the first deployment not started: the next run starts there, then wraps round.
+        """
         lane = self._lanes.for_calls(2, remaining_ms())
         if lane is None:
             logger.warning("deadline near: stopping before reading the next kind", kind=kind.value)
             return False
-        items = list(lane.repository.active(kind))
         cursor = lane.repository.cursor(kind)
-        for item in _starting_at(items, cursor):
-            left = remaining_ms()
-            lane = self._lanes.for_calls(1, left)
+        batchers: dict[int, PublishBatcher] = {}
+
+        def start(item: ActiveItem) -> Callable[[], PollOutcome] | None:
+            lane = self._lanes.for_calls(1, remaining_ms())
             if lane is None:
-                logger.warning("deadline near: stopping before the next deployment", next_key=item.key)
-                self._lanes.for_closing(left).repository.set_cursor(kind, item.key)
-                return False
-            report.outcomes.append(self._resting(item, lane) or self._poll_item(item, lane))
+                return None
+            batcher = batchers.get(id(lane))
+            if batcher is None:
+                linger = self._policy.publish_linger_seconds
+                batcher = batchers[id(lane)] = PublishBatcher(lane.publisher, linger_seconds=linger)
+            batcher.started()
+
+            def work() -> PollOutcome:
+                try:
+                    return self._resting(item, lane) or self._poll_item(item, lane, batcher.publish)
+                finally:
+                    batcher.finished()
+
+            return work
+
+        items = _starting_at(lane.repository, kind, cursor)
+        dispatched = Dispatcher[ActiveItem, PollOutcome](self._policy.concurrency).run(items, _region, start)
+        report.outcomes.extend(dispatched.results)
+        if dispatched.not_started is not None:
+            next_key = dispatched.not_started.key
+            logger.warning("deadline near: stopped before the next deployment", next_key=next_key)
+            self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, next_key)
+            return False
         if cursor is not None:
             self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, None)
         return True
@@ -220,24 +252,24 @@ class Poller:
             return None
         return PollOutcome(item.key, stored.deployment_id, "unchanged", detail="settled")
 
-    def _poll_item(self, item: ActiveItem, lane: Lane) -> PollOutcome:
+    def _poll_item(self, item: ActiveItem, lane: Lane, publish: Publish | None = None) -> PollOutcome:
         if item.deployment is None:
-            metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
+            count("MalformedItems")
             logger.error("skipping garbled tracked deployment item", key=item.key, problem=item.problem)
             return PollOutcome(item.key, None, "corrupt", detail=item.problem)
         stored = item.deployment
         try:
-            return self._poll(stored, lane, item.key)
+            return self._poll(stored, lane, item.key, publish or lane.publisher.publish)
         except ConflictError as error:
-            metrics.add_metric(name="ConcurrentUpdatesSkipped", unit=MetricUnit.Count, value=1)
+            count("ConcurrentUpdatesSkipped")
             logger.info("another run changed the deployment first", deployment_id=stored.deployment_id)
             return PollOutcome(item.key, stored.deployment_id, "skipped", detail=str(error))
         except Exception as error:  # one deployment's failure must never stop the others
-            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            count("PollErrors")
             logger.exception("polling a deployment failed", deployment_id=stored.deployment_id)
             return PollOutcome(item.key, stored.deployment_id, "failed", detail=str(error))
 
-    def _poll(self, stored: TrackedDeployment, lane: Lane, key: str) -> PollOutcome:
+    def _poll(self, stored: TrackedDeployment, lane: Lane, key: str, publish: Publish) -> PollOutcome:
         """Finish a claim its run left behind, then observe the deployment and record what changed."""
         claim = _readable_claim(stored)
         if stored.pending is not None and claim is None:
@@ -246,8 +278,11 @@ class Poller:
             return PollOutcome(key, stored.deployment_id, "skipped", detail="claimed by another run")
         republished: tuple[Notification, ...] = ()
         if claim is not None:
-            stored, republished = self._take_over(stored, claim, lane), (claim.notification,)
-        step = _Step("unchanged") if is_terminal(stored.status) else self._observe_and_record(stored, lane)
+            stored, republished = self._take_over(stored, claim, lane, publish), (claim.notification,)
+        if is_terminal(stored.status):
+            step = _Step("unchanged")
+        else:
+            step = self._observe_and_record(stored, lane, publish)
         result = "notified" if republished else step.result
         return PollOutcome(
             key, stored.deployment_id, result, (*republished, *step.notifications), step.detail
@@ -257,7 +292,9 @@ class Poller:
         """Whether no run owns the claim any more: released after a failed publish, or its lease is over."""
         return pending.released or self._clock() - pending.claimed_at >= self._policy.claim_lease
 
-    def _take_over(self, stored: TrackedDeployment, claim: _Claim, lane: Lane) -> TrackedDeployment:
+    def _take_over(
+        self, stored: TrackedDeployment, claim: _Claim, lane: Lane, publish: Publish
+    ) -> TrackedDeployment:
         """Publish an abandoned claim again and commit the facts it stored.
 
         The claim is first taken over with a conditional write: of several runs that found it, only one
@@ -265,12 +302,11 @@ class Poller:
         """
         taken = claim.pending.model_copy(update={"claimed_at": self._clock(), "released": False})
         stored = lane.repository.claim(stored, taken)
-        return self._publish_and_commit(stored, claim.notification, claim.observation, lane)
+        return self._publish_and_commit(stored, claim.notification, claim.observation, lane, publish)
 
-    def _observe_and_record(self, stored: TrackedDeployment, lane: Lane) -> _Step:
+    def _observe_and_record(self, stored: TrackedDeployment, lane: Lane, publish: Publish) -> _Step:
         """Ask the source, then store what changed: claim, publish and commit a transition."""
-        source = lane.source(stored.kind)
-        observation = self._observe(stored, source)
+        observation = self._observe(stored, lane)
         if isinstance(observation, _RetryLater):
             return _Step("failed", detail=observation.reason)
         assessment = assess(stored, observation)
@@ -281,7 +317,7 @@ class Poller:
             lane.repository.commit(stored, observation, now=now, expires_at=self._expiry(now))
             return _Step("stored")
         notification = build_notification(
-            stored, observation, assessment.changes, observed_at=now, region=source.region
+            stored, observation, assessment.changes, observed_at=now, region=_source_region(stored, lane)
         )
         pending = PendingTransition(
             transition_id=notification.transition_id,
@@ -289,29 +325,31 @@ class Poller:
             observation=observation,
             claimed_at=now,
         )
-        self._publish_and_commit(lane.repository.claim(stored, pending), notification, observation, lane)
+        claimed = lane.repository.claim(stored, pending)
+        self._publish_and_commit(claimed, notification, observation, lane, publish)
         return _Step("notified", (notification,))
 
-    def _observe(self, stored: TrackedDeployment, source: DeploymentSource) -> Observation | _RetryLater:
-        """The source's answer, ggwatch's tracking failure for an unknown ID, or why to retry later."""
+    def _observe(self, stored: TrackedDeployment, lane: Lane) -> Observation | _RetryLater:
+        """The answer of the source in the deployment's region, ggwatch's tracking failure for an
+        unknown ID, or why to retry later."""
         try:
-            return bounded(source.get_status(stored.deployment_id))
+            return bounded(lane.source(stored.kind, stored.region).get_status(stored.deployment_id))
         except DeploymentNotFoundError as error:
             logger.error(
                 "the source does not know this deployment: notifying once and no longer polling it",
                 deployment_id=stored.deployment_id,
                 reason=str(error),
             )
-            metrics.add_metric(name="UnknownDeployments", unit=MetricUnit.Count, value=1)
+            count("UnknownDeployments")
             return bounded(tracking_failure(stored, str(error)))
         except SourceThrottledError as error:
-            metrics.add_metric(name="SourceThrottled", unit=MetricUnit.Count, value=1)
+            count("SourceThrottled")
             logger.warning(
                 "throttled: will retry on the next run", deployment_id=stored.deployment_id, error=str(error)
             )
             return _RetryLater(f"throttled: {error}")
         except SourceUnavailableError as error:
-            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            count("PollErrors")
             logger.error(
                 "source failed: will retry on the next run",
                 deployment_id=stored.deployment_id,
@@ -320,16 +358,21 @@ class Poller:
             return _RetryLater(str(error))
 
     def _publish_and_commit(
-        self, stored: TrackedDeployment, notification: Notification, observation: Observation, lane: Lane
+        self,
+        stored: TrackedDeployment,
+        notification: Notification,
+        observation: Observation,
+        lane: Lane,
+        publish: Publish,
     ) -> TrackedDeployment:
         """Publish a claimed transition, then store the state it describes and clear the claim."""
         try:
-            lane.publisher.publish(notification)
+            publish(notification)
         except PublishError:
-            metrics.add_metric(name="PublishFailures", unit=MetricUnit.Count, value=1)
+            count("PublishFailures")
             self._release(stored, lane)
             raise
-        metrics.add_metric(name="TransitionsPublished", unit=MetricUnit.Count, value=1)
+        count("TransitionsPublished")
         logger.info(
             "transition published",
             deployment_id=notification.deployment_id,
@@ -373,16 +416,29 @@ def _readable_claim(stored: TrackedDeployment) -> _Claim | None:
         notification = None
     if notification is None or stored.pending.observation is None:
         # Only a hand-edited item, or a claim stored before claims kept their facts, gets here.
-        metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
+        count("MalformedItems")
         logger.error("dropping an unreadable claimed transition", deployment_id=stored.deployment_id)
         return None
     return _Claim(stored.pending, notification, stored.pending.observation)
 
 
-def _starting_at(items: list[ActiveItem], cursor: str | None) -> list[ActiveItem]:
-    """Items from the cursor on, then the rest: deployments a cut-short run did not reach go first."""
+def _starting_at(
+    repository: DeploymentRepository, kind: DeploymentKind, cursor: str | None
+) -> Iterator[ActiveItem]:
+    """Active items from the cursor on, then those before it: deployments a cut-short run did not reach
+    go first. Two streamed reads of the index, never a list of them all."""
     if cursor is None:
-        return items
-    items = sorted(items, key=lambda item: item.key)
-    start = next((i for i, item in enumerate(items) if item.key >= cursor), 0)
-    return items[start:] + items[:start]
+        yield from repository.active(kind)
+        return
+    yield from repository.active(kind, from_key=cursor)
+    yield from repository.active(kind, before_key=cursor)
+
+
+def _region(item: ActiveItem) -> str | None:
+    """The region whose clients and limits poll the item (a garbled item: the home region's)."""
+    return item.deployment.region if item.deployment is not None else None
+
+
+def _source_region(stored: TrackedDeployment, lane: Lane) -> str | None:
+    """The region a notification names: that of the source that answered for the deployment."""
+    return lane.source(stored.kind, stored.region).region
