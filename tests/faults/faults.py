@@ -22,7 +22,7 @@ class SimulatedCrash(BaseException):
 
 Stage = Literal["query", "status", "claim", "publish", "release", "commit", "cursor"]
 """The poller's calls: Query of the active index, GetBulkDeploymentStatus, the claim UpdateItem,
-SNS Publish, the UpdateItem releasing a claim after a failed publish, the commit UpdateItem and the
+SNS Publish or PublishBatch, the UpdateItem releasing a claim after a failed publish, the commit UpdateItem and the
 cursor UpdateItem."""
 Phase = Literal["before", "after"]
 """`before`: the call never reaches the service. `after`: the service did the work, then the fault."""
@@ -39,6 +39,9 @@ class Call:
     operation: str
     budget: str | None = None
     """"full" or "hurried": the SDK budget of the client that made the call."""
+    batch: tuple[str, ...] = ()
+    """A PublishBatch call's deployments (its `deployment_id` is None): a rule for any one of them
+    plays on the whole call, as a failed call fails every message in it."""
 
 
 Action = Callable[[Call], None]
@@ -60,6 +63,7 @@ class Fired:
     phase: Phase
     deployment_id: str | None
     label: str
+    batch: tuple[str, ...] = ()
 
 
 def aws_error(code: str = "InternalError", status: int = 500) -> Action:
@@ -95,6 +99,7 @@ class CallFaults:
             ("dynamodb", "UpdateItem"),
             ("dynamodb", "Query"),
             ("sns", "Publish"),
+            ("sns", "PublishBatch"),
             ("greengrass", "GetBulkDeploymentStatus"),
         ]
         for service, operation in operations:
@@ -149,7 +154,7 @@ class CallFaults:
                     r
                     for r in self._rules
                     if (r.stage, r.phase) == (call.stage, phase)
-                    and r.deployment_id in (None, call.deployment_id)
+                    and (r.deployment_id in (None, call.deployment_id) or r.deployment_id in call.batch)
                 ),
                 None,
             )
@@ -159,7 +164,7 @@ class CallFaults:
                 rule.remaining -= 1
                 if rule.remaining == 0:
                     self._rules.remove(rule)
-            self.fired.append(Fired(call.stage, phase, call.deployment_id, rule.label))
+            self.fired.append(Fired(call.stage, phase, call.deployment_id, rule.label, call.batch))
         rule.action(call)
 
 
@@ -168,8 +173,10 @@ def _classify(operation: str, params: Mapping[str, Any]) -> Call | None:
     if operation == "GetBulkDeploymentStatus":
         return Call("status", params.get("BulkDeploymentId"), operation)
     if operation == "Publish":
-        attributes = params.get("MessageAttributes") or {}
-        return Call("publish", attributes.get("deploymentId", {}).get("StringValue"), operation)
+        return Call("publish", _deployment_id(params), operation)
+    if operation == "PublishBatch":
+        batch = tuple(filter(None, map(_deployment_id, params.get("PublishBatchRequestEntries", []))))
+        return Call("publish", None, operation, batch=batch)
     if operation == "Query":
         return Call("query", None, operation) if params.get("IndexName") == "active-index" else None
     key = str(params.get("Key", {}).get("pk", {}).get("S", ""))
@@ -186,3 +193,10 @@ def _classify(operation: str, params: Mapping[str, Any]) -> Call | None:
     if "#pending" in (params.get("ExpressionAttributeNames") or {}):
         return Call("commit", deployment_id, operation)
     return None  # track / untrack
+
+
+def _deployment_id(message: Mapping[str, Any]) -> str | None:
+    """The deployment a Publish (or PublishBatch entry) is about, from its message attributes."""
+    attributes = message.get("MessageAttributes") or {}
+    deployment_id = attributes.get("deploymentId", {}).get("StringValue")
+    return str(deployment_id) if deployment_id else None
