@@ -76,7 +76,12 @@ def aws_error(code: str = "InternalError", status: int = 500) -> Action:
         }
         raise ClientError(answer, call.operation)
 
+    fail.refused_entry_code = code  # type: ignore[attr-defined]
     return fail
+
+
+_REFUSED = "ggwatch.faults.refused"
+"""PublishBatch entries a rule refused on their own, kept in the call's context until its answer."""
 
 
 def crash(call: Call) -> None:
@@ -131,8 +136,10 @@ class CallFaults:
         with self._lock:
             return sum(1 for fired in self.fired if fired.label != exclude)
 
-    def _classify(self, params: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    def _classify(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         call = _classify(str(model.name), params)
+        if call is not None and call.batch:
+            call = self._refuse_entries(call, params, context)
         if call is not None:
             agent = str(getattr(context.get("client_config"), "user_agent_extra", None) or "")
             budget = agent.removeprefix(BUDGET_TAG) if agent.startswith(BUDGET_TAG) else None
@@ -141,9 +148,49 @@ class CallFaults:
     def _before_call(self, context: dict[str, Any], **_: Any) -> None:
         self._play("before", context.get(self._KEY))
 
-    def _after_call(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+    def _after_call(
+        self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
         if http_response.status_code < 300:
+            parsed.setdefault("Failed", []).extend(context.pop(_REFUSED, []))
             self._play("after", context.get(self._KEY))
+
+    def _refuse_entries(self, call: Call, params: dict[str, Any], context: dict[str, Any]) -> Call | None:
+        """An AWS error aimed "before" at one deployment of a PublishBatch refuses that entry alone, as
+        SNS answers a message it cannot take in `Failed` and publishes the others; a batch of nothing
+        but refused entries fails as a call (a crash, or an error aimed at no deployment, also does)."""
+        entries = params.get("PublishBatchRequestEntries", [])
+        refused: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []
+        with self._lock:
+            for entry in entries:
+                deployment_id = _deployment_id(entry)
+                rule = next(
+                    (
+                        r
+                        for r in self._rules
+                        if (r.stage, r.phase) == ("publish", "before")
+                        and r.deployment_id is not None
+                        and r.deployment_id == deployment_id
+                        and hasattr(r.action, "refused_entry_code")
+                    ),
+                    None,
+                )
+                if rule is None or len(refused) + 1 == len(entries):
+                    kept.append(entry)
+                    continue
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining == 0:
+                        self._rules.remove(rule)
+                self.fired.append(Fired("publish", "before", deployment_id, rule.label))
+                code = getattr(rule.action, "refused_entry_code")  # noqa: B009 - set by aws_error
+                refused.append({"Id": entry["Id"], "Code": code, "Message": "injected", "SenderFault": False})
+        if not refused:
+            return call
+        params["PublishBatchRequestEntries"] = kept
+        context[_REFUSED] = refused
+        return dataclasses.replace(call, batch=tuple(filter(None, map(_deployment_id, kept))))
 
     def _play(self, phase: Phase, call: Call | None) -> None:
         if call is None:

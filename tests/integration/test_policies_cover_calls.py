@@ -88,8 +88,9 @@ def call_of(service: str, operation: str, params: dict[str, Any]) -> Call:
         return Call(action, f"arn:aws:greengrass:{REGION}:{ACCOUNT}:coreDevices:{thing}")
     if action in ("iot:DescribeJob", "iot:ListJobExecutionsForJob"):
         return Call(action, f"arn:aws:iot:{REGION}:{ACCOUNT}:job/{params['jobId']}")
-    if action == "sns:Publish":
-        return Call(action, params["TopicArn"])
+    if action in ("sns:Publish", "sns:PublishBatch"):
+        # IAM has no sns:PublishBatch: sns:Publish grants both (SNS API permissions reference)
+        return Call("sns:Publish", params["TopicArn"])
     if action == "secretsmanager:GetSecretValue":
         return Call(action, params["SecretId"])
     raise AssertionError(f"the policy coverage test does not know the resource of {action}: add it here")

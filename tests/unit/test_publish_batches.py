@@ -104,7 +104,12 @@ def test_a_notification_leaves_once_the_other_workers_finish_without_publishing(
     batcher.started()
     batcher.started()
     sent = threading.Event()
-    run_in_thread(lambda: (batcher.publish(notification(deployment_id="bd-1")), sent.set()))
+
+    def publish() -> None:
+        batcher.publish(notification(deployment_id="bd-1"))
+        sent.set()
+
+    run_in_thread(publish)
     assert not sent.wait(timeout=0.2)  # the other worker could still add one
     batcher.finished()  # it finished without a transition
     assert sent.wait(timeout=10)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ggwatch.settings import PollerSettings
 from ggwatch_local.template import (
     TEMPLATE_PATH,
     Resolver,
@@ -289,6 +290,7 @@ def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> N
                 "TOPIC_ARN": {"Ref": "NotificationsTopic"},
                 "RETENTION_DAYS": {"Ref": "RetentionDays"},
                 "SETTLED_POLL_MINUTES": {"Ref": "SettledPollMinutes"},
+                "POLL_CONCURRENCY": {"Ref": "PollConcurrency"},
             },
         ),
         (
@@ -858,6 +860,14 @@ def test_only_the_device_event_rule_may_send_to_the_pollers_dlq(template: Templa
             "Condition": {"ArnEquals": {"aws:SourceArn": "arn:rule"}},
         }
     ]
+
+
+def test_poll_concurrency_parameter_accepts_what_the_setting_accepts(template: Template) -> None:
+    parameter = template["Parameters"]["PollConcurrency"]
+    field = PollerSettings.model_fields["POLL_CONCURRENCY"]
+    bounds = {type(m).__name__: m for m in field.metadata}
+    assert parameter["Default"] == field.default
+    assert (parameter["MinValue"], parameter["MaxValue"]) == (bounds["Ge"].ge, bounds["Le"].le)
 
 
 def test_settled_deployments_are_polled_every_run_unless_asked_otherwise(template: Template) -> None:
