@@ -51,7 +51,7 @@ def poller() -> Poller:
     )
 
 
-HOME_POOL_PER_WORKER = 4
+HOME_POOL_REGIONS = 4
 """DynamoDB and SNS take the calls of every region's workers: their connection pools keep this many
 regions' worth (a pool caps only the connections kept for reuse; more are opened and closed as needed)."""
 
@@ -60,7 +60,7 @@ def _lane(settings: PollerSettings, config: Config, worst_call_ms: int) -> Lane:
     """The adapters on clients built with one SDK configuration (see sdk_config); each region's
     Greengrass and IoT clients are built the first time a deployment there is polled."""
     concurrency = settings.POLL_CONCURRENCY
-    home = config.merge(Config(max_pool_connections=concurrency * HOME_POOL_PER_WORKER))
+    home = config.merge(Config(max_pool_connections=concurrency * HOME_POOL_REGIONS))
     regional = config.merge(Config(max_pool_connections=concurrency))
 
     def sources(region: str | None) -> list[DeploymentSource]:
