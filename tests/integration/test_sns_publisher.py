@@ -53,12 +53,7 @@ def test_unknown_topic_is_a_publish_error(moto_aws: None) -> None:
 
 
 def test_a_batch_of_ten_is_one_call_and_each_reaches_the_subscriber_once(topic: TopicWithSubscriber) -> None:
-    client = boto3.client("sns", region_name=REGION)
-    calls: list[int] = []
-    client.meta.events.register(
-        "before-parameter-build.sns.PublishBatch",
-        lambda params, **_: calls.append(len(params["PublishBatchRequestEntries"])),
-    )
+    client, calls = client_counting_batches()
     batch = [notification(deployment_id=f"bd-{index}", status="Running") for index in range(10)]
     results = SnsNotificationPublisher(topic.topic_arn, client=client).publish_batch(batch)
     assert results == [None] * 10 and calls == [10]
@@ -87,12 +82,7 @@ def test_a_failed_call_fails_every_entry(moto_aws: None) -> None:
 
 
 def test_messages_over_256_kb_together_take_more_calls(topic: TopicWithSubscriber) -> None:
-    client = boto3.client("sns", region_name=REGION)
-    calls: list[int] = []
-    client.meta.events.register(
-        "before-parameter-build.sns.PublishBatch",
-        lambda params, **_: calls.append(len(params["PublishBatchRequestEntries"])),
-    )
+    client, calls = client_counting_batches()
     # Four failure reports of about 100 KB each: no call may carry more than two of them
     batch = [
         notification(deployment_id=f"bd-{index}", status="Failed", error_message="x" * 100_000)
@@ -116,3 +106,14 @@ def refuse_entry(monkeypatch: pytest.MonkeyPatch, deployment_id: str) -> None:
         return publish(self, message, **kwargs)
 
     monkeypatch.setattr(SNSBackend, "publish", refusing)
+
+
+def client_counting_batches() -> tuple[Any, list[int]]:
+    """An SNS client, and the entries of each PublishBatch call it makes, in order."""
+    client = boto3.client("sns", region_name=REGION)
+    calls: list[int] = []
+    client.meta.events.register(
+        "before-parameter-build.sns.PublishBatch",
+        lambda params, **_: calls.append(len(params["PublishBatchRequestEntries"])),
+    )
+    return client, calls
