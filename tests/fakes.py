@@ -41,11 +41,20 @@ class InMemoryRepository:
         return f"DEPLOYMENT#{kind.value}#{deployment_id}"
 
     def active(
-        self, kind: DeploymentKind, *, from_key: str | None = None, before_key: str | None = None
+        self,
+        kind: DeploymentKind,
+        *,
+        from_key: str | None = None,
+        after_key: str | None = None,
+        before_key: str | None = None,
     ) -> Iterator[ActiveItem]:
         keys = sorted([*self.items, *self.corrupt])
         keys = [
-            k for k in keys if (from_key is None or k >= from_key) and (before_key is None or k < before_key)
+            k
+            for k in keys
+            if (from_key is None or k >= from_key)
+            and (after_key is None or k > after_key)
+            and (before_key is None or k < before_key)
         ]
         for key in keys:
             if key in self.corrupt:

@@ -22,9 +22,14 @@ class ReadOnlyRepository:
         self.writes: list[str] = []
 
     def active(
-        self, kind: DeploymentKind, *, from_key: str | None = None, before_key: str | None = None
+        self,
+        kind: DeploymentKind,
+        *,
+        from_key: str | None = None,
+        after_key: str | None = None,
+        before_key: str | None = None,
     ) -> Iterator[ActiveItem]:
-        return self._repository.active(kind, from_key=from_key, before_key=before_key)
+        return self._repository.active(kind, from_key=from_key, after_key=after_key, before_key=before_key)
 
     def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None:
         return self._repository.get(kind, deployment_id)

@@ -54,11 +54,16 @@ class DeploymentRepository(Protocol):
     """Stored state of tracked deployments, with optimistic concurrency on `version`."""
 
     def active(
-        self, kind: DeploymentKind, *, from_key: str | None = None, before_key: str | None = None
+        self,
+        kind: DeploymentKind,
+        *,
+        from_key: str | None = None,
+        after_key: str | None = None,
+        before_key: str | None = None,
     ) -> Iterator[ActiveItem]:
-        """Active deployments of one kind whose key is at or after `from_key` and before `before_key`
-        (either bound optional), in key order, read a page at a time as the caller goes: never all of
-        them at once."""
+        """Active deployments of one kind whose key is at or after `from_key` (or after `after_key`)
+        and before `before_key` (every bound optional), in key order, read a page at a time as the
+        caller goes: never all of them at once."""
         ...
 
     def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None: ...

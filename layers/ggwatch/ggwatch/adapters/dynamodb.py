@@ -52,18 +52,24 @@ class DynamoDeploymentRepository:
         self._client = client or boto3.client("dynamodb", config=API_CONFIG)
 
     def active(
-        self, kind: DeploymentKind, *, from_key: str | None = None, before_key: str | None = None
+        self,
+        kind: DeploymentKind,
+        *,
+        from_key: str | None = None,
+        after_key: str | None = None,
+        before_key: str | None = None,
     ) -> Iterator[ActiveItem]:
         """Query pages of ACTIVE_PAGE_SIZE items, each read only when the caller has gone through the
         one before: what a run holds is a page and what is in flight, however many are active."""
+        lower, lower_key = (">", after_key) if after_key is not None else (">=", from_key)
         condition, values = "activeKind = :kind", {":kind": {"S": kind.value}}
-        if from_key is not None and before_key is not None:
-            condition += " AND pk BETWEEN :from AND :before"  # inclusive: `before_key` is dropped below
-        elif from_key is not None:
-            condition += " AND pk >= :from"
+        if lower_key is not None and before_key is not None:
+            condition += " AND pk BETWEEN :lower AND :before"  # inclusive: the ends are dropped below
+        elif lower_key is not None:
+            condition += f" AND pk {lower} :lower"
         elif before_key is not None:
             condition += " AND pk < :before"
-        values |= {":from": {"S": from_key}} if from_key is not None else {}
+        values |= {":lower": {"S": lower_key}} if lower_key is not None else {}
         values |= {":before": {"S": before_key}} if before_key is not None else {}
         pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
@@ -75,7 +81,7 @@ class DynamoDeploymentRepository:
         with dynamodb_errors():
             for page in pages:
                 items = (_active_item(item) for item in page.get("Items", []))
-                yield from (item for item in items if item.key != before_key)
+                yield from (item for item in items if item.key not in (after_key, before_key))
 
     def all(self) -> Iterator[ActiveItem]:
         pages = self._client.get_paginator("scan").paginate(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Literal
 
 from pydantic import ValidationError
@@ -36,7 +37,7 @@ from ggwatch.exceptions import (
     SourceUnavailableError,
 )
 from ggwatch.observability import count, logger
-from ggwatch.ports import ActiveItem, DeploymentRepository
+from ggwatch.ports import ActiveItem
 from ggwatch.services.dispatch import Dispatcher
 from ggwatch.services.lanes import Lane, Lanes
 from ggwatch.services.publish_batches import DEFAULT_LINGER_SECONDS, PublishBatcher
@@ -220,17 +221,47 @@ class Poller:
 
             return work
 
-        items = _starting_at(lane.repository, kind, cursor)
+        reading = _Reading(kind, cursor)
+        items = self._read_pages(reading, lane, remaining_ms)
         dispatched = Dispatcher[ActiveItem, PollOutcome](self._policy.concurrency).run(items, _region, start)
         report.outcomes.extend(dispatched.results)
-        if dispatched.not_started is not None:
-            next_key = dispatched.not_started.key
+        if dispatched.not_started is not None or reading.cut_short:
+            next_key = dispatched.not_started.key if dispatched.not_started else reading.stopped_at
             logger.warning("deadline near: stopped before the next deployment", next_key=next_key)
             self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, next_key)
             return False
         if cursor is not None:
             self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, None)
         return True
+
+    def _read_pages(
+        self, reading: _Reading, lane: Lane, remaining_ms: Callable[[], int]
+    ) -> Iterator[ActiveItem]:
+        """Active items from the cursor on, then those before it (deployments a cut-short run did not
+        reach go first), READ_PAGE at a time: each page is a call, read through the lane the time left
+        allows (the first was allowed for before reading began); with no time for one, reading stops
+        and `reading.stopped_at` is where."""
+        first = True
+        for from_key, before_key in reading.ranges():
+            after_key: str | None = None
+            while True:
+                if not first:
+                    next_lane = self._lanes.for_calls(1, remaining_ms())
+                    if next_lane is None:
+                        # the last key read (a cursor on it polls that deployment once more), or the
+                        # start of the range not read at all
+                        reading.cut_short, reading.stopped_at = True, after_key or from_key
+                        return
+                    lane = next_lane
+                first = False
+                items = lane.repository.active(
+                    reading.kind, from_key=from_key, after_key=after_key, before_key=before_key
+                )
+                page = list(islice(items, READ_PAGE))
+                yield from page
+                if len(page) < READ_PAGE:
+                    break
+                after_key = page[-1].key
 
     def _resting(self, item: ActiveItem, lane: Lane) -> PollOutcome | None:
         """A settled continuous deployment skips the run (the outcome says so): it is polled once per
@@ -422,16 +453,23 @@ def _readable_claim(stored: TrackedDeployment) -> _Claim | None:
     return _Claim(stored.pending, notification, stored.pending.observation)
 
 
-def _starting_at(
-    repository: DeploymentRepository, kind: DeploymentKind, cursor: str | None
-) -> Iterator[ActiveItem]:
-    """Active items from the cursor on, then those before it: deployments a cut-short run did not reach
-    go first. Two streamed reads of the index, never a list of them all."""
-    if cursor is None:
-        yield from repository.active(kind)
-        return
-    yield from repository.active(kind, from_key=cursor)
-    yield from repository.active(kind, before_key=cursor)
+READ_PAGE = 100
+"""Deployments read from the active index per call: a run holds about a page beyond what is in flight."""
+
+
+@dataclass
+class _Reading:
+    """One kind's read of the active index in a run: from the cursor to the end, then up to it."""
+
+    kind: DeploymentKind
+    cursor: str | None
+    cut_short: bool = False
+    """The run had no time left to read the next page."""
+    stopped_at: str | None = None
+    """Where the next run is to start reading when cut short (None: at the first key)."""
+
+    def ranges(self) -> list[tuple[str | None, str | None]]:
+        return [(self.cursor, None), (None, self.cursor)] if self.cursor else [(None, None)]
 
 
 def _region(item: ActiveItem) -> str | None:
