@@ -791,7 +791,7 @@ def test_every_custom_metric_alarm_watches_a_metric_the_code_emits(template: Tem
         match
         for directory in ("layers", "functions")
         for source in (REPOSITORY / directory).rglob("*.py")
-        for match in re.findall(r'add_metric\(name="(\w+)"', source.read_text())
+        for match in re.findall(r'(?:add_metric\(name=|count\()"(\w+)"', source.read_text())
     }
     watched = {alarm["MetricName"] for alarm in custom_metric_alarms(template).values()}
     assert watched
