@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from ggwatch.domain.models import (
 from ggwatch.domain.notification import Notification
 from ggwatch.domain.state import claimed, committed
 from ggwatch.exceptions import ConflictError, PublishError
-from ggwatch.ports import ActiveItem, DeploymentSummary
+from ggwatch.ports import PUBLISH_BATCH_MAX, ActiveItem, DeploymentSummary
 
 
 class InMemoryRepository:
@@ -32,13 +33,29 @@ class InMemoryRepository:
         """When DynamoDB's TTL would delete an item (`expiresAt`), by key."""
         self.check_requested_at: dict[str, datetime] = {}
         self.writes = 0
+        self._lock = threading.RLock()
+        """The poller's workers write concurrently: each conditional write is atomic, as in DynamoDB."""
 
     @staticmethod
     def key(kind: DeploymentKind, deployment_id: str) -> str:
         return f"DEPLOYMENT#{kind.value}#{deployment_id}"
 
-    def active(self, kind: DeploymentKind) -> Iterator[ActiveItem]:
+    def active(
+        self,
+        kind: DeploymentKind,
+        *,
+        from_key: str | None = None,
+        after_key: str | None = None,
+        before_key: str | None = None,
+    ) -> Iterator[ActiveItem]:
         keys = sorted([*self.items, *self.corrupt])
+        keys = [
+            k
+            for k in keys
+            if (from_key is None or k >= from_key)
+            and (after_key is None or k > after_key)
+            and (before_key is None or k < before_key)
+        ]
         for key in keys:
             if key in self.corrupt:
                 yield ActiveItem(key=key, deployment=None, problem=self.corrupt[key])
@@ -124,15 +141,16 @@ class InMemoryRepository:
         self, kind: DeploymentKind, deployment_id: str, *, now: datetime, window: timedelta
     ) -> TrackedDeployment | None:
         key = self.key(kind, deployment_id)
-        current = self.items.get(key)
-        if current is None or not current.active:
-            return None
-        last = self.check_requested_at.get(key)
-        if last is not None and now - last < window:
-            return None
-        self.check_requested_at[key] = now
-        self.writes += 1
-        return current
+        with self._lock:
+            current = self.items.get(key)
+            if current is None or not current.active:
+                return None
+            last = self.check_requested_at.get(key)
+            if last is not None and now - last < window:
+                return None
+            self.check_requested_at[key] = now
+            self.writes += 1
+            return current
 
     def cursor(self, kind: DeploymentKind) -> str | None:
         return self.cursors.get(kind)
@@ -143,12 +161,13 @@ class InMemoryRepository:
     def _store(self, stored: TrackedDeployment, new: TrackedDeployment) -> TrackedDeployment:
         """Write `new` only if the item is still at the version `stored` was read at."""
         key = self.key(stored.kind, stored.deployment_id)
-        current = self.items.get(key)
-        if current is None or current.version != stored.version:
-            raise ConflictError(f"{stored.deployment_id} moved on")
-        self.items[key] = new
-        self.writes += 1
-        return new
+        with self._lock:
+            current = self.items.get(key)
+            if current is None or current.version != stored.version:
+                raise ConflictError(f"{stored.deployment_id} moved on")
+            self.items[key] = new
+            self.writes += 1
+            return new
 
 
 class ScriptedSource:
@@ -190,18 +209,37 @@ class ScriptedSource:
 
 
 class RecordingPublisher:
-    """Keeps every published notification; `fail_next` makes the next publishes raise PublishError."""
+    """Keeps every published notification; `fail_next` makes the next publishes raise PublishError
+    (in a batch: the next entries fail, each on its own). Thread-safe, as the poller's workers share it."""
 
     def __init__(self) -> None:
         self.published: list[Notification] = []
         self.fail_next = 0
         self.before_publish: Callable[[Notification], None] | None = None
+        self.batches: list[list[Notification]] = []
+        """Every publish_batch call's notifications, in the order the calls were made."""
+        self._lock = threading.RLock()
 
     def publish(self, notification: Notification) -> str:
         if self.before_publish is not None:
             self.before_publish(notification)
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            raise PublishError("SNS answered InternalError: injected")
-        self.published.append(notification)
-        return f"msg-{len(self.published)}"
+        with self._lock:
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                raise PublishError("SNS answered InternalError: injected")
+            self.published.append(notification)
+            return f"msg-{len(self.published)}"
+
+    def publish_batch(self, notifications: Sequence[Notification]) -> list[PublishError | None]:
+        assert 0 < len(notifications) <= PUBLISH_BATCH_MAX, len(notifications)
+        with self._lock:
+            self.batches.append(list(notifications))
+        results: list[PublishError | None] = []
+        for notification in notifications:
+            try:
+                self.publish(notification)
+            except PublishError as error:
+                results.append(error)
+            else:
+                results.append(None)
+        return results

@@ -3,12 +3,14 @@ Greengrass V2 device event, a check of that one deployment."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 
 from ggwatch.adapters import rate_limit, sdk_config
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
@@ -20,15 +22,16 @@ from ggwatch.domain.models import DeploymentKind, StuckReason
 from ggwatch.domain.pace import PacePolicy
 from ggwatch.inbound.device_events import device_status_change, is_device_event
 from ggwatch.observability import logger, metrics
-from ggwatch.services.lanes import Lane
+from ggwatch.services.lanes import Lane, SourcesByRegion
 from ggwatch.services.poller import Poller, PollerPolicy
 from ggwatch.settings import ConfigurationError, PollerSettings
 
 if TYPE_CHECKING:
-    from botocore.config import Config
-
     from ggwatch.adapters.fanout import FanOutPublisher
     from ggwatch.adapters.sns import SnsNotificationPublisher
+    from ggwatch.ports import DeploymentSource
+
+KINDS = [DeploymentKind.GREENGRASS_V1_BULK, DeploymentKind.GREENGRASS_V2]
 
 
 @cache
@@ -48,6 +51,7 @@ def poller() -> Poller:
             check_debounce=timedelta(seconds=settings.DEVICE_EVENT_DEBOUNCE_SECONDS),
             settled_poll_interval=timedelta(minutes=settings.SETTLED_POLL_MINUTES) or None,
             pace=_pace_policy(settings),
+            concurrency=settings.POLL_CONCURRENCY,
         ),
     )
 
@@ -66,24 +70,37 @@ def _pace_policy(settings: PollerSettings) -> PacePolicy:
     )
 
 
+HOME_POOL_REGIONS = 4
+"""DynamoDB and SNS take the calls of every region's workers: their connection pools keep this many
+regions' worth (a pool caps only the connections kept for reuse; more are opened and closed as needed)."""
+
+
 def _lane(
     settings: PollerSettings, limits: rate_limit.RateLimits, config: Config, budget: sdk_config.CallBudget
 ) -> Lane:
-    """The adapters on clients built with one SDK configuration (see sdk_config), the polled APIs
-    behind the client-side rate limit with the budget's token wait."""
+    """The adapters on clients built with one SDK configuration (see sdk_config); each region's
+    Greengrass and IoT clients are built the first time a deployment there is polled, behind the
+    client-side rate limit with the budget's token wait."""
+    concurrency = settings.POLL_CONCURRENCY
+    home = config.merge(Config(max_pool_connections=concurrency * HOME_POOL_REGIONS))
+    regional = config.merge(Config(max_pool_connections=concurrency))
     limited = partial(limits.attach, max_wait_seconds=budget.token_wait_seconds)
-    return Lane(
-        DynamoDeploymentRepository(settings.TABLE_NAME, client=boto3.client("dynamodb", config=config)),
-        [
-            GreengrassV1BulkSource(client=limited(boto3.client("greengrass", config=config))),
+
+    def client(service: Literal["greengrass", "greengrassv2", "iot"], region: str | None) -> Any:
+        return limited(boto3.client(service, region_name=region, config=regional))
+
+    def sources(region: str | None) -> list[DeploymentSource]:
+        return [
+            GreengrassV1BulkSource(client=client("greengrass", region)),
             GreengrassV2Source(
-                GreengrassV2Deployments(
-                    greengrass=limited(boto3.client("greengrassv2", config=config)),
-                    iot=limited(boto3.client("iot", config=config)),
-                )
+                GreengrassV2Deployments(greengrass=client("greengrassv2", region), iot=client("iot", region))
             ),
-        ],
-        _publisher(settings, config),
+        ]
+
+    return Lane(
+        DynamoDeploymentRepository(settings.TABLE_NAME, client=boto3.client("dynamodb", config=home)),
+        SourcesByRegion(KINDS, sources, home_region=os.environ.get("AWS_REGION")),
+        _publisher(settings, home),
         budget.worst_case_ms,
     )
 

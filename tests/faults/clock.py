@@ -59,5 +59,7 @@ class CutShort(RunTime):
 
 
 def deadline_after(items: int) -> RunTime:
-    """A run cut short after `items` deployments; it looks at its time `items + 3` times."""
+    """A run cut short after `items` deployments; it looks at its time `items + 4` times (the handler's
+    check, the reads, each deployment started, the one refused, and the cursor write once the
+    deployments started have finished)."""
     return CutShort(items)

@@ -22,7 +22,7 @@ class SimulatedCrash(BaseException):
 
 Stage = Literal["query", "status", "claim", "publish", "release", "commit", "cursor"]
 """The poller's calls: Query of the active index, GetBulkDeploymentStatus, the claim UpdateItem,
-SNS Publish, the UpdateItem releasing a claim after a failed publish, the commit UpdateItem and the
+SNS Publish or PublishBatch, the UpdateItem releasing a claim after a failed publish, the commit UpdateItem and the
 cursor UpdateItem."""
 Phase = Literal["before", "after"]
 """`before`: the call never reaches the service. `after`: the service did the work, then the fault."""
@@ -39,6 +39,9 @@ class Call:
     operation: str
     budget: str | None = None
     """"full" or "hurried": the SDK budget of the client that made the call."""
+    batch: tuple[str, ...] = ()
+    """A PublishBatch call's deployments (its `deployment_id` is None): a rule for any one of them
+    plays on the whole call, as a failed call fails every message in it."""
 
 
 Action = Callable[[Call], None]
@@ -60,6 +63,7 @@ class Fired:
     phase: Phase
     deployment_id: str | None
     label: str
+    batch: tuple[str, ...] = ()
 
 
 def aws_error(code: str = "InternalError", status: int = 500) -> Action:
@@ -72,7 +76,12 @@ def aws_error(code: str = "InternalError", status: int = 500) -> Action:
         }
         raise ClientError(answer, call.operation)
 
+    fail.refused_entry_code = code  # type: ignore[attr-defined]
     return fail
+
+
+_REFUSED = "ggwatch.faults.refused"
+"""PublishBatch entries a rule refused on their own, kept in the call's context until its answer."""
 
 
 def crash(call: Call) -> None:
@@ -95,6 +104,7 @@ class CallFaults:
             ("dynamodb", "UpdateItem"),
             ("dynamodb", "Query"),
             ("sns", "Publish"),
+            ("sns", "PublishBatch"),
             ("greengrass", "GetBulkDeploymentStatus"),
         ]
         for service, operation in operations:
@@ -126,8 +136,10 @@ class CallFaults:
         with self._lock:
             return sum(1 for fired in self.fired if fired.label != exclude)
 
-    def _classify(self, params: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    def _classify(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         call = _classify(str(model.name), params)
+        if call is not None and call.batch:
+            call = self._refuse_entries(call, params, context)
         if call is not None:
             agent = str(getattr(context.get("client_config"), "user_agent_extra", None) or "")
             budget = agent.removeprefix(BUDGET_TAG) if agent.startswith(BUDGET_TAG) else None
@@ -136,9 +148,49 @@ class CallFaults:
     def _before_call(self, context: dict[str, Any], **_: Any) -> None:
         self._play("before", context.get(self._KEY))
 
-    def _after_call(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+    def _after_call(
+        self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
         if http_response.status_code < 300:
+            parsed.setdefault("Failed", []).extend(context.pop(_REFUSED, []))
             self._play("after", context.get(self._KEY))
+
+    def _refuse_entries(self, call: Call, params: dict[str, Any], context: dict[str, Any]) -> Call | None:
+        """An AWS error aimed "before" at one deployment of a PublishBatch refuses that entry alone, as
+        SNS answers a message it cannot take in `Failed` and publishes the others; a batch of nothing
+        but refused entries fails as a call (a crash, or an error aimed at no deployment, also does)."""
+        entries = params.get("PublishBatchRequestEntries", [])
+        refused: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []
+        with self._lock:
+            for entry in entries:
+                deployment_id = _deployment_id(entry)
+                rule = next(
+                    (
+                        r
+                        for r in self._rules
+                        if (r.stage, r.phase) == ("publish", "before")
+                        and r.deployment_id is not None
+                        and r.deployment_id == deployment_id
+                        and hasattr(r.action, "refused_entry_code")
+                    ),
+                    None,
+                )
+                if rule is None or len(refused) + 1 == len(entries):
+                    kept.append(entry)
+                    continue
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining == 0:
+                        self._rules.remove(rule)
+                self.fired.append(Fired("publish", "before", deployment_id, rule.label))
+                code = getattr(rule.action, "refused_entry_code")  # noqa: B009 - set by aws_error
+                refused.append({"Id": entry["Id"], "Code": code, "Message": "injected", "SenderFault": False})
+        if not refused:
+            return call
+        params["PublishBatchRequestEntries"] = kept
+        context[_REFUSED] = refused
+        return dataclasses.replace(call, batch=tuple(filter(None, map(_deployment_id, kept))))
 
     def _play(self, phase: Phase, call: Call | None) -> None:
         if call is None:
@@ -149,7 +201,7 @@ class CallFaults:
                     r
                     for r in self._rules
                     if (r.stage, r.phase) == (call.stage, phase)
-                    and r.deployment_id in (None, call.deployment_id)
+                    and (r.deployment_id in (None, call.deployment_id) or r.deployment_id in call.batch)
                 ),
                 None,
             )
@@ -159,7 +211,7 @@ class CallFaults:
                 rule.remaining -= 1
                 if rule.remaining == 0:
                     self._rules.remove(rule)
-            self.fired.append(Fired(call.stage, phase, call.deployment_id, rule.label))
+            self.fired.append(Fired(call.stage, phase, call.deployment_id, rule.label, call.batch))
         rule.action(call)
 
 
@@ -168,8 +220,10 @@ def _classify(operation: str, params: Mapping[str, Any]) -> Call | None:
     if operation == "GetBulkDeploymentStatus":
         return Call("status", params.get("BulkDeploymentId"), operation)
     if operation == "Publish":
-        attributes = params.get("MessageAttributes") or {}
-        return Call("publish", attributes.get("deploymentId", {}).get("StringValue"), operation)
+        return Call("publish", _deployment_id(params), operation)
+    if operation == "PublishBatch":
+        batch = tuple(filter(None, map(_deployment_id, params.get("PublishBatchRequestEntries", []))))
+        return Call("publish", None, operation, batch=batch)
     if operation == "Query":
         return Call("query", None, operation) if params.get("IndexName") == "active-index" else None
     key = str(params.get("Key", {}).get("pk", {}).get("S", ""))
@@ -186,3 +240,10 @@ def _classify(operation: str, params: Mapping[str, Any]) -> Call | None:
     if "#pending" in (params.get("ExpressionAttributeNames") or {}):
         return Call("commit", deployment_id, operation)
     return None  # track / untrack
+
+
+def _deployment_id(message: Mapping[str, Any]) -> str | None:
+    """The deployment a Publish (or PublishBatch entry) is about, from its message attributes."""
+    attributes = message.get("MessageAttributes") or {}
+    deployment_id = attributes.get("deploymentId", {}).get("StringValue")
+    return str(deployment_id) if deployment_id else None

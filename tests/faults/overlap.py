@@ -27,11 +27,18 @@ def run_together(
     """One run per environment, in threads meeting at every `rendezvous` call ("status": every
     GetBulkDeploymentStatus; "query": once after reading the active index); each run's report or error."""
     runs = len(environments)
-    barrier = threading.Barrier(runs, timeout=SAFETY_TIMEOUT_S)
+    barriers: dict[str | None, threading.Barrier] = {}
+    barriers_lock = threading.Lock()
     broken = False
 
     def meet(call: Call) -> None:
+        """Each run polls its deployments concurrently: the runs meet per deployment, so that it is
+        the same deployment's calls of every run that wait for each other."""
         nonlocal broken
+        with barriers_lock:
+            barrier = barriers.setdefault(
+                call.deployment_id, threading.Barrier(runs, timeout=SAFETY_TIMEOUT_S)
+            )
         try:
             barrier.wait()
         except threading.BrokenBarrierError:

@@ -108,9 +108,11 @@ class Soak:
             self.inject_faults()
             self.one_run()
             self.copies_allowed |= {
-                fired.deployment_id
+                deployment_id
                 for fired in world.calls.fired
-                if (fired.stage, fired.phase) in SNS_TOOK_IT and fired.deployment_id
+                if (fired.stage, fired.phase) in SNS_TOOK_IT
+                for deployment_id in (fired.deployment_id, *fired.batch)
+                if deployment_id
             }
             world.greengrass.clear_faults()
             world.fleet.clear_faults()

@@ -67,6 +67,9 @@ class WorldOptions:
     broken_statuses: frozenset[str] = frozenset()
     """Statuses a third webhook, `broken`, wants and Slack always refuses: those notifications must
     end in the DLQ (and still reach ops and alerts)."""
+    poll_concurrency: int = 4
+    """POLL_CONCURRENCY: the poller runs its deployments concurrently, as in production (small worlds
+    of a few deployments need no more than 4 to overlap every one of them)."""
     slack_min_interval: float = 1.0
     """Slack refuses (429, Retry-After) a second message to one webhook within this many seconds of
     the world's clock, as it does for more than about one a second."""
@@ -123,6 +126,7 @@ class World:
             # The client-side rate limit waits on the real clock, the world's time is simulated: rates
             # far above what the world calls keep runs fast (the limit has tests on a controlled clock).
             patch.setenv(f"RATE_{rate}", "1000")
+        patch.setenv("POLL_CONCURRENCY", str(self.options.poll_concurrency))
         broken = self.options.broken_statuses
         patch.setenv("SLACK_WEBHOOKS_SECRET_ARN", webhooks_secret(self._aws, self.receiver, broken))
         if broken:

@@ -289,3 +289,24 @@ def test_a_timeout_too_short_for_one_hurried_deployment_fails_loudly(
     # And with just enough time, it polls the deployment
     assert poll(context_with(needs))["transitions"] == 1
     assert statuses(topic) == [("bd-1", None, "Running")]
+
+
+def test_an_idle_run_over_many_deployments_writes_nothing_and_reads_only_the_active_index(
+    greengrass: BulkDeploymentFake, lambda_context: LambdaContext
+) -> None:
+    # Given 30 deployments, notified once, that do not change (polled 16 at a time by default)
+    for index in range(30):
+        greengrass.add(f"bd-{index:02d}", [Step("Running")])
+        track(f"bd-{index:02d}", lambda_context)
+    assert poll(lambda_context)["transitions"] == 30
+    calls: list[str] = []
+    boto3._get_default_session().events.register(  # the handler's clients are built from it
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
+    load_handler("poller").poller.cache_clear()
+    # When the poller runs again
+    summary = poll(lambda_context)
+    # Then it polled all 30, wrote nothing, and read the active index (a Query per kind) and its cursors
+    assert (summary["polled"], summary["transitions"]) == (30, 0)
+    assert sorted(set(calls)) == ["GetItem", "Query"]
+    assert calls.count("Query") == 2

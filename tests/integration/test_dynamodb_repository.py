@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
+from ggwatch.adapters.dynamodb import ACTIVE_PAGE_SIZE, DynamoDeploymentRepository
 from ggwatch.domain.models import DeploymentKind
 from tests.conftest import REGION
 
@@ -81,3 +81,23 @@ def test_garbled_items_are_reported_not_raised(
     [entry] = list(repository.active(KIND))
     assert entry.deployment is None
     assert entry.problem is not None and problem in entry.problem
+
+
+def test_active_deployments_are_read_a_page_at_a_time_as_the_caller_goes(
+    repository: DynamoDeploymentRepository, deployments_table: str
+) -> None:
+    # Given more active deployments than one page holds
+    client = boto3.client("dynamodb", region_name=REGION)
+    for index in range(ACTIVE_PAGE_SIZE * 2 + 10):
+        repository.track(KIND, f"bd-{index:04d}", tracked_by="manual", now=NOW)
+    queries: list[int | None] = []
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.Query", lambda params, **_: queries.append(params.get("Limit"))
+    )
+    reading = DynamoDeploymentRepository(deployments_table, client=client).active(KIND)
+    # When the caller has taken the first item, one page was read; the next only when it is needed
+    next(reading)
+    assert queries == [ACTIVE_PAGE_SIZE]
+    rest = list(reading)
+    assert len(rest) == ACTIVE_PAGE_SIZE * 2 + 9
+    assert queries == [ACTIVE_PAGE_SIZE] * 3

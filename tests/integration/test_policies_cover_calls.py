@@ -89,8 +89,9 @@ def call_of(service: str, operation: str, params: dict[str, Any], region: str = 
         resource = f"arn:aws:greengrass:{region}:{ACCOUNT}:coreDevices:{params['coreDeviceThingName']}"
     elif action in ("iot:DescribeJob", "iot:ListJobExecutionsForJob"):
         resource = f"arn:aws:iot:{region}:{ACCOUNT}:job/{params['jobId']}"
-    elif action == "sns:Publish":
-        resource = params["TopicArn"]
+    elif action in ("sns:Publish", "sns:PublishBatch"):
+        # IAM has no sns:PublishBatch: sns:Publish grants both (SNS API permissions reference)
+        action, resource = "sns:Publish", params["TopicArn"]
     elif action == "events:PutEvents":
         (bus,) = {entry.get("EventBusName", "default") for entry in params["Entries"]}
         resource = f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{bus}"

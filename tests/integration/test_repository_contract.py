@@ -217,6 +217,20 @@ def test_active_lists_the_active_deployments_in_key_order(subject: Subject) -> N
     assert sorted(item.key.rsplit("#", 1)[1] for item in repository.all()) == ["bd-1", "bd-2", "bd-3"]
 
 
+def test_active_reads_from_a_key_or_up_to_one(subject: Subject) -> None:
+    repository = subject.repository
+    for deployment_id in ("bd-1", "bd-2", "bd-3", "bd-4"):
+        repository.track(KIND, deployment_id, tracked_by="manual", now=NOW)
+    cursor = f"DEPLOYMENT#{KIND.value}#bd-3"
+
+    def read(**bounds: str) -> list[str]:
+        return [item.key.rsplit("#", 1)[1] for item in repository.active(KIND, **bounds)]
+
+    assert read(from_key=cursor) == ["bd-3", "bd-4"]
+    assert read(before_key=cursor) == ["bd-1", "bd-2"]
+    assert read(from_key=f"DEPLOYMENT#{KIND.value}#bd-2", before_key=cursor) == ["bd-2"]
+
+
 def test_cursor_is_stored_and_cleared(subject: Subject) -> None:
     repository = subject.repository
     assert repository.cursor(KIND) is None

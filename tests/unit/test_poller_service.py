@@ -235,7 +235,7 @@ def test_deadline_stops_new_work_and_the_next_run_starts_with_those_not_reached(
         source.set(deployment_id, "Running")
     # Given one lane whose calls take at most 3 s, and 1 s kept for the end: a deployment needs 7 s left
     poller = Poller([lane(world, worst_call_ms=3_000)], PollerPolicy(end_of_run_reserve_ms=1_000), clock)
-    budget = iter([50_000, 50_000, 7_000, 6_999])  # reading, a, b, then too little for c
+    budget = iter([50_000, 50_000, 7_000, 6_999, 6_999])  # reading, a, b, too little for c, the cursor
     report = poller.run(lambda: next(budget))
     assert report.stopped_at_deadline
     assert source.calls == ["a", "b"]
@@ -262,8 +262,9 @@ def test_a_run_with_seconds_left_polls_what_fits_through_the_hurried_lane(world:
     for deployment_id in "abcd":
         patient.set(deployment_id, "Running")
     # Given a run with 28 s left, then less at every deployment: the full lane needs 25 s left for a
-    # deployment (21 s call, 3 s cursor write, 1 s reserve); the hurried lane 7 s
-    budget = iter([28_000, 26_000, 12_000, 7_000, 6_999])
+    # deployment (21 s call, 3 s cursor write, 1 s reserve); the hurried lane 7 s (the last is the
+    # time left for the cursor, once the deployments started have finished)
+    budget = iter([28_000, 26_000, 12_000, 7_000, 6_999, 6_999])
     report = poller.run(lambda: next(budget))
     # Then the first deployment went through the full lane, the next two through the hurried one,
     # and the run stopped before the last with the cursor on it

@@ -309,6 +309,7 @@ def test_the_local_stack_names_its_metrics_after_itself(template: Template) -> N
                 "STUCK_V2_STATUS_MINUTES": {"Ref": "StuckV2StatusMinutes"},
                 "STUCK_V2_PROGRESS_MINUTES": {"Ref": "StuckV2ProgressMinutes"},
                 "PROGRESS_STEP_PERCENT": {"Ref": "ProgressStepPercent"},
+                "POLL_CONCURRENCY": {"Ref": "PollConcurrency"},
             },
         ),
         (
@@ -911,6 +912,14 @@ def test_only_the_device_event_rule_may_send_to_the_pollers_dlq(template: Templa
             "Condition": {"ArnEquals": {"aws:SourceArn": "arn:rule"}},
         }
     ]
+
+
+def test_poll_concurrency_parameter_accepts_what_the_setting_accepts(template: Template) -> None:
+    parameter = template["Parameters"]["PollConcurrency"]
+    field = PollerSettings.model_fields["POLL_CONCURRENCY"]
+    bounds = {type(m).__name__: m for m in field.metadata}
+    assert parameter["Default"] == field.default
+    assert (parameter["MinValue"], parameter["MaxValue"]) == (bounds["Ge"].ge, bounds["Le"].le)
 
 
 def test_settled_deployments_are_polled_every_run_unless_asked_otherwise(template: Template) -> None:

@@ -3,12 +3,13 @@ never sends, so that it reports exactly what a real pass would do and changes no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
 from ggwatch.domain.notification import Notification
 from ggwatch.domain.state import claimed, committed
+from ggwatch.exceptions import PublishError
 from ggwatch.ports import ActiveItem, DeploymentRepository
 
 
@@ -20,8 +21,15 @@ class ReadOnlyRepository:
         self._repository = repository
         self.writes: list[str] = []
 
-    def active(self, kind: DeploymentKind) -> Iterator[ActiveItem]:
-        return self._repository.active(kind)
+    def active(
+        self,
+        kind: DeploymentKind,
+        *,
+        from_key: str | None = None,
+        after_key: str | None = None,
+        before_key: str | None = None,
+    ) -> Iterator[ActiveItem]:
+        return self._repository.active(kind, from_key=from_key, after_key=after_key, before_key=before_key)
 
     def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None:
         return self._repository.get(kind, deployment_id)
@@ -91,3 +99,7 @@ class UnsentPublisher:
     def publish(self, notification: Notification) -> str:
         self.unsent.append(notification)
         return f"dry-run-{len(self.unsent)}"
+
+    def publish_batch(self, notifications: Sequence[Notification]) -> list[PublishError | None]:
+        self.unsent.extend(notifications)
+        return [None] * len(notifications)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
 from ggwatch.domain.notification import Notification
+from ggwatch.exceptions import PublishError
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,17 @@ class ActiveItem:
 class DeploymentRepository(Protocol):
     """Stored state of tracked deployments, with optimistic concurrency on `version`."""
 
-    def active(self, kind: DeploymentKind) -> Iterator[ActiveItem]:
-        """Active deployments of one kind, in key order."""
+    def active(
+        self,
+        kind: DeploymentKind,
+        *,
+        from_key: str | None = None,
+        after_key: str | None = None,
+        before_key: str | None = None,
+    ) -> Iterator[ActiveItem]:
+        """Active deployments of one kind whose key is at or after `from_key` (or after `after_key`)
+        and before `before_key` (every bound optional), in key order, read a page at a time as the
+        caller goes: never all of them at once."""
         ...
 
     def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None: ...
@@ -125,6 +135,17 @@ class NotificationPublisher(Protocol):
     def publish(self, notification: Notification) -> str:
         """Publish one notification; returns the message ID or raises PublishError."""
         ...
+
+    def publish_batch(self, notifications: Sequence[Notification]) -> list[PublishError | None]:
+        """Publish up to PUBLISH_BATCH_MAX notifications in as few calls as the service allows; one
+        result per notification, in order: None where it was published, else why not (a failed call
+        fails every notification in it). Raises nothing for a failure to publish."""
+        ...
+
+
+PUBLISH_BATCH_MAX = 10
+"""The most notifications one publish_batch takes: SNS PublishBatch's (and EventBridge PutEvents')
+entries per call."""
 
 
 Claim = Literal["claimed", "delivered", "sending"]

@@ -87,6 +87,9 @@ class PollerSettings(_Settings):
     PROGRESS_STEP_PERCENT: Annotated[int, Field(ge=0, le=99)] = 0
     """N: a DeploymentProgress notification each time a Greengrass V2 rollout's finished devices
     cross a multiple of N percent (at most one a poll); 0, the default: none."""
+    POLL_CONCURRENCY: Annotated[int, Field(ge=1, le=128)] = 16
+    """Deployments polled at once in each region (regions are polled in parallel). Provisional: the
+    default is to be chosen from `make bench`'s measurements."""
 
     @model_validator(mode="before")
     @classmethod

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import UpdateItemInputTypeDef
 
 ACTIVE_INDEX = "active-index"
+ACTIVE_PAGE_SIZE = 100
+"""Items per Query of the active index: a run holds one page at a time (a few hundred KB at most),
+and reading the next costs about one call's latency per hundred deployments polled."""
 
 
 class DynamoDeploymentRepository:
@@ -48,16 +51,37 @@ class DynamoDeploymentRepository:
         self._table = table_name
         self._client = client or boto3.client("dynamodb", config=API_CONFIG)
 
-    def active(self, kind: DeploymentKind) -> Iterator[ActiveItem]:
+    def active(
+        self,
+        kind: DeploymentKind,
+        *,
+        from_key: str | None = None,
+        after_key: str | None = None,
+        before_key: str | None = None,
+    ) -> Iterator[ActiveItem]:
+        """Query pages of ACTIVE_PAGE_SIZE items, each read only when the caller has gone through the
+        one before: what a run holds is a page and what is in flight, however many are active."""
+        lower, lower_key = (">", after_key) if after_key is not None else (">=", from_key)
+        condition, values = "activeKind = :kind", {":kind": {"S": kind.value}}
+        if lower_key is not None and before_key is not None:
+            condition += " AND pk BETWEEN :lower AND :before"  # inclusive: the ends are dropped below
+        elif lower_key is not None:
+            condition += f" AND pk {lower} :lower"
+        elif before_key is not None:
+            condition += " AND pk < :before"
+        values |= {":lower": {"S": lower_key}} if lower_key is not None else {}
+        values |= {":before": {"S": before_key}} if before_key is not None else {}
         pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
             IndexName=ACTIVE_INDEX,
-            KeyConditionExpression="activeKind = :kind",
-            ExpressionAttributeValues={":kind": {"S": kind.value}},
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            PaginationConfig={"PageSize": ACTIVE_PAGE_SIZE},
         )
         with dynamodb_errors():
             for page in pages:
-                yield from (_active_item(item) for item in page.get("Items", []))
+                items = (_active_item(item) for item in page.get("Items", []))
+                yield from (item for item in items if item.key not in (after_key, before_key))
 
     def all(self) -> Iterator[ActiveItem]:
         pages = self._client.get_paginator("scan").paginate(

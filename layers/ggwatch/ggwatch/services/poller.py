@@ -9,12 +9,12 @@ does nothing, so overlapping runs notify once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Literal
 
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from ggwatch.domain.fleet_rules import is_settled
@@ -38,9 +38,14 @@ from ggwatch.exceptions import (
     SourceThrottledError,
     SourceUnavailableError,
 )
-from ggwatch.observability import count, logger, metrics
-from ggwatch.ports import ActiveItem, DeploymentSource
+from ggwatch.observability import count, logger
+from ggwatch.ports import ActiveItem
+from ggwatch.services.dispatch import Dispatcher
 from ggwatch.services.lanes import Lane, Lanes
+from ggwatch.services.publish_batches import DEFAULT_LINGER_SECONDS, PublishBatcher
+
+Publish = Callable[[Notification], object]
+"""Publishes one claimed notification or raises PublishError: through a run's batcher, or one call."""
 
 Result = Literal["unchanged", "stored", "notified", "skipped", "failed", "corrupt"]
 
@@ -110,6 +115,10 @@ class PollerPolicy:
     """How often a full run polls a settled continuous deployment; None: every run."""
     pace: PacePolicy = field(default_factory=PacePolicy)
     """When a deployment is stuck, and the progress steps notified (off unless set)."""
+    concurrency: int = 1
+    """Deployments polled at once in each region (POLL_CONCURRENCY)."""
+    publish_linger_seconds: float = DEFAULT_LINGER_SECONDS
+    """How long a claimed notification may wait for others to share its PublishBatch call."""
 
 
 class Poller:
@@ -146,9 +155,9 @@ class Poller:
         for kind in self._lanes.kinds:
             if not self._poll_kind(kind, remaining_ms, report):
                 report.stopped_at_deadline = True
-                metrics.add_metric(name="DeadlineReached", unit=MetricUnit.Count, value=1)
+                count("DeadlineReached")
                 break
-        metrics.add_metric(name="DeploymentsPolled", unit=MetricUnit.Count, value=len(report.outcomes))
+        count("DeploymentsPolled", len(report.outcomes))
         return report
 
     def check(self, kind: DeploymentKind, deployment_id: str, remaining_ms: Callable[[], int]) -> PollOutcome:
@@ -171,38 +180,92 @@ class Poller:
         except CorruptItemError as error:
             return self._poll_item(ActiveItem(key, None, str(error)), lane)
         except GgwatchError as error:
-            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            count("PollErrors")
             logger.error("could not request a check", deployment_id=deployment_id, error=str(error))
             return PollOutcome(key, deployment_id, "failed", detail=str(error))
         if stored is None:
-            metrics.add_metric(name="DeviceEventsDebounced", unit=MetricUnit.Count, value=1)
+            count("DeviceEventsDebounced")
             logger.info(
                 "device event needs no check: not tracked, finished, or checked within the window",
                 deployment_id=deployment_id,
             )
             return PollOutcome(key, deployment_id, "skipped", detail="no check due")
-        metrics.add_metric(name="DeviceEventChecks", unit=MetricUnit.Count, value=1)
+        count("DeviceEventChecks")
         return self._poll_item(ActiveItem(key, stored), lane)
 
     def _poll_kind(self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport) -> bool:
-        """Poll one kind's deployments, starting where a cut-short run stopped; False when cut short."""
+        """Poll one kind's deployments, starting where a cut-short run stopped; False when cut short.
+
+        Deployments start in key order, `concurrency` at once per region (see Dispatcher), each only if
+        the time left lets it finish through some lane; every started one finishes in the run. The
+        cursor is the first deployment not started: the next run starts there, then wraps round.
+        """
         lane = self._lanes.for_calls(2, remaining_ms())
         if lane is None:
             logger.warning("deadline near: stopping before reading the next kind", kind=kind.value)
             return False
-        items = list(lane.repository.active(kind))
         cursor = lane.repository.cursor(kind)
-        for item in _starting_at(items, cursor):
-            left = remaining_ms()
-            lane = self._lanes.for_calls(1, left)
+        batchers: dict[int, PublishBatcher] = {}
+
+        def start(item: ActiveItem) -> Callable[[], PollOutcome] | None:
+            lane = self._lanes.for_calls(1, remaining_ms())
             if lane is None:
-                logger.warning("deadline near: stopping before the next deployment", next_key=item.key)
-                self._lanes.for_closing(left).repository.set_cursor(kind, item.key)
-                return False
-            report.outcomes.append(self._resting(item, lane) or self._poll_item(item, lane))
+                return None
+            batcher = batchers.get(id(lane))
+            if batcher is None:
+                linger = self._policy.publish_linger_seconds
+                batcher = batchers[id(lane)] = PublishBatcher(lane.publisher, linger_seconds=linger)
+            batcher.started()
+
+            def work() -> PollOutcome:
+                try:
+                    return self._resting(item, lane) or self._poll_item(item, lane, batcher.publish)
+                finally:
+                    batcher.finished()
+
+            return work
+
+        reading = _Reading(kind, cursor)
+        items = self._read_pages(reading, lane, remaining_ms)
+        dispatched = Dispatcher[ActiveItem, PollOutcome](self._policy.concurrency).run(items, _region, start)
+        report.outcomes.extend(dispatched.results)
+        if dispatched.not_started is not None or reading.cut_short:
+            next_key = dispatched.not_started.key if dispatched.not_started else reading.stopped_at
+            logger.warning("deadline near: stopped before the next deployment", next_key=next_key)
+            self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, next_key)
+            return False
         if cursor is not None:
             self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, None)
         return True
+
+    def _read_pages(
+        self, reading: _Reading, lane: Lane, remaining_ms: Callable[[], int]
+    ) -> Iterator[ActiveItem]:
+        """Active items from the cursor on, then those before it (deployments a cut-short run did not
+        reach go first), READ_PAGE at a time: each page is a call, read through the lane the time left
+        allows (the first was allowed for before reading began); with no time for one, reading stops
+        and `reading.stopped_at` is where."""
+        first = True
+        for from_key, before_key in reading.ranges():
+            after_key: str | None = None
+            while True:
+                if not first:
+                    next_lane = self._lanes.for_calls(1, remaining_ms())
+                    if next_lane is None:
+                        # the last key read (a cursor on it polls that deployment once more), or the
+                        # start of the range not read at all
+                        reading.cut_short, reading.stopped_at = True, after_key or from_key
+                        return
+                    lane = next_lane
+                first = False
+                items = lane.repository.active(
+                    reading.kind, from_key=from_key, after_key=after_key, before_key=before_key
+                )
+                page = list(islice(items, READ_PAGE))
+                yield from page
+                if len(page) < READ_PAGE:
+                    break
+                after_key = page[-1].key
 
     def _resting(self, item: ActiveItem, lane: Lane) -> PollOutcome | None:
         """A settled continuous deployment skips the run (the outcome says so): it is polled once per
@@ -224,24 +287,24 @@ class Poller:
             return None
         return PollOutcome(item.key, stored.deployment_id, "unchanged", detail="settled")
 
-    def _poll_item(self, item: ActiveItem, lane: Lane) -> PollOutcome:
+    def _poll_item(self, item: ActiveItem, lane: Lane, publish: Publish | None = None) -> PollOutcome:
         if item.deployment is None:
-            metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
+            count("MalformedItems")
             logger.error("skipping garbled tracked deployment item", key=item.key, problem=item.problem)
             return PollOutcome(item.key, None, "corrupt", detail=item.problem)
         stored = item.deployment
         try:
-            return self._poll(stored, lane, item.key)
+            return self._poll(stored, lane, item.key, publish or lane.publisher.publish)
         except ConflictError as error:
-            metrics.add_metric(name="ConcurrentUpdatesSkipped", unit=MetricUnit.Count, value=1)
+            count("ConcurrentUpdatesSkipped")
             logger.info("another run changed the deployment first", deployment_id=stored.deployment_id)
             return PollOutcome(item.key, stored.deployment_id, "skipped", detail=str(error))
         except Exception as error:  # one deployment's failure must never stop the others
-            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            count("PollErrors")
             logger.exception("polling a deployment failed", deployment_id=stored.deployment_id)
             return PollOutcome(item.key, stored.deployment_id, "failed", detail=str(error))
 
-    def _poll(self, stored: TrackedDeployment, lane: Lane, key: str) -> PollOutcome:
+    def _poll(self, stored: TrackedDeployment, lane: Lane, key: str, publish: Publish) -> PollOutcome:
         """Finish a claim its run left behind, then observe the deployment and record what changed."""
         claim = _readable_claim(stored)
         if stored.pending is not None and claim is None:
@@ -250,8 +313,11 @@ class Poller:
             return PollOutcome(key, stored.deployment_id, "skipped", detail="claimed by another run")
         republished: tuple[Notification, ...] = ()
         if claim is not None:
-            stored, republished = self._take_over(stored, claim, lane), (claim.notification,)
-        step = _Step("unchanged") if is_terminal(stored.status) else self._observe_and_record(stored, lane)
+            stored, republished = self._take_over(stored, claim, lane, publish), (claim.notification,)
+        if is_terminal(stored.status):
+            step = _Step("unchanged")
+        else:
+            step = self._observe_and_record(stored, lane, publish)
         result = "notified" if republished else step.result
         return PollOutcome(
             key, stored.deployment_id, result, (*republished, *step.notifications), step.detail
@@ -261,7 +327,9 @@ class Poller:
         """Whether no run owns the claim any more: released after a failed publish, or its lease is over."""
         return pending.released or self._clock() - pending.claimed_at >= self._policy.claim_lease
 
-    def _take_over(self, stored: TrackedDeployment, claim: _Claim, lane: Lane) -> TrackedDeployment:
+    def _take_over(
+        self, stored: TrackedDeployment, claim: _Claim, lane: Lane, publish: Publish
+    ) -> TrackedDeployment:
         """Publish an abandoned claim again and commit the facts it stored.
 
         The claim is first taken over with a conditional write: of several runs that found it, only one
@@ -269,19 +337,21 @@ class Poller:
         """
         taken = claim.pending.model_copy(update={"claimed_at": self._clock(), "released": False})
         stored = lane.repository.claim(stored, taken)
-        return self._publish_and_commit(stored, claim.notification, claim.observation, lane)
+        return self._publish_and_commit(stored, claim.notification, claim.observation, lane, publish)
 
-    def _observe_and_record(self, stored: TrackedDeployment, lane: Lane) -> _Step:
+    def _observe_and_record(self, stored: TrackedDeployment, lane: Lane, publish: Publish) -> _Step:
         """Ask the source, then store what changed: claim, publish and commit a transition."""
-        source = lane.source(stored.kind)
-        observation = self._observe(stored, source)
+        observation = self._observe(stored, lane)
         if isinstance(observation, _RetryLater):
             return _Step("failed", detail=observation.reason)
         now = self._clock()
-        event = pace_event(stored, observation, now=now, policy=self._policy.pace, region=source.region)
+        region = _source_region(stored, lane)
+        event = pace_event(stored, observation, now=now, policy=self._policy.pace, region=region)
         before: tuple[Notification, ...] = ()
         if event is not None:  # first: its commit keeps the stored facts, so a crash loses nothing
-            stored = self._claim_publish_commit(stored, event.notification, event.observation, lane, now)
+            stored = self._claim_publish_commit(
+                stored, event.notification, event.observation, lane, now, publish
+            )
             before = (event.notification,)
             count(event.notification.event_type)  # DeploymentStuck, DeploymentRecovered, DeploymentProgress
         observation = paced(stored, observation, now)
@@ -292,9 +362,9 @@ class Poller:
             lane.repository.commit(stored, observation, now=now, expires_at=self._expiry(now))
             return _Step("notified", before) if before else _Step("stored")
         notification = build_notification(
-            stored, observation, assessment.changes, observed_at=now, region=source.region
+            stored, observation, assessment.changes, observed_at=now, region=region
         )
-        self._claim_publish_commit(stored, notification, observation, lane, now)
+        self._claim_publish_commit(stored, notification, observation, lane, now, publish)
         return _Step("notified", (*before, notification))
 
     def _claim_publish_commit(
@@ -304,6 +374,7 @@ class Poller:
         observation: Observation,
         lane: Lane,
         now: datetime,
+        publish: Publish,
     ) -> TrackedDeployment:
         pending = PendingTransition(
             transition_id=notification.transition_id,
@@ -312,29 +383,30 @@ class Poller:
             claimed_at=now,
         )
         return self._publish_and_commit(
-            lane.repository.claim(stored, pending), notification, observation, lane
+            lane.repository.claim(stored, pending), notification, observation, lane, publish
         )
 
-    def _observe(self, stored: TrackedDeployment, source: DeploymentSource) -> Observation | _RetryLater:
-        """The source's answer, ggwatch's tracking failure for an unknown ID, or why to retry later."""
+    def _observe(self, stored: TrackedDeployment, lane: Lane) -> Observation | _RetryLater:
+        """The answer of the source in the deployment's region, ggwatch's tracking failure for an
+        unknown ID, or why to retry later."""
         try:
-            return bounded(source.get_status(stored.deployment_id))
+            return bounded(lane.source(stored.kind, stored.region).get_status(stored.deployment_id))
         except DeploymentNotFoundError as error:
             logger.error(
                 "the source does not know this deployment: notifying once and no longer polling it",
                 deployment_id=stored.deployment_id,
                 reason=str(error),
             )
-            metrics.add_metric(name="UnknownDeployments", unit=MetricUnit.Count, value=1)
+            count("UnknownDeployments")
             return bounded(tracking_failure(stored, str(error)))
         except SourceThrottledError as error:
-            metrics.add_metric(name="SourceThrottled", unit=MetricUnit.Count, value=1)
+            count("SourceThrottled")
             logger.warning(
                 "throttled: will retry on the next run", deployment_id=stored.deployment_id, error=str(error)
             )
             return _RetryLater(f"throttled: {error}")
         except SourceUnavailableError as error:
-            metrics.add_metric(name="PollErrors", unit=MetricUnit.Count, value=1)
+            count("PollErrors")
             logger.error(
                 "source failed: will retry on the next run",
                 deployment_id=stored.deployment_id,
@@ -343,16 +415,21 @@ class Poller:
             return _RetryLater(str(error))
 
     def _publish_and_commit(
-        self, stored: TrackedDeployment, notification: Notification, observation: Observation, lane: Lane
+        self,
+        stored: TrackedDeployment,
+        notification: Notification,
+        observation: Observation,
+        lane: Lane,
+        publish: Publish,
     ) -> TrackedDeployment:
         """Publish a claimed transition, then store the state it describes and clear the claim."""
         try:
-            lane.publisher.publish(notification)
+            publish(notification)
         except PublishError:
-            metrics.add_metric(name="PublishFailures", unit=MetricUnit.Count, value=1)
+            count("PublishFailures")
             self._release(stored, lane)
             raise
-        metrics.add_metric(name="TransitionsPublished", unit=MetricUnit.Count, value=1)
+        count("TransitionsPublished")
         logger.info(
             "transition published",
             event_type=notification.event_type,
@@ -397,16 +474,36 @@ def _readable_claim(stored: TrackedDeployment) -> _Claim | None:
         notification = None
     if notification is None or stored.pending.observation is None:
         # Only a hand-edited item, or a claim stored before claims kept their facts, gets here.
-        metrics.add_metric(name="MalformedItems", unit=MetricUnit.Count, value=1)
+        count("MalformedItems")
         logger.error("dropping an unreadable claimed transition", deployment_id=stored.deployment_id)
         return None
     return _Claim(stored.pending, notification, stored.pending.observation)
 
 
-def _starting_at(items: list[ActiveItem], cursor: str | None) -> list[ActiveItem]:
-    """Items from the cursor on, then the rest: deployments a cut-short run did not reach go first."""
-    if cursor is None:
-        return items
-    items = sorted(items, key=lambda item: item.key)
-    start = next((i for i, item in enumerate(items) if item.key >= cursor), 0)
-    return items[start:] + items[:start]
+READ_PAGE = 100
+"""Deployments read from the active index per call: a run holds about a page beyond what is in flight."""
+
+
+@dataclass
+class _Reading:
+    """One kind's read of the active index in a run: from the cursor to the end, then up to it."""
+
+    kind: DeploymentKind
+    cursor: str | None
+    cut_short: bool = False
+    """The run had no time left to read the next page."""
+    stopped_at: str | None = None
+    """Where the next run is to start reading when cut short (None: at the first key)."""
+
+    def ranges(self) -> list[tuple[str | None, str | None]]:
+        return [(self.cursor, None), (None, self.cursor)] if self.cursor else [(None, None)]
+
+
+def _region(item: ActiveItem) -> str | None:
+    """The region whose clients and limits poll the item (a garbled item: the home region's)."""
+    return item.deployment.region if item.deployment is not None else None
+
+
+def _source_region(stored: TrackedDeployment, lane: Lane) -> str | None:
+    """The region a notification names: that of the source that answered for the deployment."""
+    return lane.source(stored.kind, stored.region).region

@@ -1,0 +1,309 @@
+"""The concurrent poller against in-memory ports: bounded work per region, regions in parallel, the
+cursor of a run cut short while work was in flight, streamed reads of the active index, and bursts
+published in batches without weakening claim -> publish -> commit."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ggwatch.domain.models import DeploymentKind, Observation
+from ggwatch.exceptions import SourceUnavailableError
+from ggwatch.ports import ActiveItem, DeploymentSource
+from ggwatch.services.lanes import Lane, SourcesByRegion
+from ggwatch.services.poller import Poller, PollerPolicy
+from tests.clock import START, Clock
+from tests.fakes import InMemoryRepository, RecordingPublisher, ScriptedSource
+from tests.waiting import wait_until
+
+KIND = DeploymentKind.GREENGRASS_V1_BULK
+NO_LINGER_LIMIT = 3600.0
+"""A linger no test waits out: batches leave only when full or when no worker could add to them."""
+
+
+def key(deployment_id: str) -> str:
+    return InMemoryRepository.key(KIND, deployment_id)
+
+
+def track(repository: InMemoryRepository, ids: Sequence[str], region: str | None = None) -> None:
+    for deployment_id in ids:
+        repository.track(KIND, deployment_id, tracked_by="manual", now=START, region=region)
+
+
+class GatedSource(ScriptedSource):
+    """Answers once `gate` is open; counts the calls in flight at once."""
+
+    def __init__(self, region: str | None) -> None:
+        super().__init__(region=region)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.release_at: int | None = None
+        """Open the gate once this many calls wait at it (they were all in flight together)."""
+        self._lock = threading.Lock()
+
+    def get_status(self, deployment_id: str) -> Observation:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            if self.release_at is not None and self.in_flight >= self.release_at:
+                self.gate.set()
+        try:
+            if not self.gate.wait(timeout=10):
+                raise AssertionError(f"{deployment_id}: the gate never opened")
+            return super().get_status(deployment_id)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+@dataclass
+class Regions:
+    """One gated source per region, each region's built on first use like the poller's clients."""
+
+    sources: dict[str | None, GatedSource] = field(default_factory=dict)
+    broken: set[str | None] = field(default_factory=set)
+    """Regions whose clients cannot be built at all."""
+
+    def build(self, region: str | None) -> list[DeploymentSource]:
+        if region in self.broken:
+            raise SourceUnavailableError(f"no endpoint for {region}")
+        return [self.sources.setdefault(region, GatedSource(region))]
+
+    def source(self, region: str | None) -> GatedSource:
+        return self.sources.setdefault(region, GatedSource(region))
+
+
+def regional_poller(
+    repository: InMemoryRepository,
+    regions: Regions,
+    publisher: RecordingPublisher,
+    clock: Clock,
+    concurrency: int,
+    worst_call_ms: int = 0,
+    linger_seconds: float = NO_LINGER_LIMIT,
+) -> Poller:
+    sources = SourcesByRegion([KIND], regions.build)
+    policy = PollerPolicy(
+        concurrency=concurrency, end_of_run_reserve_ms=1_000, publish_linger_seconds=linger_seconds
+    )
+    return Poller([Lane(repository, sources, publisher, worst_call_ms)], policy, clock=clock)
+
+
+def set_running(source: ScriptedSource, ids: Sequence[str]) -> None:
+    for deployment_id in ids:
+        source.set(deployment_id, "Running")
+
+
+def ids(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}-{index:03d}" for index in range(count)]
+
+
+def test_each_region_polls_up_to_its_bound_at_once_and_never_more() -> None:
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    east, west = ids("e", 9), ids("w", 9)
+    track(repository, east, "us-east-1")
+    track(repository, west, "eu-west-1")
+    for region, region_ids in (("us-east-1", east), ("eu-west-1", west)):
+        source = regions.source(region)
+        set_running(source, region_ids)
+        # Each call waits until three calls of its region are in flight together
+        source.gate.clear()
+        source.release_at = 3
+    report = regional_poller(repository, regions, publisher, clock, concurrency=3).run()
+    assert report.count("notified") == 18
+    assert [regions.source(r).most_in_flight for r in ("us-east-1", "eu-west-1")] == [3, 3]
+
+
+def test_a_stuck_region_does_not_keep_the_others_from_being_notified() -> None:
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    # Given deployments of two regions interleaved in key order, and one region whose calls hang
+    stuck, moving = ids("d-a", 5), ids("d-b", 5)
+    track(repository, stuck, "ap-south-1")
+    track(repository, moving, "us-east-1")
+    set_running(regions.source("ap-south-1"), stuck)
+    set_running(regions.source("us-east-1"), moving)
+    regions.source("ap-south-1").gate.clear()
+    # (a transition waits for others to share its PublishBatch call no longer than the linger: the
+    # hanging workers could still add one)
+    poller = regional_poller(repository, regions, publisher, clock, concurrency=2, linger_seconds=0.0)
+    run = threading.Thread(target=poller.run)
+    run.start()
+    # Then the other region's deployments are all notified while it hangs
+    wait_until(
+        lambda: sorted(n.deployment_id for n in publisher.published) == moving,
+        "the moving region's transitions",
+    )
+    assert regions.source("ap-south-1").in_flight == 2
+    regions.source("ap-south-1").gate.set()
+    run.join(timeout=10)
+    assert sorted(n.deployment_id for n in publisher.published) == sorted(stuck + moving)
+
+
+def test_a_region_whose_clients_fail_does_not_stop_the_others() -> None:
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    broken, home = ids("x", 4), ids("y", 4)
+    track(repository, broken, "me-central-1")
+    track(repository, home)
+    set_running(regions.source(None), home)
+    regions.broken.add("me-central-1")
+    report = regional_poller(repository, regions, publisher, clock, concurrency=4).run()
+    assert sorted(n.deployment_id for n in publisher.published) == home
+    assert report.count("failed") == 4
+    # The broken region's deployments stay active, to be polled again next run
+    assert all(item.deployment and item.deployment.active for item in repository.active(KIND))
+
+
+class Budget:
+    """Time left as the poller reads it: plenty for reading and for `starts` deployments, then too
+    little to start another (7 s are needed with 3 s calls and 1 s reserve) but enough for the cursor."""
+
+    def __init__(self, starts: int) -> None:
+        self.looks = 0
+        self.starts = starts
+
+    def __call__(self) -> int:
+        self.looks += 1
+        return 50_000 if self.looks <= self.starts + 1 else 6_999
+
+
+def test_a_run_cut_short_with_work_in_flight_writes_the_first_not_started_and_the_next_run_reaches_it() -> (
+    None
+):
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    everything = ids("bd", 10)
+    track(repository, everything)
+    source = regions.source(None)
+    set_running(source, everything)
+    poller = regional_poller(repository, regions, publisher, clock, concurrency=4, worst_call_ms=3_000)
+    # Given a run with time to start 6 deployments, 4 at a time
+    report = poller.run(Budget(starts=6))
+    # Then the 6 first in key order were polled to the end (published and committed), none other
+    assert report.stopped_at_deadline
+    assert sorted(source.calls) == everything[:6]
+    assert sorted(n.deployment_id for n in publisher.published) == everything[:6]
+    assert all(repository.items[key(d)].status == "Running" for d in everything[:6])
+    assert all(repository.items[key(d)].status is None for d in everything[6:])
+    # And the cursor is the first not started, so the next run, cut short after 4, reaches exactly those
+    assert repository.cursor(KIND) == key("bd-006")
+    source.calls.clear()
+    poller.run(Budget(starts=4))
+    assert sorted(source.calls) == everything[6:]
+    assert Counter(n.deployment_id for n in publisher.published) == Counter(everything)
+
+
+def test_cut_short_runs_over_several_regions_never_skip_a_deployment() -> None:
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    by_region = {"us-east-1": ids("a", 12), "eu-west-1": ids("b", 12), None: ids("c", 12)}
+    for region, region_ids in by_region.items():
+        track(repository, region_ids, region)
+        set_running(regions.source(region), region_ids)
+    poller = regional_poller(repository, regions, publisher, clock, concurrency=2, worst_call_ms=3_000)
+    # Runs with time for 5 deployments each, until every deployment was notified
+    runs = 0
+    while len(publisher.published) < 36 and runs < 20:
+        poller.run(Budget(starts=5))
+        runs += 1
+    # Each was notified once, and none waited for long: a run may poll again a few that the one before
+    # had started past its cursor (another region's, while the cursor's own waited), never skip one
+    assert Counter(n.deployment_id for n in publisher.published) == Counter(
+        [d for region_ids in by_region.values() for d in region_ids]
+    )
+    assert runs <= 15  # about 36 / 5, plus a few re-polled past a cursor and the looks at each page
+
+
+class CountingRepository(InMemoryRepository):
+    """Records, at each item it hands out, how many it has handed out beyond what was polled."""
+
+    def __init__(self, source: ScriptedSource) -> None:
+        super().__init__()
+        self.source = source
+        self.most_held = 0
+        self.reads: list[tuple[str | None, str | None]] = []
+
+    def active(
+        self,
+        kind: DeploymentKind,
+        *,
+        from_key: str | None = None,
+        after_key: str | None = None,
+        before_key: str | None = None,
+    ) -> Iterator[ActiveItem]:
+        self.reads.append((from_key or after_key, before_key))
+        for item in super().active(kind, from_key=from_key, after_key=after_key, before_key=before_key):
+            self.handed_out += 1
+            self.most_held = max(self.most_held, self.handed_out - len(self.source.calls))
+            yield item
+
+    handed_out = 0
+
+
+def test_the_active_index_is_streamed_never_held_whole() -> None:
+    source = ScriptedSource(region=None)
+    repository, publisher, clock = CountingRepository(source), RecordingPublisher(), Clock()
+    everything = ids("bd", 200)
+    track(repository, everything)
+    set_running(source, everything)
+    policy = PollerPolicy(concurrency=3)
+    poller = Poller([Lane(repository, [source], publisher)], policy, clock=clock)
+    poller.run()
+    # At most a page (100) and what is in flight and waiting (3 + the dispatcher's lookahead of 4 each)
+    # is held at once, not the 200
+    assert repository.most_held <= 100 + 3 + 12 + 1
+    assert len(publisher.published) == 200
+    # And a run that starts at a cursor reads from it to the end, then from the start up to it, a
+    # hundred at a time
+    repository.set_cursor(KIND, key("bd-150"))
+    repository.reads.clear()
+    poller.run()
+    assert repository.reads == [(key("bd-150"), None), (None, key("bd-150")), (key("bd-099"), key("bd-150"))]
+
+
+def test_a_run_without_time_to_read_the_next_page_stops_there_and_the_next_run_starts_with_it() -> None:
+    source = ScriptedSource(region=None)
+    repository, publisher, clock = InMemoryRepository(), RecordingPublisher(), Clock()
+    everything = ids("bd", 150)
+    track(repository, everything)
+    set_running(source, everything)
+    # Given a run whose time runs out once it started the first page's 100 deployments (each page is
+    # a call, and reading the next needs as much time left as starting a deployment)
+    policy = PollerPolicy(concurrency=128, end_of_run_reserve_ms=1_000)
+    poller = Poller([Lane(repository, [source], publisher, 3_000)], policy, clock=clock)
+    report = poller.run(Budget(starts=100))
+    # Then it stopped reading, with the cursor on the last deployment it read
+    assert report.stopped_at_deadline
+    assert sorted(source.calls) == everything[:100]
+    assert repository.cursor(KIND) == key("bd-099")
+    # And the next run starts there (bd-099 is polled once more: it has not changed, nothing is written)
+    source.calls.clear()
+    poller.run(Budget(starts=51))
+    assert sorted(source.calls) == everything[99:]
+    assert Counter(n.deployment_id for n in publisher.published) == Counter(everything)
+
+
+def test_a_burst_is_published_ten_to_a_call_and_a_failed_entry_releases_only_its_own_claim() -> None:
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    everything = ids("bd", 25)
+    track(repository, everything)
+    set_running(regions.source(None), everything)
+    # Given a burst of 25 transitions, 16 polled at once, and SNS refusing 3 of the entries
+    publisher.fail_next = 3
+    report = regional_poller(repository, regions, publisher, clock, concurrency=16).run()
+    # Then they left in calls of at most 10, one of them full
+    sizes = [len(batch) for batch in publisher.batches]
+    assert max(sizes) == 10 and sum(sizes) == 25, sizes
+    # And the refused ones' claims were released, the others committed
+    refused = [d for d in everything if repository.items[key(d)].pending is not None]
+    assert len(refused) == 3 and report.count("failed") == 3
+    assert all(repository.items[key(d)].pending.released for d in refused)  # type: ignore[union-attr]
+    assert sorted(n.deployment_id for n in publisher.published) == sorted(set(everything) - set(refused))
+    # And the next run publishes just those, with the transition IDs they were claimed with
+    claimed = {d: repository.items[key(d)].pending.transition_id for d in refused}  # type: ignore[union-attr]
+    clock.now += timedelta(seconds=60)
+    regional_poller(repository, regions, publisher, clock, concurrency=16).run()
+    assert Counter(n.deployment_id for n in publisher.published) == Counter(everything)
+    assert {n.deployment_id: n.transition_id for n in publisher.published[-3:]} == claimed
