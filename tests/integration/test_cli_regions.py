@@ -159,6 +159,25 @@ def test_discover_in_a_region_not_polled_is_refused_without_a_call_to_greengrass
     assert regions.eu_bulk.calls == [] and stored(configured, "bd-eu") is None
 
 
+# -- poll -----------------------------------------------------------------------------------------
+def test_poll_asks_each_deployment_in_its_own_region(
+    cli: Cli,
+    polls_eu: str,
+    regions: Regions,
+    topic: TopicWithSubscriber,
+) -> None:
+    # Given a deployment in each region, each known only to its own region's Greengrass
+    regions.home_bulk.add("bd-home", [Step("Running")])
+    regions.eu_bulk.add("bd-eu", [Step("Running")])
+    cli("track", "bd-home")
+    cli("track", "--region", EU, "bd-eu")
+
+    # When the CLI polls, each is observed where it lives (neither is unknown to its region)
+    assert cli("poll").code == 0
+    delivered = {m.body["deploymentId"]: (m.body["status"], m.body["region"]) for m in topic.drain()}
+    assert delivered == {"bd-home": ("Running", REGION), "bd-eu": ("Running", EU)}
+
+
 # -- status ---------------------------------------------------------------------------------------
 def test_status_asks_greengrass_in_the_region_the_deployment_was_tracked_in(
     cli: Cli,

@@ -34,8 +34,8 @@ from ggwatch.domain.models import DeploymentKind, Observation
 from ggwatch.domain.regions import RegionPolicy, checked_region
 from ggwatch.exceptions import GgwatchError, RepositoryError, SourceThrottledError
 from ggwatch.observability import logger, metrics
-from ggwatch.ports import DeploymentRepository, NotificationPublisher
-from ggwatch.services.lanes import Lane
+from ggwatch.ports import DeploymentRepository, DeploymentSource, NotificationPublisher
+from ggwatch.services.lanes import Lane, SourcesByRegion
 from ggwatch.services.poller import Poller, PollerPolicy, PollReport
 from ggwatch.services.tracker import Tracker
 from ggwatch.validation import describe
@@ -168,7 +168,7 @@ class Runtime:
             [
                 Lane(
                     repository,
-                    [self._v1_source(self.deployment_region, results=True), self.v2_source],
+                    SourcesByRegion(list(DeploymentKind), self._polled_sources, self.session.region_name),
                     publisher,
                 )
             ],
@@ -177,6 +177,10 @@ class Runtime:
         # powertools prints its metrics to stdout once a metric holds 100 values; stdout is ours.
         with redirect_stdout(sys.stderr if verbose else io.StringIO()):
             return poller.run()
+
+    def _polled_sources(self, region: str | None) -> list[DeploymentSource]:
+        """Each kind's source in one region, as `poll` asks it (a deployment is polled where it lives)."""
+        return [self._v1_source(region, results=True), GreengrassV2Source(self._v2_deployments(region))]
 
     def stack_outputs(self, stack: str) -> dict[str, str]:
         """A deployed stack's outputs by key; an unknown stack is a configuration error (exit 2)."""
