@@ -17,7 +17,11 @@ from ggwatch_local.greengrass_v2 import DeviceFailure, Execution, FleetFake, Fle
 from tests.conftest import REGION
 from tests.integration.conftest import TopicWithSubscriber
 from tests.integration.test_cli import Cli, cli, configured, create_stack  # noqa: F401  (fixtures)
-from tests.integration.test_policies_cover_calls import Recorded, recorded_calls  # noqa: F401  (fixture)
+from tests.integration.test_policies_cover_calls import (  # noqa: F401  (fixture)
+    Recorded,
+    iam_action,
+    recorded_calls,
+)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -100,7 +104,7 @@ def test_the_readme_lists_each_commands_permissions() -> None:
 
 def actions(recorded: Recorded) -> set[str]:
     """The IAM action names of the recorded calls."""
-    return {f"{service}:{operation}" for service, operation, *_ in recorded}
+    return {iam_action(service, operation) for service, operation, *_ in recorded}
 
 
 def test_with_a_region_greengrass_and_iot_are_called_there_and_the_table_in_the_stacks_region(

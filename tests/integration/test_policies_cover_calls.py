@@ -70,9 +70,20 @@ def _partition_key_name() -> str:
     return name
 
 
+ACTION_OF_OPERATION = {"sns:PublishBatch": "sns:Publish"}
+"""Operations IAM authorizes under another action's name (SNS API permissions reference: there is no
+sns:PublishBatch action; sns:Publish grants both)."""
+
+
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action that authorizes one SDK operation."""
+    action = f"{service}:{operation}"
+    return ACTION_OF_OPERATION.get(action, action)
+
+
 def call_of(service: str, operation: str, params: dict[str, Any], region: str = REGION) -> Call:
     """What IAM authorizes for one call. A call this function does not know fails the test: teach it."""
-    action = f"{service}:{operation}"
+    action = iam_action(service, operation)
     if service == "dynamodb":
         table = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{params['TableName']}"
         if operation == "Query":
@@ -89,9 +100,8 @@ def call_of(service: str, operation: str, params: dict[str, Any], region: str = 
         resource = f"arn:aws:greengrass:{region}:{ACCOUNT}:coreDevices:{params['coreDeviceThingName']}"
     elif action in ("iot:DescribeJob", "iot:ListJobExecutionsForJob"):
         resource = f"arn:aws:iot:{region}:{ACCOUNT}:job/{params['jobId']}"
-    elif action in ("sns:Publish", "sns:PublishBatch"):
-        # IAM has no sns:PublishBatch: sns:Publish grants both (SNS API permissions reference)
-        action, resource = "sns:Publish", params["TopicArn"]
+    elif action == "sns:Publish":
+        resource = params["TopicArn"]
     elif action == "events:PutEvents":
         (bus,) = {entry.get("EventBusName", "default") for entry in params["Entries"]}
         resource = f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{bus}"

@@ -155,6 +155,8 @@ def test_the_poller_holds_every_polled_api_to_its_rate_setting_and_no_poll_fails
         )
     monkeypatch.setenv("RATE_GET_DEPLOYMENT", "0.9")
     monkeypatch.setenv("RATE_DESCRIBE_JOB", "0.9")
+    # at most as many in flight as the longest token wait serves at that rate (4 s x 0.9/s)
+    monkeypatch.setenv("POLL_CONCURRENCY", "2")
     with FleetFakeServer(fleet, pacing=Pacing(rate_limit=1, burst=2)) as server:
         for service in ("GREENGRASSV2", "IOT"):
             monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", server.endpoint_url)
