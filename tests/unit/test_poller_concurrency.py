@@ -289,8 +289,13 @@ def test_a_burst_is_published_ten_to_a_call_and_a_failed_entry_releases_only_its
     repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
     everything = ids("bd", 25)
     track(repository, everything)
-    set_running(regions.source(None), everything)
-    # Given a burst of 25 transitions, 16 polled at once, and SNS refusing 3 of the entries
+    source = regions.source(None)
+    set_running(source, everything)
+    # Given a burst of 25 transitions, 16 polled at once (the first 16 answers wait until all 16 are
+    # in flight, as slow answers would: the workers do not finish before the others start), and SNS
+    # refusing 3 of the entries
+    source.gate.clear()
+    source.release_at = 16
     publisher.fail_next = 3
     report = regional_poller(repository, regions, publisher, clock, concurrency=16).run()
     # Then they left in calls of at most 10, one of them full
