@@ -87,9 +87,10 @@ class PollerSettings(_Settings):
     PROGRESS_STEP_PERCENT: Annotated[int, Field(ge=0, le=99)] = 0
     """N: a DeploymentProgress notification each time a Greengrass V2 rollout's finished devices
     cross a multiple of N percent (at most one a poll); 0, the default: none."""
-    POLL_CONCURRENCY: Annotated[int, Field(ge=1, le=128)] = 16
-    """Deployments polled at once in each region (regions are polled in parallel). Provisional: the
-    default is to be chosen from `make bench`'s measurements."""
+    POLL_CONCURRENCY: Annotated[int, Field(ge=1, le=128)] = 32
+    """Deployments polled at once in each region (regions are polled in parallel). 32, measured by
+    `make bench` (1,000 deployments, 50 ms answers): 1.4 x the latency bound, where 64 gains under
+    10 % against the CPU floor; and within what the default rates serve in one token wait (40)."""
 
     @model_validator(mode="before")
     @classmethod
