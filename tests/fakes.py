@@ -15,7 +15,7 @@ from ggwatch.domain.models import (
     is_terminal,
 )
 from ggwatch.domain.notification import Notification
-from ggwatch.domain.state import claimed, committed
+from ggwatch.domain.state import claimed, committed, released
 from ggwatch.exceptions import ConflictError, PublishError
 from ggwatch.ports import PUBLISH_BATCH_MAX, ActiveItem, DeploymentSummary
 
@@ -121,7 +121,7 @@ class InMemoryRepository:
     def release(self, stored: TrackedDeployment) -> TrackedDeployment:
         if stored.pending is None:
             raise ConflictError(f"{stored.deployment_id} has no claim to release")
-        return self._store(stored, claimed(stored, stored.pending.model_copy(update={"released": True})))
+        return self._store(stored, released(stored))
 
     def commit(
         self,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
 from ggwatch.domain.notification import Notification
-from ggwatch.domain.state import claimed, committed
+from ggwatch.domain.state import claimed, committed, released
 from ggwatch.exceptions import PublishError
 from ggwatch.ports import ActiveItem, DeploymentRepository
 
@@ -64,8 +64,7 @@ class ReadOnlyRepository:
 
     def release(self, stored: TrackedDeployment) -> TrackedDeployment:
         self.writes.append(f"release {stored.deployment_id}")
-        released = stored.pending.model_copy(update={"released": True}) if stored.pending else None
-        return claimed(stored, released)
+        return released(stored)
 
     def commit(
         self,

@@ -16,6 +16,13 @@ def claimed(stored: TrackedDeployment, pending: PendingTransition | None) -> Tra
     return stored.model_copy(update={"pending": pending, "version": stored.version + 1})
 
 
+def released(stored: TrackedDeployment) -> TrackedDeployment:
+    """The deployment once its claim is given up (kept, marked released, for the next run to publish);
+    one without a claim is left without one."""
+    pending = stored.pending.model_copy(update={"released": True}) if stored.pending else None
+    return claimed(stored, pending)
+
+
 def committed(
     stored: TrackedDeployment, observation: Observation, *, now: datetime, transition_id: str | None
 ) -> TrackedDeployment:
