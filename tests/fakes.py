@@ -27,7 +27,7 @@ class InMemoryRepository:
     def __init__(self) -> None:
         self.items: dict[str, TrackedDeployment] = {}
         self.corrupt: dict[str, str] = {}
-        self.cursors: dict[DeploymentKind, str | None] = {}
+        self.cursors: dict[tuple[DeploymentKind, str | None], str | None] = {}
         self.untracked: set[str] = set()
         self.expiries: dict[str, int] = {}
         """When DynamoDB's TTL would delete an item (`expiresAt`), by key."""
@@ -152,11 +152,11 @@ class InMemoryRepository:
             self.writes += 1
             return current
 
-    def cursor(self, kind: DeploymentKind) -> str | None:
-        return self.cursors.get(kind)
+    def cursor(self, kind: DeploymentKind, region: str | None = None) -> str | None:
+        return self.cursors.get((kind, region))
 
-    def set_cursor(self, kind: DeploymentKind, key: str | None) -> None:
-        self.cursors[kind] = key
+    def set_cursor(self, kind: DeploymentKind, key: str | None, region: str | None = None) -> None:
+        self.cursors[(kind, region)] = key
 
     def _store(self, stored: TrackedDeployment, new: TrackedDeployment) -> TrackedDeployment:
         """Write `new` only if the item is still at the version `stored` was read at."""

@@ -240,6 +240,17 @@ def test_cursor_is_stored_and_cleared(subject: Subject) -> None:
     assert repository.cursor(KIND) is None
 
 
+def test_each_region_run_has_a_cursor_of_its_own(subject: Subject) -> None:
+    repository = subject.repository
+    repository.set_cursor(KIND, "DEPLOYMENT#home")
+    repository.set_cursor(KIND, "DEPLOYMENT#eu", "eu-west-1")
+    repository.set_cursor(KIND, "DEPLOYMENT#ap", "ap-southeast-2")
+    repository.set_cursor(KIND, None, "ap-southeast-2")
+    assert repository.cursor(KIND) == "DEPLOYMENT#home"
+    assert repository.cursor(KIND, "eu-west-1") == "DEPLOYMENT#eu"
+    assert repository.cursor(KIND, "ap-southeast-2") is None
+
+
 def test_a_check_is_granted_once_per_window_and_only_for_an_active_deployment(subject: Subject) -> None:
     repository = tracked(subject)
     window = timedelta(seconds=10)

@@ -15,6 +15,7 @@ from ggwatch.exceptions import SourceUnavailableError
 from ggwatch.ports import ActiveItem, DeploymentSource
 from ggwatch.services.lanes import Lane, SourcesByRegion
 from ggwatch.services.poller import Poller, PollerPolicy
+from ggwatch.services.scope import PollScope
 from tests.clock import START, Clock
 from tests.fakes import InMemoryRepository, RecordingPublisher, ScriptedSource
 from tests.waiting import wait_until
@@ -312,3 +313,55 @@ def test_a_burst_is_published_ten_to_a_call_and_a_failed_entry_releases_only_its
     regional_poller(repository, regions, publisher, clock, concurrency=16).run()
     assert Counter(n.deployment_id for n in publisher.published) == Counter(everything)
     assert {n.deployment_id: n.transition_id for n in publisher.published[-3:]} == claimed
+
+
+def test_runs_of_complementary_scopes_poll_each_deployment_exactly_once() -> None:
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    by_region = {
+        "us-east-1": ids("a", 4),
+        "eu-west-1": ids("b", 4),
+        "ap-south-1": ids("c", 4),
+        None: ids("d", 4),
+    }
+    for region, region_ids in by_region.items():
+        track(repository, region_ids, region)
+        set_running(regions.source(region), region_ids)
+    poller = regional_poller(repository, regions, publisher, clock, concurrency=2)
+    # The scheduled run hands eu-west-1 and ap-south-1 to runs of their own
+    home = poller.run(scope=PollScope.handing_off(["eu-west-1", "ap-south-1"]))
+    # Then it polls the rest (the stack's own region by name or by default), and no other region's clients
+    assert sorted(o.deployment_id or "" for o in home.outcomes) == by_region["us-east-1"] + by_region[None]
+    assert regions.source("eu-west-1").calls == [] and regions.source("ap-south-1").calls == []
+    # And each region run polls its region only
+    west = poller.run(scope=PollScope(region="eu-west-1"))
+    assert sorted(o.deployment_id or "" for o in west.outcomes) == by_region["eu-west-1"]
+    assert regions.source(None).calls == by_region[None]
+    poller.run(scope=PollScope(region="ap-south-1"))
+    assert Counter(n.deployment_id for n in publisher.published) == Counter(
+        [d for region_ids in by_region.values() for d in region_ids]
+    )
+
+
+def test_a_region_run_cut_short_keeps_its_own_cursor_and_the_next_one_resumes_there() -> None:
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    west, home = ids("w", 8), ids("h", 8)
+    track(repository, west, "eu-west-1")
+    track(repository, home)
+    set_running(regions.source("eu-west-1"), west)
+    set_running(regions.source(None), home)
+    poller = regional_poller(repository, regions, publisher, clock, concurrency=2, worst_call_ms=3_000)
+    handed_off = PollScope.handing_off(["eu-west-1"])
+    # Given a region run and a scheduled run, each with time to start 3 deployments
+    poller.run(Budget(starts=3), PollScope(region="eu-west-1"))
+    poller.run(Budget(starts=3), handed_off)
+    # Then each stopped at its own first deployment not started, in its own cursor
+    assert repository.cursor(KIND, "eu-west-1") == key("w-003")
+    assert repository.cursor(KIND) == key("h-003")
+    # And the next runs of each scope start there and, given the time, finish and clear their cursors
+    regions.source("eu-west-1").calls.clear()
+    poller.run(scope=PollScope(region="eu-west-1"))
+    calls = regions.source("eu-west-1").calls
+    assert calls[0] in west[3:5] and set(west[3:]) <= set(calls)  # 2 at once from the cursor on
+    poller.run(scope=handed_off)
+    assert repository.cursor(KIND, "eu-west-1") is None and repository.cursor(KIND) is None
+    assert Counter(n.deployment_id for n in publisher.published) == Counter(west + home)

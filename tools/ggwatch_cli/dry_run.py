@@ -37,8 +37,8 @@ class ReadOnlyRepository:
     def all(self) -> Iterator[ActiveItem]:
         return self._repository.all()
 
-    def cursor(self, kind: DeploymentKind) -> str | None:
-        return self._repository.cursor(kind)
+    def cursor(self, kind: DeploymentKind, region: str | None = None) -> str | None:
+        return self._repository.cursor(kind, region)
 
     def track(
         self,
@@ -85,8 +85,8 @@ class ReadOnlyRepository:
         stored = self._repository.get(kind, deployment_id)
         return stored if stored is not None and stored.active else None
 
-    def set_cursor(self, kind: DeploymentKind, key: str | None) -> None:
-        self.writes.append(f"set cursor {kind.value} {key}")
+    def set_cursor(self, kind: DeploymentKind, key: str | None, region: str | None = None) -> None:
+        self.writes.append(f"set cursor {kind.value} {key}" + (f" ({region})" if region else ""))
 
 
 class UnsentPublisher:

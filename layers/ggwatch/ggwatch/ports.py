@@ -122,11 +122,12 @@ class DeploymentRepository(Protocol):
         within the window."""
         ...
 
-    def cursor(self, kind: DeploymentKind) -> str | None:
-        """Where the last run that hit its deadline stopped, so the next starts with those not reached."""
+    def cursor(self, kind: DeploymentKind, region: str | None = None) -> str | None:
+        """Where the last run that hit its deadline stopped, so the next starts with those not reached.
+        `region`: a region run's own cursor (see PollScope); None: the scheduled run's."""
         ...
 
-    def set_cursor(self, kind: DeploymentKind, key: str | None) -> None: ...
+    def set_cursor(self, kind: DeploymentKind, key: str | None, region: str | None = None) -> None: ...
 
 
 class NotificationPublisher(Protocol):

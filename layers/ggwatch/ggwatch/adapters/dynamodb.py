@@ -211,18 +211,18 @@ class DynamoDeploymentRepository:
         )
         return tracked_deployment(written) if written is not None else None
 
-    def cursor(self, kind: DeploymentKind) -> str | None:
+    def cursor(self, kind: DeploymentKind, region: str | None = None) -> str | None:
         with dynamodb_errors():
             answer = self._client.get_item(
-                TableName=self._table, Key={"pk": {"S": f"{POLLER_PREFIX}cursor#{kind.value}"}}
+                TableName=self._table, Key={"pk": {"S": _cursor_key(kind, region)}}
             )
         after = from_item(answer.get("Item", {})).get("nextKey")
         return after if isinstance(after, str) else None
 
-    def set_cursor(self, kind: DeploymentKind, key: str | None) -> None:
+    def set_cursor(self, kind: DeploymentKind, key: str | None, region: str | None = None) -> None:
         request: UpdateItemInputTypeDef = {
             "TableName": self._table,
-            "Key": {"pk": {"S": f"{POLLER_PREFIX}cursor#{kind.value}"}},
+            "Key": {"pk": {"S": _cursor_key(kind, region)}},
             "UpdateExpression": "REMOVE nextKey",
         }
         if key is not None:
@@ -294,3 +294,8 @@ def _epoch_ms(moment: datetime) -> int:
 
 def _epoch_ms_span(span: timedelta) -> int:
     return int(span.total_seconds() * 1000)
+
+
+def _cursor_key(kind: DeploymentKind, region: str | None) -> str:
+    """The scheduled run's cursor keeps the key it always had; a region run's has its region after."""
+    return f"{POLLER_PREFIX}cursor#{kind.value}" + (f"#{region}" if region else "")

@@ -43,6 +43,7 @@ from ggwatch.ports import ActiveItem
 from ggwatch.services.dispatch import Dispatcher
 from ggwatch.services.lanes import Lane, Lanes
 from ggwatch.services.publish_batches import DEFAULT_LINGER_SECONDS, PublishBatcher
+from ggwatch.services.scope import PollScope
 
 Publish = Callable[[Notification], object]
 """Publishes one claimed notification or raises PublishError: through a run's batcher, or one call."""
@@ -145,15 +146,18 @@ class Poller:
         """The least time in which a run polls one deployment (see Lanes.minimum_run_ms)."""
         return self._lanes.minimum_run_ms
 
-    def run(self, remaining_ms: Callable[[], int] = lambda: 2**31) -> PollReport:
-        """Poll every kind until done or until not even the most hurried lane fits in the time left.
+    def run(
+        self, remaining_ms: Callable[[], int] = lambda: 2**31, scope: PollScope | None = None
+    ) -> PollReport:
+        """Poll every kind's deployments in `scope` (all of them by default) until done or until not
+        even the most hurried lane fits in the time left.
 
         Every run that finishes emits `DeploymentsPolled`, 0 included: the heartbeat alarm reads its
         absence as a poller that does not run, or whose every run fails.
         """
         report = PollReport()
         for kind in self._lanes.kinds:
-            if not self._poll_kind(kind, remaining_ms, report):
+            if not self._poll_kind(kind, remaining_ms, report, scope or PollScope()):
                 report.stopped_at_deadline = True
                 count("DeadlineReached")
                 break
@@ -193,8 +197,11 @@ class Poller:
         count("DeviceEventChecks")
         return self._poll_item(ActiveItem(key, stored), lane)
 
-    def _poll_kind(self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport) -> bool:
-        """Poll one kind's deployments, starting where a cut-short run stopped; False when cut short.
+    def _poll_kind(
+        self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport, scope: PollScope
+    ) -> bool:
+        """Poll one kind's deployments in `scope`, starting where a cut-short run of the same scope
+        stopped; False when cut short.
 
         Deployments start in key order, `concurrency` at once per region (see Dispatcher), each only if
         the time left lets it finish through some lane; every started one finishes in the run. The
@@ -204,7 +211,7 @@ class Poller:
         if lane is None:
             logger.warning("deadline near: stopping before reading the next kind", kind=kind.value)
             return False
-        cursor = lane.repository.cursor(kind)
+        cursor = lane.repository.cursor(kind, scope.region)
         batchers: dict[int, PublishBatcher] = {}
 
         def start(item: ActiveItem) -> Callable[[], PollOutcome] | None:
@@ -225,24 +232,24 @@ class Poller:
 
             return work
 
-        reading = _Reading(kind, cursor)
+        reading = _Reading(kind, cursor, scope)
         items = self._read_pages(reading, lane, remaining_ms)
         dispatched = Dispatcher[ActiveItem, PollOutcome](self._policy.concurrency).run(items, _region, start)
         report.outcomes.extend(dispatched.results)
         if dispatched.not_started is not None or reading.cut_short:
             next_key = dispatched.not_started.key if dispatched.not_started else reading.stopped_at
             logger.warning("deadline near: stopped before the next deployment", next_key=next_key)
-            self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, next_key)
+            self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, next_key, scope.region)
             return False
         if cursor is not None:
-            self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, None)
+            self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, None, scope.region)
         return True
 
     def _read_pages(
         self, reading: _Reading, lane: Lane, remaining_ms: Callable[[], int]
     ) -> Iterator[ActiveItem]:
-        """Active items from the cursor on, then those before it (deployments a cut-short run did not
-        reach go first), READ_PAGE at a time: each page is a call, read through the lane the time left
+        """Active items of the run's scope from the cursor on, then those before it (deployments a
+        cut-short run did not reach go first), READ_PAGE at a time: each page is a call, read through the lane the time left
         allows (the first was allowed for before reading began); with no time for one, reading stops
         and `reading.stopped_at` is where."""
         first = True
@@ -262,7 +269,7 @@ class Poller:
                     reading.kind, from_key=from_key, after_key=after_key, before_key=before_key
                 )
                 page = list(islice(items, READ_PAGE))
-                yield from page
+                yield from (item for item in page if reading.scope.covers(_region(item)))
                 if len(page) < READ_PAGE:
                     break
                 after_key = page[-1].key
@@ -490,6 +497,7 @@ class _Reading:
 
     kind: DeploymentKind
     cursor: str | None
+    scope: PollScope
     cut_short: bool = False
     """The run had no time left to read the next page."""
     stopped_at: str | None = None
