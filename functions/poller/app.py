@@ -1,9 +1,14 @@
 """Poller Lambda: one polling pass over every active tracked deployment, on a schedule; or, on a
-Greengrass V2 device event, a check of that one deployment."""
+Greengrass V2 device event, a check of that one deployment.
+
+With PollRegions set, the scheduled run starts a region run (this function, invoked asynchronously)
+for each other region and polls the rest itself: each region then has a vCPU of its own
+(services/scope.py)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,12 +23,16 @@ from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.adapters.greengrass_v2 import GreengrassV2Deployments
 from ggwatch.adapters.greengrass_v2_source import GreengrassV2Source
 from ggwatch.adapters.publishing import notification_publisher
+from ggwatch.adapters.region_runs import RegionRunStarter
 from ggwatch.domain.models import DeploymentKind, StuckReason
 from ggwatch.domain.pace import PacePolicy
+from ggwatch.domain.regions import RegionPolicy
 from ggwatch.inbound.device_events import device_status_change, is_device_event
+from ggwatch.inbound.region_runs import is_region_run, region_of
 from ggwatch.observability import logger, metrics
 from ggwatch.services.lanes import Lane, SourcesByRegion
-from ggwatch.services.poller import Poller, PollerPolicy
+from ggwatch.services.poller import Poller, PollerPolicy, PollReport
+from ggwatch.services.scope import PollScope
 from ggwatch.settings import ConfigurationError, PollerSettings
 
 if TYPE_CHECKING:
@@ -34,10 +43,29 @@ if TYPE_CHECKING:
 KINDS = [DeploymentKind.GREENGRASS_V1_BULK, DeploymentKind.GREENGRASS_V2]
 
 
+@dataclass(frozen=True)
+class ColdStart:
+    """What the first invocation builds (settings validated, clients created) and later ones reuse."""
+
+    poller: Poller
+    other_regions: frozenset[str] = frozenset()
+    """The regions polled besides the stack's own (PollRegions), each by a region run."""
+    region_runs: RegionRunStarter | None = None
+    """Starts those regions' runs; None when there are none."""
+
+
 @cache
-def poller() -> Poller:
-    """Built on the first invocation (the cold start) and reused by every later one."""
+def cold_start() -> ColdStart:
     settings = PollerSettings.from_env()
+    poller = _poller(settings)
+    if not settings.POLL_REGIONS:
+        return ColdStart(poller)
+    client = boto3.client("lambda", config=sdk_config.HURRIED_CONFIG)  # the stack's own region
+    others = RegionPolicy.of(client.meta.region_name, settings.POLL_REGIONS).others
+    return ColdStart(poller, others, RegionRunStarter(client) if others else None)
+
+
+def _poller(settings: PollerSettings) -> Poller:
     limits = rate_limit.poller_rate_limits(settings)  # both lanes' calls count against the same quotas
     return Poller(
         [
@@ -118,7 +146,8 @@ def _publisher(settings: PollerSettings, config: Config) -> SnsNotificationPubli
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    run = poller()
+    built = cold_start()
+    run = built.poller
     timeout_ms = context.get_remaining_time_in_millis()
     if timeout_ms < run.minimum_run_ms:
         raise ConfigurationError(
@@ -127,8 +156,36 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         )
     if is_device_event(event):
         return _check(run, event, context)
-    report = run.run(context.get_remaining_time_in_millis)
+    if is_region_run(event):
+        return _region_run(run, built.other_regions, event, context)
+    scope = PollScope()
+    if built.region_runs is not None:
+        function_arn = context.invoked_function_arn
+        started = built.region_runs.start(function_arn, built.other_regions, _scheduled_time(event))
+        scope = PollScope.handing_off(started)
+    report = run.run(context.get_remaining_time_in_millis, scope)
+    return _summary(report, regionRuns=sorted(scope.handed_off))
+
+
+def _region_run(
+    run: Poller, other_regions: frozenset[str], event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any]:
+    """One region's share of a scheduled pass, started by the scheduled run."""
+    region = region_of(event)
+    if region is None or region not in other_regions:
+        logger.error("region run refused: not a region this stack polls", region=str(region)[:64])
+        return {"region": None, "result": "refused"}
+    report = run.run(context.get_remaining_time_in_millis, PollScope(region=region))
+    return _summary(report, region=region)
+
+
+def _scheduled_time(event: Any) -> object:
+    return event.get("scheduledTime") if isinstance(event, dict) else None
+
+
+def _summary(report: PollReport, **scope: Any) -> dict[str, Any]:
     summary = {
+        **scope,
         "polled": len(report.outcomes),
         "transitions": len(report.notifications),
         "unchanged": report.count("unchanged"),

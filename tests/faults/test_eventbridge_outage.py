@@ -45,7 +45,7 @@ def world_with_bus(make_world: Callable[..., World], monkeypatch: pytest.MonkeyP
     outage = Outage()
     boto3.DEFAULT_SESSION.events.register("before-call.events.PutEvents", outage.refuse)  # type: ignore[union-attr]
     monkeypatch.setenv("EVENT_BUS_NAME", "default")
-    load_handler("poller").poller.cache_clear()  # a cold start that reads the bus and the hook
+    load_handler("poller").cold_start.cache_clear()  # a cold start that reads the bus and the hook
     return world, outage
 
 

@@ -164,7 +164,7 @@ class World:
 
     def _cold_start(self) -> None:
         """Forget every handler's cached clients and settings, and the cached secret."""
-        self._poller.poller.cache_clear()
+        self._poller.cold_start.cache_clear()
         self._tracker.tracker.cache_clear()
         self._slack.slack_delivery.cache_clear()
         parameters.clear_caches()  # type: ignore[no-untyped-call]
@@ -234,7 +234,7 @@ class World:
             )
         except SimulatedCrash:
             self.crashes += 1
-            self._poller.poller.cache_clear()  # the next run starts in a fresh environment
+            self._poller.cold_start.cache_clear()  # the next run starts in a fresh environment
             return None
         except Exception:  # the invocation failed; the next scheduled run is its retry
             return None

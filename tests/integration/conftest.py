@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
+from moto.core.config import default_user_config
 
 from ggwatch_local.greengrass import BulkDeploymentFake, GreengrassFakeServer
 from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer, lives
+from ggwatch_local.lambda_runtime import LambdaContext
 from ggwatch_local.stack import subscribe_queue
 from tests.clock import Clock
 from tests.conftest import REGION
@@ -94,7 +98,7 @@ def app_environment(
     def reset() -> None:
         from ggwatch_local.lambda_runtime import load_handler
 
-        load_handler("poller").poller.cache_clear()
+        load_handler("poller").cold_start.cache_clear()
         load_handler("tracker").tracker.cache_clear()
 
     reset()
@@ -109,3 +113,23 @@ def rollout_at_its_end(fleet: FleetFake, clock: Clock) -> str:
         clock.advance(60)
         fleet.advance(deployment_id)
     return deployment_id
+
+
+@pytest.fixture
+def own_function(monkeypatch: pytest.MonkeyPatch, moto_aws: None, lambda_context: LambdaContext) -> str:
+    """The poller's function as Lambda knows it, so that invoking it works (moto queues nothing)."""
+    monkeypatch.setitem(default_user_config["lambda"], "use_docker", False)
+    role = boto3.client("iam").create_role(
+        RoleName="poller", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "")
+    boto3.client("lambda").create_function(
+        FunctionName=lambda_context.function_name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    return lambda_context.invoked_function_arn

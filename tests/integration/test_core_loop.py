@@ -281,7 +281,7 @@ def test_a_timeout_too_short_for_one_hurried_deployment_fails_loudly(
     # with the hurried SDK settings (reads, one call, the cursor write, the end-of-run reserve)
     greengrass.add("bd-1", [Step("Running")])
     track("bd-1", context_with())
-    needs = load_handler("poller").poller().minimum_run_ms
+    needs = load_handler("poller").cold_start().poller.minimum_run_ms
     assert needs < 25_000  # far less than a fixed margin for the full SDK settings would take
     # When it runs, then it fails naming the setting to change
     with pytest.raises(ConfigurationError, match="Timeout"):
@@ -303,7 +303,7 @@ def test_an_idle_run_over_many_deployments_writes_nothing_and_reads_only_the_act
     boto3._get_default_session().events.register(  # the handler's clients are built from it
         "before-call.dynamodb", lambda model, **_: calls.append(model.name)
     )
-    load_handler("poller").poller.cache_clear()
+    load_handler("poller").cold_start.cache_clear()
     # When the poller runs again
     summary = poll(lambda_context)
     # Then it polled all 30, wrote nothing, and read the active index (a Query per kind) and its cursors

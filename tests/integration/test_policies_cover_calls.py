@@ -48,6 +48,8 @@ LAMBDA_ITSELF = frozenset(
     | {"sqs:SendMessage"}  # the on-failure destination
 )
 """Actions Lambda performs as the function's role, never the handler's code: checked statically."""
+POLLER_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ggwatch-test"
+"""The function the test's Lambda context names (tests/conftest.py)."""
 LEADING_KEYS = "dynamodb:LeadingKeys"
 REQUESTED_REGION = "aws:RequestedRegion"
 
@@ -70,9 +72,9 @@ def _partition_key_name() -> str:
     return name
 
 
-ACTION_OF_OPERATION = {"sns:PublishBatch": "sns:Publish"}
+ACTION_OF_OPERATION = {"sns:PublishBatch": "sns:Publish", "lambda:Invoke": "lambda:InvokeFunction"}
 """Operations IAM authorizes under another action's name (SNS API permissions reference: there is no
-sns:PublishBatch action; sns:Publish grants both)."""
+sns:PublishBatch action, sns:Publish grants both; Lambda's Invoke is the lambda:InvokeFunction action)."""
 
 
 def iam_action(service: str, operation: str) -> str:
@@ -107,6 +109,8 @@ def call_of(service: str, operation: str, params: dict[str, Any], region: str = 
         resource = f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{bus}"
     elif action == "secretsmanager:GetSecretValue":
         resource = params["SecretId"]
+    elif action == "lambda:InvokeFunction":
+        resource = params["FunctionName"]
     else:
         raise AssertionError(f"the policy coverage test does not know the resource of {action}: add it here")
     return Call(action, resource, region=region)
@@ -157,7 +161,7 @@ class Grant:
 def handler_grants(function: str, resolve: Resolver) -> list[Grant]:
     """The role's grants to handler code (not those to Lambda itself), resolved for `resolve`'s stack."""
     result: list[Grant] = []
-    for statement in statements_of(load_template(), function):
+    for statement in statements_of(load_template(), function, resolve.condition):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if set(actions) <= LAMBDA_ITSELF:
             continue
@@ -209,6 +213,7 @@ def resolve(deployments_table: str, topic: TopicWithSubscriber, monkeypatch: pyt
             "DeploymentsTable": deployments_table,
             "DeploymentsTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{deployments_table}",
             "NotificationsTopic": topic.topic_arn,
+            "PollerFunction.Arn": POLLER_FUNCTION_ARN,
         },
     )
     monkeypatch.setenv("EVENT_BUS_NAME", resolver({"Ref": "EventBusName"}))
@@ -282,6 +287,36 @@ def test_poller_calls_on_device_events_are_granted(
     grants = handler_grants("PollerFunction", resolve)
     calls = [call_of(*recorded) for recorded in recorded_calls]
     assert [call for call in calls if not any(grant.allows(call) for grant in grants)] == []
+
+
+@pytest.mark.usefixtures("own_function")
+def test_poller_calls_of_a_stack_that_polls_other_regions_are_granted(
+    recorded_calls: Recorded,
+    greengrass: BulkDeploymentFake,
+    lambda_context: LambdaContext,
+    resolve: Resolver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a stack that polls eu-west-1 too, and a deployment in its own region
+    monkeypatch.setenv("POLL_REGIONS", "eu-west-1")
+    load_handler("poller").cold_start.cache_clear()
+    greengrass.add("bd-1", [Step("Running")])
+    load_handler("tracker").lambda_handler({"bulkDeploymentId": "bd-1"}, lambda_context)
+    recorded_calls.clear()
+    # When the scheduled run starts eu-west-1's run, and that run polls
+    poller = load_handler("poller").lambda_handler
+    assert poller({}, lambda_context)["regionRuns"] == ["eu-west-1"]
+    (started,) = [params for _, operation, params, _ in recorded_calls if operation == "Invoke"]
+    poller(json.loads(started["Payload"]), lambda_context)
+    # Then every call, the start of the region run included, is granted to that stack, and starting
+    # it only to a stack with PollRegions
+    polling = Resolver(**{**vars(resolve), "parameters": {"PollRegions": "eu-west-1"}})
+    grants = handler_grants("PollerFunction", polling)
+    calls = [call_of(*recorded) for recorded in recorded_calls]
+    assert [call for call in calls if not any(grant.allows(call) for grant in grants)] == []
+    invoke = call_of("lambda", "Invoke", started)
+    assert invoke.resource == POLLER_FUNCTION_ARN
+    assert not any(grant.allows(invoke) for grant in handler_grants("PollerFunction", resolve))
 
 
 def test_slack_notifier_calls_are_exactly_granted(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +98,19 @@ def role_of(template: Template, function: str) -> dict[str, Any]:
     return role
 
 
-def statements_of(template: Template, function: str) -> list[dict[str, Any]]:
-    """Every statement of the function's role (its inline policies)."""
+def statements_of(
+    template: Template, function: str, condition: Callable[[str], bool] = lambda name: False
+) -> list[dict[str, Any]]:
+    """Every statement of the function's role: its inline policies, and the AWS::IAM::RolePolicy
+    resources on it whose Condition holds (`condition` says which template Conditions do)."""
     statements: list[dict[str, Any]] = []
     for policy in role_of(template, function)["Properties"].get("Policies", []):
         statements.extend(policy["PolicyDocument"]["Statement"])
+    role_id = function_properties(template, function)["Role"]["Fn::GetAtt"][0]
+    for policy in resources_of_type(template, "AWS::IAM::RolePolicy").values():
+        holds = "Condition" not in policy or condition(policy["Condition"])
+        if policy["Properties"]["RoleName"] == {"Ref": role_id} and holds:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
     return statements
 
 
@@ -397,6 +406,21 @@ def test_the_poller_may_only_query_the_active_index_read_its_cursor_write_its_it
         )
         | grants(["sqs:SendMessage"], {"Fn::GetAtt": ["PollerScheduleDLQ", "Arn"]})
     )
+
+
+def test_the_poller_may_start_runs_of_its_own_function_only_when_it_polls_other_regions(
+    template: Template,
+) -> None:
+    # (without PollRegions the role is exactly what the test above lists)
+    starting = {
+        statement["Sid"]: statement
+        for statement in statements_of(template, "PollerFunction", lambda name: name == "HasPollRegions")
+    }["StartRegionRuns"]
+    assert (starting["Action"], starting["Resource"]) == (
+        "lambda:InvokeFunction",
+        {"Fn::GetAtt": ["PollerFunction", "Arn"]},
+    )
+    assert resource(template, "PollerRegionRunsPolicy")["Condition"] == "HasPollRegions"
 
 
 def _in_account(service: str, resource: str) -> dict[str, str]:

@@ -353,7 +353,7 @@ def _poll(conn: Connection, environment: dict[str, str], timeout_seconds: float,
     counter = _CallCounter()
     counter.install(boto3._get_default_session().events)
     app = _load(ROOT / "functions" / "poller" / "app.py", "poller_app")
-    app.poller()  # the cold start's client building: not part of a cycle
+    app.cold_start()  # the cold start's client building: not part of a cycle
     counter.reset()
     stream.bytes = 0
     stream.metric_names.clear()
