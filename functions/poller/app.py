@@ -8,10 +8,9 @@ for each other region and polls the rest itself: each region then has a vCPU of 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache, partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -43,9 +42,10 @@ if TYPE_CHECKING:
 KINDS = [DeploymentKind.GREENGRASS_V1_BULK, DeploymentKind.GREENGRASS_V2]
 
 
-@dataclass(frozen=True)
-class ColdStart:
-    """What the first invocation builds (settings validated, clients created) and later ones reuse."""
+class ColdStart(NamedTuple):
+    """What the first invocation builds (settings validated, clients created) and later ones reuse.
+    (A NamedTuple, not a dataclass: this module may be loaded without being registered in
+    sys.modules, as `make bench` loads each handler.)"""
 
     poller: Poller
     other_regions: frozenset[str] = frozenset()

@@ -365,3 +365,25 @@ def test_a_region_run_cut_short_keeps_its_own_cursor_and_the_next_one_resumes_th
     poller.run(scope=handed_off)
     assert repository.cursor(KIND, "eu-west-1") is None and repository.cursor(KIND) is None
     assert Counter(n.deployment_id for n in publisher.published) == Counter(west + home)
+
+
+def test_a_region_run_overlapping_a_scheduled_run_that_polls_its_region_too_notifies_once() -> None:
+    # Given a scheduled run that could not start eu-west-1's run (so polls it itself) while a region
+    # run started earlier still polls eu-west-1: both ask about the same deployments at once
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    west = ids("w", 20)
+    track(repository, west, "eu-west-1")
+    source = regions.source("eu-west-1")
+    set_running(source, west)
+    source.gate.clear()
+    source.release_at = 4  # both runs' first calls are in flight together
+    poller = regional_poller(repository, regions, publisher, clock, concurrency=2)
+    scopes = [PollScope(region="eu-west-1"), PollScope()]
+    threads = [threading.Thread(target=poller.run, kwargs={"scope": scope}) for scope in scopes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # Then each transition was published once: the conditional claim let one run through per deployment
+    assert Counter(n.deployment_id for n in publisher.published) == Counter(west)
+    assert all(repository.items[key(d)].status == "Running" for d in west)

@@ -18,6 +18,7 @@ reads and writes, SNS publishes, log bytes, the poller's peak RSS. `--json` save
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import math
@@ -89,6 +90,8 @@ class Result:
     throttles: int
     calls_per_deployment: float
     busiest_operation_calls: int
+    region_runs: int
+    """Poller processes besides the scheduled run's, one per other region (0: one process polls all)."""
     """Admitted calls of the busiest (region, operation): what the rate bound is made of."""
     sequential_seconds_per_deployment: float
     dynamodb: dict[str, float]
@@ -99,15 +102,17 @@ class Result:
     """Custom metrics the cycle's runs published (each is billed per metric-month)."""
     peak_rss_mib: float
     poller_cpu_seconds: float
-    """CPU the poller process spent in the cycle's runs: what a busy machine stretches."""
+    """CPU the poller processes spent in the cycle's runs: what a busy machine stretches."""
+    largest_process_cpu_seconds: float
+    """The most CPU one of them spent: on Lambda, where each run has its own vCPU, the cycle's floor."""
     memory_mb: int
     """The function's MemorySize: Lambda gives it memory_mb / 1769 of a vCPU."""
 
     @property
     def lambda_cpu_floor_seconds(self) -> float:
-        """The cycle's CPU time at the vCPU share Lambda gives the function's memory: no concurrency
-        makes a cycle shorter than this on Lambda."""
-        return self.poller_cpu_seconds * FULL_VCPU_MB / self.memory_mb
+        """The busiest run's CPU time at the vCPU share Lambda gives the function's memory: no
+        concurrency makes a cycle shorter than this on Lambda."""
+        return self.largest_process_cpu_seconds * FULL_VCPU_MB / self.memory_mb
 
     run_seconds: list[float] = field(default_factory=list)
 
@@ -359,7 +364,14 @@ def _poll(conn: Connection, environment: dict[str, str], timeout_seconds: float,
     stream.metric_names.clear()
     cpu_before = _cpu_seconds()
     conn.send("ready")
-    while conn.recv() == "run":
+    while True:
+        message = conn.recv()
+        if message == "run":
+            event: dict[str, Any] = dict(SCHEDULED_EVENT)
+        elif isinstance(message, tuple) and message[0] == "run":
+            event = message[1]  # a region run, as Lambda delivers the scheduled run's invocation
+        else:
+            break
         context = LambdaContext(
             function_name="ggwatch-bench-poller",
             invoked_function_arn=f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:ggwatch-bench-poller",
@@ -368,7 +380,7 @@ def _poll(conn: Connection, environment: dict[str, str], timeout_seconds: float,
         )
         started = time.monotonic()
         try:
-            summary = app.lambda_handler(dict(SCHEDULED_EVENT), context)
+            summary = app.lambda_handler(event, context)
         except Exception as error:  # reported to the parent, which stops the benchmark with it
             conn.send({"error": repr(error)})
             return
@@ -420,11 +432,81 @@ class _Child:
 
     def close(self, farewell: Any = ("stop",)) -> None:
         if self.process.is_alive():
-            self.conn.send(farewell)
+            with contextlib.suppress(OSError):  # it was already on its way out (it had sent its last answer)
+                self.conn.send(farewell)
             self.process.join(timeout=30)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(timeout=10)
+
+
+class _RegionRunLambda:
+    """Lambda's side of region runs: a loopback Invoke endpoint (AWS_ENDPOINT_URL_LAMBDA) that queues
+    each asynchronous invocation (202, as Lambda answers) and runs it on that region's poller process,
+    a cold-started process per region like the separate execution environments Lambda would use."""
+
+    def __init__(self, processes: Mapping[str, _Child]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self._processes = processes
+        self._threads: list[threading.Thread] = []
+        self._answers: list[Any] = []
+        self._lock = threading.Lock()
+        runs = self
+
+        class Invocations(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                known = (
+                    self.headers.get("X-Amz-Invocation-Type") == "Event" and event.get("region") in processes
+                )
+                self.send_response(202 if known else 400)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                if known:
+                    runs._start(event)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Invocations)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _start(self, event: dict[str, Any]) -> None:
+        def run() -> None:
+            try:
+                answer = self._processes[event["region"]].ask(("run", event))
+            except Exception as error:  # raised in the parent by wait()
+                answer = error
+            with self._lock:
+                self._answers.append(answer)
+
+        thread = threading.Thread(target=run, daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def wait(self) -> list[dict[str, Any]]:
+        """The runs started since the last wait, once all have ended."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join()
+        with self._lock:
+            answers, self._answers = self._answers, []
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return answers
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
+def _has_region_runs() -> bool:
+    """Whether the poller measured hands regions to runs of their own (a poller from before does not)."""
+    return importlib.util.find_spec("ggwatch.inbound.region_runs") is not None
 
 
 # -- the parent: provision, prime, measure -------------------------------------------------------------
@@ -555,15 +637,28 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
             **{name: str(case.rate) for name in settings if name.startswith("RATE_")},
             **({"POLL_REGIONS": ",".join(case.region_names()[1:])} if "POLL_REGIONS" in settings else {}),
         }
+        region_processes: dict[str, _Child] = {}
+        region_runs = None
+        if case.regions > 1 and _has_region_runs():
+            region_processes = {
+                r: _Child(_poll, environment, timeout, memory_mb) for r in case.region_names()[1:]
+            }
+            region_runs = _RegionRunLambda(region_processes)
+            environment["AWS_ENDPOINT_URL_LAMBDA"] = region_runs.url
         poller = _Child(_poll, environment, timeout, memory_mb)
+        processes = [poller, *region_processes.values()]
         try:
-            poller.ask()  # cold start done
+            for process in processes:
+                process.ask()  # cold start done
             fleet.ask(("reset",))
-            runs, stats, began = _cycle(poller, fleet, budget)
+            runs, stats, began = _cycle(poller, region_runs, fleet, budget)
             _say(f"  {len(runs)} run(s), {stats['covered']} of {case.deployments} deployments polled")
-            final = poller.ask("stop")
+            final = _combined([process.ask("stop") for process in processes])
         finally:
-            poller.close()
+            for process in processes:
+                process.close()
+            if region_runs is not None:
+                region_runs.close()
         sequential = _sequential_seconds_per_deployment(paced_url, ids[HOME], sample)
     finally:
         fleet.close()
@@ -572,7 +667,8 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
     if stats["covered_at"] is not None:
         cycle, extrapolated = stats["covered_at"] - began, False
     elif covered and not stats["stalled"]:
-        cycle, extrapolated = (runs[-1]["ended"] - began) * case.deployments / covered, True
+        ended = max(run["ended"] for run in runs[-1])
+        cycle, extrapolated = (ended - began) * case.deployments / covered, True
     else:
         cycle, extrapolated = None, False
     admitted = max(stats["admitted"], 1)
@@ -583,6 +679,7 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
         extrapolated=extrapolated,
         covered=covered,
         runs=len(runs),
+        region_runs=len(region_processes),
         calls=stats["calls"],
         throttles=stats["throttles"],
         calls_per_deployment=admitted / max(covered, 1),
@@ -600,25 +697,42 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
         metric_names=final["metric_names"],
         peak_rss_mib=final["peak_rss_mib"],
         poller_cpu_seconds=final["cpu_seconds"],
+        largest_process_cpu_seconds=final["largest_cpu_seconds"],
         memory_mb=memory_mb,
-        run_seconds=[run["ended"] - run["started"] for run in runs],
+        run_seconds=[run["ended"] - run["started"] for scheduled in runs for run in scheduled],
     )
 
 
+def _combined(finals: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of several poller processes (the scheduled run's and the region runs') as one."""
+    counts: Counter[str] = Counter()
+    for final in finals:
+        counts.update(final["counts"])
+    return {
+        "counts": dict(counts),
+        "log_bytes": sum(final["log_bytes"] for final in finals),
+        "metric_names": sorted({name for final in finals for name in final["metric_names"]}),
+        "cpu_seconds": sum(final["cpu_seconds"] for final in finals),
+        "largest_cpu_seconds": max(final["cpu_seconds"] for final in finals),
+        "peak_rss_mib": max(final["peak_rss_mib"] for final in finals),
+    }
+
+
 def _cycle(
-    poller: _Child, fleet: _Child, budget: float
-) -> tuple[list[dict[str, Any]], dict[str, Any], float]:
-    """Invoke the poller run after run until every deployment was polled once, a run made no progress
-    (deployments it cannot reach), or the budget is spent."""
-    runs: list[dict[str, Any]] = []
+    poller: _Child, region_runs: _RegionRunLambda | None, fleet: _Child, budget: float
+) -> tuple[list[list[dict[str, Any]]], dict[str, Any], float]:
+    """Invoke the poller as the schedule does, run after run, until every deployment was polled once,
+    a run made no progress (deployments it cannot reach), or the budget is spent. Each scheduled run
+    comes with the region runs it started, waited for before the next."""
+    runs: list[list[dict[str, Any]]] = []
     began = time.monotonic()
     stats: dict[str, Any] = {"covered": 0}
     while True:
-        runs.append(poller.ask("run"))
+        runs.append([poller.ask("run"), *(region_runs.wait() if region_runs else [])])
         before, stats = stats["covered"], fleet.ask(("stats",))
         # A run that went through every active item and never reached a region: it never will.
         unreached = [r for r in stats["regions"] if not stats["covered_by_region"].get(r)]
-        finished = not runs[-1]["summary"].get("stoppedAtDeadline", True)
+        finished = not any(run["summary"].get("stoppedAtDeadline", True) for run in runs[-1])
         stats["stalled"] = stats["covered"] == before or (finished and bool(unreached))
         if stats["covered_at"] is not None or stats["stalled"] or time.monotonic() - began > budget:
             # Out of budget with a region never reached: no rate to extrapolate from either.
@@ -664,9 +778,13 @@ def footnotes(results: list[Result], sample: int, imports: Mapping[str, float], 
         f"{sample} deployments in the same run and extrapolated to N.",
         "GG calls: Greengrass and IoT requests the simulator received in the cycle, throttled ones included. "
         "DDB reads/writes: DynamoDB calls of all the cycle's runs (botocore event hooks); CPU s: the poller "
-        "process's CPU time in them; CPU@λ s: that CPU time at the vCPU share Lambda gives the template's "
+        "process's CPU time in them; CPU@λ s: the busiest process's CPU time at the vCPU share Lambda gives the template's "
         f"MemorySize ({results[0].memory_mb if results else 0} MB of {FULL_VCPU_MB}), a floor no concurrency "
         "lowers; RSS: the poller process's peak.",
+        "regions > 1: the scheduled run starts a region run per other region through a loopback Lambda Invoke "
+        "endpoint, each run in a poller process of its own, cold-started as Lambda's execution environments "
+        "are; CPU s, DDB and log figures add up all the processes, RSS is the largest. This machine's cores "
+        "are shared by those processes, the simulator and moto; on Lambda each run has a vCPU of its own.",
         "cold import (median of fresh interpreters): "
         + ", ".join(f"{name} {ms:.0f} ms" for name, ms in imports.items())
         + f"; ggwatch package source {package_kib:.0f} KiB.",
