@@ -245,7 +245,7 @@ class World:
     def poll_elsewhere(self) -> PollReport:
         """A run in a second execution environment (own clients), e.g. from inside a paused call."""
         self.runs += 1
-        report: PollReport = self._poller.poller.__wrapped__().run(
+        report: PollReport = self._poller.cold_start.__wrapped__().poller.run(
             context_with().get_remaining_time_in_millis
         )
         return report
@@ -256,7 +256,7 @@ class World:
         """`runs` poller runs, each in its own warm execution environment, forced to interleave at every
         `rendezvous` call (see overlap.run_together)."""
         while len(self._environments) < runs:
-            self._environments.append(self._poller.poller.__wrapped__())
+            self._environments.append(self._poller.cold_start.__wrapped__().poller)
         outcomes = overlap.run_together(self._environments[:runs], self.calls, rendezvous)
         self.runs += runs
         self.overlaps += 1
