@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
-from ggwatch_local.greengrass_v2 import FleetFake
+from ggwatch_local.greengrass_v2 import FleetFake, FleetFakeServer
 from ggwatch_local.greengrass_v2.lives import single_device
 from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from tests.integration.conftest import TopicWithSubscriber
@@ -97,4 +97,29 @@ def test_a_device_event_notifies_a_v2_deployment_at_once_and_a_burst_checks_it_o
     done = topic.drain()
     assert [(d.body["previousStatus"], d.body["status"], d.body["terminal"]) for d in done] == [
         ("ACTIVE", "COMPLETED", True)
+    ]
+
+
+def test_a_device_event_forwarded_from_another_region_checks_the_deployment_where_it_lives(
+    monkeypatch: pytest.MonkeyPatch, topic: TopicWithSubscriber, lambda_context: LambdaContext
+) -> None:
+    # Given a deployment tracked in eu-west-1, known only to that region's Greengrass
+    home, eu = FleetFake(), FleetFake(region="eu-west-1")
+    with FleetFakeServer(home, regions={"eu-west-1": eu}) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_GREENGRASSV2", server.endpoint_url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_IOT", server.endpoint_url)
+        monkeypatch.setenv("POLL_REGIONS", "eu-west-1")
+        load_handler("poller").cold_start.cache_clear()
+        deployment_id = eu.add(single_device())
+        load_handler("tracker").lambda_handler(
+            {"deploymentId": deployment_id, "kind": "greengrass-v2", "region": "eu-west-1"}, lambda_context
+        )
+        # When its device's event arrives on the home bus (the region forwarder keeps its region)
+        event = device_event()
+        event = {**event, "region": "eu-west-1", "detail": {**event["detail"], "deploymentId": deployment_id}}
+        summary = load_handler("poller").lambda_handler(event, lambda_context)
+    # Then the poller asked eu-west-1 about it and notified it, naming that region
+    assert summary["checked"] == deployment_id and summary["transitions"] == 1
+    assert [(d.body["deploymentId"], d.body["region"]) for d in topic.drain()] == [
+        (deployment_id, "eu-west-1")
     ]

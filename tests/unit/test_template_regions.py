@@ -131,6 +131,24 @@ def test_the_forwarder_matches_exactly_the_events_the_tracker_consumes(
     assert rule["EventBusName"] == "default"  # where a region's CloudTrail events arrive
 
 
+def test_the_forwarder_forwards_exactly_the_device_events_the_poller_checks_unless_turned_off(
+    template: dict[str, Any], forwarder: dict[str, Any]
+) -> None:
+    rule = resource(forwarder, "ForwardDeviceEventsRule")
+    home_rule = resource(template, "PollerDeviceEventRule")["Properties"]
+    assert rule["Properties"]["EventPattern"] == home_rule["EventPattern"]
+    assert rule["Properties"]["EventBusName"] == "default" and "EventBusName" not in home_rule
+    assert (
+        rule["Properties"]["Targets"]
+        == resource(forwarder, "ForwardDeploymentStarts")["Properties"]["Targets"]
+    )
+    assert rule["Condition"] == "ForwardsDeviceEvents"
+    assert forwarder["Conditions"]["ForwardsDeviceEvents"] == {
+        "Fn::Equals": [{"Ref": "ForwardDeviceEvents"}, "true"]
+    }
+    assert forwarder["Parameters"]["ForwardDeviceEvents"]["Default"] == "true"
+
+
 @pytest.mark.parametrize("name", ["tracker_cloudtrail_start.json", "tracker_cloudtrail_create_v2.json"])
 def test_a_forwarded_event_keeps_what_the_home_rule_matches(template: dict[str, Any], name: str) -> None:
     # A forwarded event keeps source, detail-type, detail and its region: the home rule matches it
