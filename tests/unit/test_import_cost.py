@@ -32,6 +32,7 @@ NOWHERE = (
 
 NOT_IN = {
     "poller": (
+        "ggwatch.domain.commands",
         "ggwatch.slack",
         "ggwatch.services.slack_delivery",
         "ggwatch.services.tracker",
@@ -51,6 +52,7 @@ NOT_IN = {
         "aws_lambda_powertools.utilities.parameters",
     ),
     "slack_notifier": (
+        "ggwatch.domain.commands",
         "ggwatch.services.poller",
         "ggwatch.services.tracker",
         "ggwatch.adapters.dynamodb",
