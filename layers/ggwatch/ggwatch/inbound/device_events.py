@@ -3,6 +3,9 @@ and deployment, delivered by EventBridge best-effort, possibly duplicated and ou
 
 Only the deployment ID is acted on: the event says that something changed, the source says what. So
 an event's own status is logged, never trusted, and a stale one cannot move a deployment backwards.
+
+The poller's scheduled passes (most of its invocations) only ask `is_device_event`: the parsing models
+are built (`defer_build`) by the first device event rather than at every cold start.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ class DeviceStatusChange:
 
 
 class _Detail(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     deployment_id: Annotated[
         str, Field(min_length=1, max_length=MAX_DEPLOYMENT_ID_LENGTH, pattern=DEPLOYMENT_ID_PATTERN)
@@ -45,7 +48,7 @@ class _DeviceEvent(BaseModel):
     """The envelope as far as it is read: Powertools' EventBridgeModel would also require fields (id,
     time, account...) that are not read, and drop an event missing one."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     source: Literal["aws.greengrass"]
     detail_type: Literal["Greengrass V2 Effective Deployment Status Change"] = Field(alias="detail-type")
