@@ -9,7 +9,6 @@ from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from ggwatch.adapters import rate_limit, sdk_config
@@ -27,6 +26,8 @@ from ggwatch.services.poller import Poller, PollerPolicy
 from ggwatch.settings import ConfigurationError, PollerSettings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from ggwatch.adapters.fanout import FanOutPublisher
     from ggwatch.adapters.sns import SnsNotificationPublisher
     from ggwatch.ports import DeploymentSource

@@ -32,6 +32,8 @@ NOWHERE = (
 
 NOT_IN = {
     "poller": (
+        "ggwatch.adapters.eventbridge",  # only when a bus is set (EVENT_BUS_NAME)
+        "ggwatch.adapters.fanout",
         "ggwatch.domain.commands",
         "ggwatch.slack",
         "ggwatch.services.slack_delivery",
