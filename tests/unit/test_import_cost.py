@@ -44,6 +44,7 @@ NOT_IN = {
         "aws_lambda_powertools.utilities.parser",
     ),
     "tracker": (
+        "ggwatch.domain.notification",
         "ggwatch.slack",
         "ggwatch.services.poller",
         "ggwatch.services.slack_delivery",
