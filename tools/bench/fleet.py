@@ -675,13 +675,17 @@ def footnotes(results: list[Result], sample: int, imports: Mapping[str, float], 
 
 
 def _cold_start_figures(runs: int = 5) -> tuple[dict[str, float], float]:
-    """Handler import beside `import boto3`, and the package source's size, through
-    tools/bench/cold_start.py's own functions (whichever of its versions is present)."""
+    """Handler import beside `import boto3` (and, where cold_start.py measures it, the import plus the
+    first invocation's setup), and the package source's size, through tools/bench/cold_start.py's own
+    functions (whichever of its versions is present)."""
     cold_start = _load(Path(__file__).with_name("cold_start.py"), "bench_cold_start")
     handler = str(ROOT / "functions" / "poller" / "app.py")
+    setup: dict[str, float] = {}
     if hasattr(cold_start, "import_medians"):
         medians = cold_start.import_medians(runs)
         baseline, poller = float(medians["boto3"]), float(medians["poller"])
+        if "poller + setup" in medians:
+            setup = {"poller handler + first-invocation setup": float(medians["poller + setup"])}
     else:
         baseline = float(cold_start.import_ms(cold_start.BASELINE_PROBE))
         poller = float(cold_start.import_ms(cold_start.PROBE, handler))
@@ -690,7 +694,7 @@ def _cold_start_figures(runs: int = 5) -> tuple[dict[str, float], float]:
         kib = float(cold_start.tree_bytes(package)) / 1024
     else:
         kib = float(cold_start.tree_kib(package))
-    return {"import boto3": baseline, "poller handler": poller}, kib
+    return {"import boto3": baseline, "poller handler": poller} | setup, kib
 
 
 def cases(args: argparse.Namespace) -> list[Case]:
