@@ -23,7 +23,8 @@ from ggwatch.inbound.device_events import device_status_change, is_device_event
 from ggwatch.observability import logger, metrics
 from ggwatch.services.lanes import Lane, SourcesByRegion
 from ggwatch.services.poller import Poller, PollerPolicy
-from ggwatch.settings import ConfigurationError, PollerSettings
+from ggwatch.settings import ConfigurationError
+from ggwatch.settings.poller import PollerSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

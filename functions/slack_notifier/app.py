@@ -12,7 +12,7 @@ from ggwatch.exceptions import DeliveryError, UnknownSchemaError
 from ggwatch.inbound.sns import notifications
 from ggwatch.observability import logger, metrics
 from ggwatch.services.slack_delivery import SlackDelivery
-from ggwatch.settings import SlackNotifierSettings
+from ggwatch.settings.slack_notifier import SlackNotifierSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -15,7 +15,7 @@ from ggwatch.exceptions import InvalidEventError
 from ggwatch.inbound.tracker import parse_tracker_event
 from ggwatch.observability import logger, metrics
 from ggwatch.services.tracker import Tracker
-from ggwatch.settings import TrackerSettings
+from ggwatch.settings.tracker import TrackerSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ggwatch.settings import PollerSettings
+from ggwatch.settings.poller import PollerSettings
 from ggwatch_local.template import (
     TEMPLATE_PATH,
     Resolver,

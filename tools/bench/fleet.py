@@ -517,7 +517,10 @@ def _sequential_seconds_per_deployment(fleet_url: str, ids: list[str], sample: i
 
 
 def _poller_settings() -> dict[str, Any]:
-    from ggwatch.settings import PollerSettings
+    try:
+        from ggwatch.settings.poller import PollerSettings
+    except ImportError:  # a ggwatch from before one settings module per handler
+        from ggwatch.settings import PollerSettings  # type: ignore[attr-defined,no-redef]
 
     return {name: info.default for name, info in PollerSettings.model_fields.items()}
 
