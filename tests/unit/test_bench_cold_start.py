@@ -10,7 +10,10 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "tools" / "bench"
+from ggwatch_local.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "tools" / "bench"
 
 
 def _load(name: str) -> ModuleType:
@@ -53,3 +56,9 @@ def test_the_fleet_footnote_carries_the_poller_import_and_its_setup(monkeypatch:
         "poller handler + first-invocation setup": 200.0,
     }
     assert kib == 2.0
+
+
+def test_the_probes_run_with_the_pydantic_settings_the_functions_get() -> None:
+    variables = load_template(ROOT / "template.yaml")["Globals"]["Function"]["Environment"]["Variables"]
+    pydantic = {name: value for name, value in variables.items() if name.startswith("PYDANTIC_")}
+    assert pydantic and pydantic.items() <= cold_start.ENVIRONMENT.items()

@@ -241,6 +241,12 @@ def test_every_function_gets_the_powertools_settings(template: Template, functio
     assert variables["LOG_LEVEL"] == "INFO"
 
 
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_function_scans_for_pydantic_plugins_at_cold_start(template: Template, function: str) -> None:
+    variables = function_properties(template, function)["Environment"]["Variables"]
+    assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+
+
 def metric_names(template: Template, stack_name: str, **parameters: str) -> set[tuple[str, str]]:
     """(namespace, service) of every function's metrics and of every custom metric alarm of a stack."""
     resolve = Resolver(template, stack_name=stack_name, parameters=parameters)

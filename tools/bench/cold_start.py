@@ -36,8 +36,10 @@ ENVIRONMENT = {
     "TABLE_NAME": "bench",
     "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench",
     "SLACK_WEBHOOKS_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as template.yaml sets it for every function
 }
-"""What the builders read (dummy keys, no profile: nothing here can reach AWS), set for every probe."""
+"""What the builders read (dummy keys, no profile: nothing here can reach AWS) and the functions'
+fixed settings that weigh on a cold start, set for every probe."""
 BUILT_FUNCTIONS = {
     "poller": "PollerFunction",
     "tracker": "TrackerFunction",
