@@ -13,7 +13,6 @@ from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import boto3
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from ggwatch.adapters import rate_limit, sdk_config
@@ -32,9 +31,12 @@ from ggwatch.observability import logger, metrics
 from ggwatch.services.lanes import Lane, SourcesByRegion
 from ggwatch.services.poller import Poller, PollerPolicy, PollReport
 from ggwatch.services.scope import PollScope
-from ggwatch.settings import ConfigurationError, PollerSettings
+from ggwatch.settings import ConfigurationError
+from ggwatch.settings.poller import PollerSettings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from ggwatch.adapters.fanout import FanOutPublisher
     from ggwatch.adapters.sns import SnsNotificationPublisher
     from ggwatch.ports import DeploymentSource

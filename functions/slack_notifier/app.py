@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from ggwatch.adapters.delivery_ledger import DynamoDeliveryLedger
 from ggwatch.adapters.slack_webhook import SlackWebhookClient
@@ -14,7 +12,10 @@ from ggwatch.exceptions import DeliveryError, UnknownSchemaError
 from ggwatch.inbound.sns import notifications
 from ggwatch.observability import logger, metrics
 from ggwatch.services.slack_delivery import SlackDelivery
-from ggwatch.settings import SlackNotifierSettings
+from ggwatch.settings.slack_notifier import SlackNotifierSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @cache

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.adapters.sdk_config import API_CONFIG
@@ -16,7 +15,10 @@ from ggwatch.exceptions import InvalidEventError
 from ggwatch.inbound.tracker import parse_tracker_event
 from ggwatch.observability import logger, metrics
 from ggwatch.services.tracker import Tracker
-from ggwatch.settings import TrackerSettings
+from ggwatch.settings.tracker import TrackerSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @cache

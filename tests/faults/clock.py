@@ -7,7 +7,7 @@ timeout at a chosen call, without waiting for it. (The time the services read is
 from __future__ import annotations
 
 from ggwatch.adapters.sdk_config import HURRIED
-from ggwatch.settings import PollerSettings
+from ggwatch.settings.poller import PollerSettings
 from tests.conftest import context_with
 from tests.faults.faults import SimulatedCrash
 

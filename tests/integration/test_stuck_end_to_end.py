@@ -14,7 +14,7 @@ from ggwatch.adapters import rate_limit, sdk_config
 from ggwatch.adapters.dynamodb import DynamoDeploymentRepository
 from ggwatch.domain.models import DeploymentKind
 from ggwatch.services.poller import Poller, PollerPolicy
-from ggwatch.settings import PollerSettings
+from ggwatch.settings.poller import PollerSettings
 from ggwatch_local.greengrass import BulkDeploymentFake, Step
 from ggwatch_local.greengrass_v2 import FleetFake, lives
 from ggwatch_local.lambda_runtime import load_handler

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ggwatch.domain.commands import MAX_ARN_LENGTH, IgnoredEvent, TrackRequest
+from ggwatch.domain.arns import MAX_ARN_LENGTH
+from ggwatch.domain.commands import IgnoredEvent, TrackRequest
 from ggwatch.domain.models import DeploymentKind
 from ggwatch.exceptions import InvalidEventError
 from ggwatch.inbound.tracker import parse_tracker_event

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from ggwatch.settings import ConfigurationError, PollerSettings
+from ggwatch.settings import ConfigurationError
+from ggwatch.settings.poller import PollerSettings
 from ggwatch_local.template import Resolver, load_template, resource
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ops-failures"

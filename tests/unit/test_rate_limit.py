@@ -20,7 +20,8 @@ from ggwatch.adapters.rate_limit import RateLimits, TokenBucket, poller_rate_lim
 from ggwatch.adapters.sdk_config import FULL, HURRIED, CallBudget
 from ggwatch.adapters.source_errors import source_errors
 from ggwatch.exceptions import SourceThrottledError
-from ggwatch.settings import ConfigurationError, PollerSettings
+from ggwatch.settings import ConfigurationError
+from ggwatch.settings.poller import PollerSettings
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ggwatch-notifications"
 RATE = 20.0

@@ -5,7 +5,10 @@ import sys
 
 import pytest
 
-from ggwatch.settings import ConfigurationError, PollerSettings, SlackNotifierSettings, TrackerSettings
+from ggwatch.settings import ConfigurationError
+from ggwatch.settings.poller import PollerSettings
+from ggwatch.settings.slack_notifier import SlackNotifierSettings
+from ggwatch.settings.tracker import TrackerSettings
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ggwatch-notifications"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ggwatch.settings import PollerSettings
+from ggwatch.settings.poller import PollerSettings
 from ggwatch_local.template import (
     TEMPLATE_PATH,
     Resolver,
@@ -248,6 +248,12 @@ def test_every_function_gets_the_powertools_settings(template: Template, functio
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == STACK_NAMESPACE
     assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
     assert variables["LOG_LEVEL"] == "INFO"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_function_scans_for_pydantic_plugins_at_cold_start(template: Template, function: str) -> None:
+    variables = function_properties(template, function)["Environment"]["Variables"]
+    assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
 
 
 def metric_names(template: Template, stack_name: str, **parameters: str) -> set[tuple[str, str]]:

@@ -599,7 +599,10 @@ def _sequential_seconds_per_deployment(fleet_url: str, ids: list[str], sample: i
 
 
 def _poller_settings() -> dict[str, Any]:
-    from ggwatch.settings import PollerSettings
+    try:
+        from ggwatch.settings.poller import PollerSettings
+    except ImportError:  # a ggwatch from before one settings module per handler
+        from ggwatch.settings import PollerSettings  # type: ignore[attr-defined,no-redef]
 
     return {name: info.default for name, info in PollerSettings.model_fields.items()}
 
@@ -793,13 +796,17 @@ def footnotes(results: list[Result], sample: int, imports: Mapping[str, float], 
 
 
 def _cold_start_figures(runs: int = 5) -> tuple[dict[str, float], float]:
-    """Handler import beside `import boto3`, and the package source's size, through
-    tools/bench/cold_start.py's own functions (whichever of its versions is present)."""
+    """Handler import beside `import boto3` (and, where cold_start.py measures it, the import plus the
+    first invocation's setup), and the package source's size, through tools/bench/cold_start.py's own
+    functions (whichever of its versions is present)."""
     cold_start = _load(Path(__file__).with_name("cold_start.py"), "bench_cold_start")
     handler = str(ROOT / "functions" / "poller" / "app.py")
+    setup: dict[str, float] = {}
     if hasattr(cold_start, "import_medians"):
         medians = cold_start.import_medians(runs)
         baseline, poller = float(medians["boto3"]), float(medians["poller"])
+        if "poller + setup" in medians:
+            setup = {"poller handler + first-invocation setup": float(medians["poller + setup"])}
     else:
         baseline = float(cold_start.import_ms(cold_start.BASELINE_PROBE))
         poller = float(cold_start.import_ms(cold_start.PROBE, handler))
@@ -808,7 +815,7 @@ def _cold_start_figures(runs: int = 5) -> tuple[dict[str, float], float]:
         kib = float(cold_start.tree_bytes(package)) / 1024
     else:
         kib = float(cold_start.tree_kib(package))
-    return {"import boto3": baseline, "poller handler": poller}, kib
+    return {"import boto3": baseline, "poller handler": poller} | setup, kib
 
 
 def cases(args: argparse.Namespace) -> list[Case]:

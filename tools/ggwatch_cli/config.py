@@ -15,7 +15,8 @@ from typing import Annotated, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ggwatch.domain.regions import RegionList
-from ggwatch.settings import PollerSettings, TrackerSettings
+from ggwatch.settings.poller import PollerSettings
+from ggwatch.settings.tracker import TrackerSettings
 from ggwatch_cli import UsageError, shown
 
 STACK_VARIABLE = "GGWATCH_STACK_NAME"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
-from ggwatch.domain.notification import Notification
-from ggwatch.exceptions import PublishError
+if TYPE_CHECKING:  # annotations only: a handler imports the models it uses itself, and only those
+    from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
+    from ggwatch.domain.notification import Notification
+    from ggwatch.exceptions import PublishError
 
 
 @dataclass(frozen=True)

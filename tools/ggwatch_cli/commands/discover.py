@@ -142,7 +142,7 @@ def _v1_bulk(aws: Runtime, known: Known) -> Iterator[Found]:
 def _v2(aws: Runtime, known: Known) -> Iterator[Found]:
     """The latest revision of each target (ListDeployments LATEST_ONLY); only an ACTIVE one is still
     rolling out or watching its group, the others have ended."""
-    from ggwatch.domain.commands import v2_deployment_arn
+    from ggwatch.domain.arns import v2_deployment_arn
     from ggwatch.domain.models import V2DeploymentStatus
 
     for summary in aws.v2_deployments.list_deployments():

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ggwatch.adapters.aws_errors import error_code, error_message
 from ggwatch.adapters.sdk_config import API_CONFIG
-from ggwatch.domain.commands import deployment_arn
+from ggwatch.domain.arns import deployment_arn
 from ggwatch.domain.models import DeploymentKind
 from ggwatch.domain.notification import Notification, eventbridge_entry_size, fit_to_eventbridge_entry
 from ggwatch.domain.sizes import EVENTBRIDGE_ENTRY_MAX_BYTES

@@ -23,7 +23,7 @@ from ggwatch.adapters.bounded_cache import BoundedCache
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.source_errors import source_errors
 from ggwatch.domain import fleet_rules
-from ggwatch.domain.commands import v2_deployment_arn
+from ggwatch.domain.arns import v2_deployment_arn
 from ggwatch.domain.models import Metrics
 from ggwatch.exceptions import SourceUnavailableError
 

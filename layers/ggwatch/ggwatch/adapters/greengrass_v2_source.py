@@ -12,7 +12,7 @@ from ggwatch.adapters.greengrass_v2 import (
     GreengrassV2Deployments,
     V2DeploymentSnapshot,
 )
-from ggwatch.domain.commands import v2_deployment_arn
+from ggwatch.domain.arns import v2_deployment_arn
 from ggwatch.domain.fleet_rules import failure_summary
 from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics, Observation
 from ggwatch.domain.transitions import iso

@@ -27,7 +27,7 @@ from ggwatch.adapters.aws_errors import THROTTLING_CODES
 from ggwatch.observability import count, logger
 
 if TYPE_CHECKING:
-    from ggwatch.settings import PollerSettings
+    from ggwatch.settings.poller import PollerSettings
 
 MIN_RATE: Final = 0.5
 """Requests per second a bucket never goes below, however often it is throttled (botocore's floor)."""
@@ -223,7 +223,7 @@ class _AttemptHook:
 
 
 def poller_rate_limits(settings: PollerSettings, **kwargs: Any) -> RateLimits:
-    """The poller's limits: each API it polls at the rate its settings give (see settings.py)."""
+    """The poller's limits: each API it polls at the rate its settings give (see settings/poller.py)."""
     return RateLimits(
         {
             ("greengrass", "GetBulkDeploymentStatus"): settings.RATE_GET_BULK_DEPLOYMENT_STATUS,

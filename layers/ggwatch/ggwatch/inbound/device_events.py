@@ -3,6 +3,9 @@ and deployment, delivered by EventBridge best-effort, possibly duplicated and ou
 
 Only the deployment ID is acted on: the event says that something changed, the source says what. So
 an event's own status is logged, never trusted, and a stale one cannot move a deployment backwards.
+
+The poller's scheduled passes (most of its invocations) only ask `is_device_event`: the parsing models
+are built (`defer_build`) by the first device event rather than at every cold start.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ggwatch.domain.commands import MAX_ARN_LENGTH, DeploymentId
+from ggwatch.domain.arns import DEPLOYMENT_ID_PATTERN, MAX_ARN_LENGTH, MAX_DEPLOYMENT_ID_LENGTH
 from ggwatch.observability import logger, metrics
 from ggwatch.validation import describe
 
@@ -31,9 +34,11 @@ class DeviceStatusChange:
 
 
 class _Detail(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
-    deployment_id: DeploymentId = Field(alias="deploymentId")
+    deployment_id: Annotated[
+        str, Field(min_length=1, max_length=MAX_DEPLOYMENT_ID_LENGTH, pattern=DEPLOYMENT_ID_PATTERN)
+    ] = Field(alias="deploymentId")
     execution_status: Annotated[str, Field(min_length=1, max_length=64)] = Field(
         alias="coreDeviceExecutionStatus"
     )
@@ -43,7 +48,7 @@ class _DeviceEvent(BaseModel):
     """The envelope as far as it is read: Powertools' EventBridgeModel would also require fields (id,
     time, account...) that are not read, and drop an event missing one."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     source: Literal["aws.greengrass"]
     detail_type: Literal["Greengrass V2 Effective Deployment Status Change"] = Field(alias="detail-type")

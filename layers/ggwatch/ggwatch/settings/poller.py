@@ -1,48 +1,20 @@
-"""Each handler's configuration, validated once at cold start; errors name the setting at fault."""
+"""The poller's settings."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from ggwatch.domain.regions import RegionList
-from ggwatch.exceptions import ConfigurationError
-from ggwatch.validation import describe
+from ggwatch.settings import HandlerSettings, NonEmpty
 
-__all__ = ["ConfigurationError", "PollerSettings", "SlackNotifierSettings", "TrackerSettings"]
-"""ConfigurationError lives in ggwatch.exceptions; it is re-exported here for code that imports it
-from the settings it is about."""
-
-NonEmpty = Annotated[str, Field(min_length=1)]
 _MAX_STUCK_MINUTES = 30 * 24 * 60
 """A month: beyond it a threshold no longer says anything about a rollout."""
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """Read and validate the settings; raise ConfigurationError naming every bad variable."""
-        try:
-            return cls.model_validate(dict(os.environ if environ is None else environ))
-        except ValidationError as error:
-            raise ConfigurationError(f"invalid {cls.__name__} configuration: {describe(error)}") from None
-
-
-class TrackerSettings(_Settings):
-    TABLE_NAME: NonEmpty
-    RETENTION_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
-    """Days an untracked deployment's item is kept before DynamoDB's TTL deletes it."""
-    POLL_REGIONS: RegionList = ()
-    """The regions polled besides the stack's own (the PollRegions parameter, comma-separated); a
-    deployment in any other region is refused."""
-
-
-class PollerSettings(_Settings):
+class PollerSettings(HandlerSettings):
     TABLE_NAME: NonEmpty
     TOPIC_ARN: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")]
     RETENTION_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
@@ -100,11 +72,3 @@ class PollerSettings(_Settings):
         if isinstance(environ, Mapping) and "SAFETY_MARGIN_MS" in environ:
             raise ValueError("SAFETY_MARGIN_MS is retired: the margin is derived; see END_OF_RUN_RESERVE_MS")
         return environ
-
-
-class SlackNotifierSettings(_Settings):
-    SLACK_WEBHOOKS_SECRET_ARN: NonEmpty
-    TABLE_NAME: NonEmpty
-    SECRET_CACHE_SECONDS: Annotated[int, Field(ge=0)] = 300
-    DELIVERY_RECORD_DAYS: Annotated[int, Field(ge=1)] = 7
-    """How long a record of a delivered message is kept to drop duplicates."""
