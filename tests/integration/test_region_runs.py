@@ -95,7 +95,7 @@ def test_the_scheduled_run_starts_a_run_per_other_region_and_each_polls_its_own(
     # Then it started one asynchronous run of its own function per other region, and polled its own only
     assert summary["regionRuns"] == [AP, EU] and summary["polled"] == 1
     assert [(i["FunctionName"], i["InvocationType"]) for i in invocations] == [(own_function, "Event")] * 2
-    events = [json.loads(i["Payload"]) for i in invocations]
+    events = sorted((json.loads(i["Payload"]) for i in invocations), key=lambda event: str(event["region"]))
     assert [(e["source"], e["region"]) for e in events] == [
         ("ggwatch.region-run", AP),
         ("ggwatch.region-run", EU),

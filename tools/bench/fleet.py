@@ -66,6 +66,9 @@ class Case:
     regions: int
     latency: float
     rate: float
+    runs_alone: bool = False
+    """Region runs one after the other, each with the machine to itself (as each has its own vCPU on
+    Lambda); the cycle is then the longest run's time. False: all at once, sharing this machine's cores."""
 
     @property
     def deployments(self) -> int:
@@ -445,10 +448,12 @@ class _RegionRunLambda:
     each asynchronous invocation (202, as Lambda answers) and runs it on that region's poller process,
     a cold-started process per region like the separate execution environments Lambda would use."""
 
-    def __init__(self, processes: Mapping[str, _Child]) -> None:
+    def __init__(self, processes: Mapping[str, _Child], *, alone: bool = False) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self._processes = processes
+        self._alone = alone
+        self._queued: list[dict[str, Any]] = []
         self._threads: list[threading.Thread] = []
         self._answers: list[Any] = []
         self._lock = threading.Lock()
@@ -474,6 +479,11 @@ class _RegionRunLambda:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _start(self, event: dict[str, Any]) -> None:
+        if self._alone:
+            with self._lock:
+                self._queued.append(event)
+            return
+
         def run() -> None:
             try:
                 answer = self._processes[event["region"]].ask(("run", event))
@@ -488,7 +498,11 @@ class _RegionRunLambda:
         thread.start()
 
     def wait(self) -> list[dict[str, Any]]:
-        """The runs started since the last wait, once all have ended."""
+        """The runs started since the last wait, once all have ended (run one at a time now, if alone)."""
+        with self._lock:
+            queued, self._queued = self._queued, []
+        for event in queued:
+            self._answers.append(self._processes[event["region"]].ask(("run", event)))
         with self._lock:
             threads, self._threads = self._threads, []
         for thread in threads:
@@ -646,7 +660,7 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
             region_processes = {
                 r: _Child(_poll, environment, timeout, memory_mb) for r in case.region_names()[1:]
             }
-            region_runs = _RegionRunLambda(region_processes)
+            region_runs = _RegionRunLambda(region_processes, alone=case.runs_alone)
             environment["AWS_ENDPOINT_URL_LAMBDA"] = region_runs.url
         poller = _Child(_poll, environment, timeout, memory_mb)
         processes = [poller, *region_processes.values()]
@@ -667,7 +681,11 @@ def measure(case: Case, *, moto_url: str, concurrency: int | None, sample: int, 
         fleet.close()
     counts: dict[str, float] = final["counts"]
     covered = stats["covered"]
-    if stats["covered_at"] is not None:
+    if stats["covered_at"] is not None and case.runs_alone and region_processes:
+        # as if started together, each on its own vCPU: a scheduled period lasts its longest run
+        cycle = sum(max(run["ended"] - run["started"] for run in period) for period in runs)
+        extrapolated = False
+    elif stats["covered_at"] is not None:
         cycle, extrapolated = stats["covered_at"] - began, False
     elif covered and not stats["stalled"]:
         ended = max(run["ended"] for run in runs[-1])
@@ -754,7 +772,8 @@ COLUMNS = (
 def table(results: Iterable[Result]) -> str:
     lines = ["  ".join(f"{name:>{width}}" for name, width in COLUMNS)]
     for r in results:
-        cycle = "n/a" if r.cycle_seconds is None else f"{'~' if r.extrapolated else ''}{r.cycle_seconds:.1f}"
+        mark = "~" if r.extrapolated else "a" if r.case.runs_alone and r.region_runs else ""
+        cycle = "n/a" if r.cycle_seconds is None else f"{mark}{r.cycle_seconds:.1f}"
         ratio = "n/a" if r.cycle_seconds is None else f"{r.cycle_seconds / r.bound_seconds:.2f}"
         speedup = "n/a" if r.cycle_seconds is None else f"{r.sequential_seconds / r.cycle_seconds:.1f}x"
         cells = (
@@ -786,8 +805,11 @@ def footnotes(results: list[Result], sample: int, imports: Mapping[str, float], 
         "lowers; RSS: the poller process's peak.",
         "regions > 1: the scheduled run starts a region run per other region through a loopback Lambda Invoke "
         "endpoint, each run in a poller process of its own, cold-started as Lambda's execution environments "
-        "are; CPU s, DDB and log figures add up all the processes, RSS is the largest. This machine's cores "
-        "are shared by those processes, the simulator and moto; on Lambda each run has a vCPU of its own.",
+        "are; CPU s, DDB and log figures add up all the processes, RSS is the largest. First row: the runs "
+        "at once, sharing this machine's cores with each other, the simulator and moto. Second row (a): the "
+        "region runs one after the other once the scheduled run ended, each with the machine to itself, as "
+        "each has a vCPU of its own on Lambda; its cycle is the longest run's time, as if they had started "
+        "together.",
         "cold import (median of fresh interpreters): "
         + ", ".join(f"{name} {ms:.0f} ms" for name, ms in imports.items())
         + f"; ggwatch package source {package_kib:.0f} KiB.",
@@ -822,13 +844,14 @@ def cases(args: argparse.Namespace) -> list[Case]:
     chosen = [Case(f"{n} x 1 region", n, 1, args.latency, args.latency_case_rate) for n in args.deployments]
     chosen += [
         Case(
-            f"{args.regions_each} x {args.regions} regions",
+            f"{args.regions_each} x {args.regions} regions{', runs alone' if alone else ''}",
             args.regions_each,
             args.regions,
             args.latency,
             args.latency_case_rate,
+            runs_alone=alone,
         )
-        for _ in range(1 if args.regions > 1 else 0)
+        for alone in ((False, True) if args.regions > 1 else ())
     ]
     if args.rate_case:
         chosen.append(Case(f"{args.rate_case} rate-bound", args.rate_case, 1, args.latency, args.rate))
