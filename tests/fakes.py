@@ -27,6 +27,8 @@ class InMemoryRepository:
     def __init__(self) -> None:
         self.items: dict[str, TrackedDeployment] = {}
         self.corrupt: dict[str, str] = {}
+        self.in_own_partition: set[str] = set()
+        """Keys of deployments of other regions stored as before regions had partitions of their own."""
         self.cursors: dict[tuple[DeploymentKind, str | None], str | None] = {}
         self.untracked: set[str] = set()
         self.expiries: dict[str, int] = {}
@@ -44,6 +46,7 @@ class InMemoryRepository:
         self,
         kind: DeploymentKind,
         *,
+        region: str | None = None,
         from_key: str | None = None,
         after_key: str | None = None,
         before_key: str | None = None,
@@ -58,9 +61,25 @@ class InMemoryRepository:
         ]
         for key in keys:
             if key in self.corrupt:
-                yield ActiveItem(key=key, deployment=None, problem=self.corrupt[key])
-            elif self.items[key].active and self.items[key].kind == kind:
-                yield ActiveItem(key=key, deployment=self.items[key])
+                if region is None:  # a garbled item's partition: the stack's own region's, say
+                    yield ActiveItem(key=key, deployment=None, problem=self.corrupt[key])
+            elif (
+                (stored := self.items[key]).active and stored.kind == kind and self._partition(key) == region
+            ):
+                yield ActiveItem(key=key, deployment=stored)
+
+    def _partition(self, key: str) -> str | None:
+        return None if key in self.in_own_partition else self.items[key].region
+
+    def relocate(self, kind: DeploymentKind, deployment_id: str, region: str) -> bool:
+        key = self.key(kind, deployment_id)
+        with self._lock:
+            stored = self.items.get(key)
+            if stored is None or not stored.active or key not in self.in_own_partition:
+                return False
+            self.in_own_partition.discard(key)
+            self.writes += 1
+            return True
 
     def all(self) -> Iterator[ActiveItem]:
         return iter([ActiveItem(key=k, deployment=v) for k, v in sorted(self.items.items())])

@@ -160,13 +160,14 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return _check(run, event, context)
     if is_region_run(event):
         return _region_run(run, built.other_regions, event, context)
-    scope = PollScope()
+    started: frozenset[str] = frozenset()
     if built.region_runs is not None:
         function_arn = context.invoked_function_arn
         started = built.region_runs.start(function_arn, built.other_regions, _scheduled_time(event))
-        scope = PollScope.handing_off(started)
-    report = run.run(context.get_remaining_time_in_millis, scope)
-    return _summary(report, regionRuns=sorted(scope.handed_off))
+    not_started = sorted(built.other_regions - started)  # polled here, after the stack's own region
+    scopes = [PollScope(), *(PollScope(region) for region in not_started)]
+    report = run.run(context.get_remaining_time_in_millis, scopes)
+    return _summary(report, regionRuns=sorted(started), regionsPolledHere=not_started)
 
 
 def _region_run(
@@ -177,7 +178,7 @@ def _region_run(
     if region is None or region not in other_regions:
         logger.error("region run refused: not a region this stack polls", region=str(region)[:64])
         return {"region": None, "result": "refused"}
-    report = run.run(context.get_remaining_time_in_millis, PollScope(region=region))
+    report = run.run(context.get_remaining_time_in_millis, [PollScope(region)])
     return _summary(report, region=region)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 from botocore.client import BaseClient
 
@@ -121,11 +122,11 @@ def test_a_region_whose_run_cannot_be_started_is_polled_by_the_scheduled_run(
     # Given a poller whose function Lambda does not know (moto answers ResourceNotFoundException)
     polls(monkeypatch, EU)
     summary = load_handler("poller").lambda_handler(dict(SCHEDULED), lambda_context)
-    # Then it tried, and polled the region itself, as everything no region run took (a deployment in a
-    # region since dropped from PollRegions too, asked where it lives)
+    # Then it tried, and polled that region itself, beside its own
     assert len(invocations) == 1
-    assert summary["regionRuns"] == [] and summary["polled"] == 3
-    assert published(topic) == [(f"bd-{AP}", AP), (f"bd-{EU}", EU), (f"bd-{REGION}", REGION)]
+    assert summary["regionRuns"] == [] and summary["regionsPolledHere"] == [EU]
+    assert summary["polled"] == 2
+    assert published(topic) == [(f"bd-{EU}", EU), (f"bd-{REGION}", REGION)]
 
 
 @pytest.mark.parametrize(
@@ -150,7 +151,7 @@ def test_a_region_run_for_a_region_not_handed_off_polls_nothing(
     assert published(topic) == []
 
 
-def test_without_poll_regions_the_scheduled_run_polls_everything_and_starts_nothing(
+def test_without_poll_regions_the_scheduled_run_polls_its_own_region_and_starts_nothing(
     monkeypatch: pytest.MonkeyPatch,
     fleet: Fleet,
     invocations: list[dict[str, Any]],
@@ -159,6 +160,38 @@ def test_without_poll_regions_the_scheduled_run_polls_everything_and_starts_noth
 ) -> None:
     polls(monkeypatch, "")
     summary = load_handler("poller").lambda_handler(dict(SCHEDULED), lambda_context)
-    assert invocations == [] and summary["regionRuns"] == []
-    # (a deployment outside the stack's regions is asked about where it lives, as tracked)
-    assert summary["polled"] == 3
+    assert invocations == [] and summary["regionRuns"] == [] and summary["regionsPolledHere"] == []
+    # (a deployment in a region the stack no longer polls is not read: its role may not read there)
+    assert summary["polled"] == 1
+    assert published(topic) == [(f"bd-{REGION}", REGION)]
+
+
+def test_a_deployment_tracked_in_another_region_before_regions_had_partitions_moves_to_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+    fleet: Fleet,
+    own_function: str,
+    deployments_table: str,
+    topic: TopicWithSubscriber,
+    lambda_context: LambdaContext,
+) -> None:
+    # Given eu-west-1's deployment stored as before: in the stack's own partition of the active index
+    dynamodb, key = boto3.client("dynamodb"), {"pk": {"S": f"DEPLOYMENT#{KIND.value}#bd-{EU}"}}
+    dynamodb.update_item(
+        TableName=deployments_table,
+        Key=key,
+        UpdateExpression="SET activeKind = :kind",
+        ExpressionAttributeValues={":kind": {"S": KIND.value}},
+    )
+    polls(monkeypatch, EU)
+    handler = load_handler("poller").lambda_handler
+    # When the scheduled run polls, it polls it too, where it lives, and moves it to eu-west-1's
+    # partition, where eu-west-1's run finds it (unchanged: nothing is notified twice)
+    assert handler(dict(SCHEDULED), lambda_context)["polled"] == 2
+    assert handler({"source": "ggwatch.region-run", "region": EU}, lambda_context)["unchanged"] == 1
+    assert published(topic) == [(f"bd-{EU}", EU), (f"bd-{REGION}", REGION)]
+    stored = dynamodb.get_item(TableName=deployments_table, Key=key)["Item"]
+    assert stored["activeKind"] == {"S": f"{KIND.value}#{EU}"}
+    # Then from the next cycle on eu-west-1's run polls it, and the scheduled run no longer does
+    assert handler(dict(SCHEDULED), lambda_context)["polled"] == 1
+    assert handler({"source": "ggwatch.region-run", "region": EU}, lambda_context)["polled"] == 1
+    assert published(topic) == []

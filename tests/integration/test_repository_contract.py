@@ -101,10 +101,12 @@ def test_track_records_the_region_the_deployment_lives_in(subject: Subject) -> N
     eu, home = repository.get(KIND, "bd-eu"), repository.get(KIND, "bd-home")
     assert eu is not None and home is not None
     assert (eu.region, home.region) == ("eu-west-1", None)
-    assert [item.deployment.region for item in repository.active(KIND) if item.deployment] == [
-        "eu-west-1",
-        None,
+    # each in its region's own partition of the active index: a run reads its region's only
+    assert [item.key for item in repository.active(KIND)] == [f"DEPLOYMENT#{KIND.value}#bd-home"]
+    assert [item.key for item in repository.active(KIND, region="eu-west-1")] == [
+        f"DEPLOYMENT#{KIND.value}#bd-eu"
     ]
+    assert list(repository.active(KIND, region="us-west-2")) == []
 
 
 def test_track_keeps_the_status_discover_saw_apart_from_the_polled_status(subject: Subject) -> None:

@@ -100,6 +100,11 @@ def set_running(source: ScriptedSource, ids: Sequence[str]) -> None:
         source.set(deployment_id, "Running")
 
 
+def scopes(*regions: str | None) -> list[PollScope]:
+    """A run over these regions' deployments, each from its own partition, the regions in parallel."""
+    return [PollScope(region) for region in regions]
+
+
 def ids(prefix: str, count: int) -> list[str]:
     return [f"{prefix}-{index:03d}" for index in range(count)]
 
@@ -115,7 +120,9 @@ def test_each_region_polls_up_to_its_bound_at_once_and_never_more() -> None:
         # Each call waits until three calls of its region are in flight together
         source.gate.clear()
         source.release_at = 3
-    report = regional_poller(repository, regions, publisher, clock, concurrency=3).run()
+    report = regional_poller(repository, regions, publisher, clock, concurrency=3).run(
+        scopes=scopes("us-east-1", "eu-west-1")
+    )
     assert report.count("notified") == 18
     assert [regions.source(r).most_in_flight for r in ("us-east-1", "eu-west-1")] == [3, 3]
 
@@ -132,7 +139,7 @@ def test_a_stuck_region_does_not_keep_the_others_from_being_notified() -> None:
     # (a transition waits for others to share its PublishBatch call no longer than the linger: the
     # hanging workers could still add one)
     poller = regional_poller(repository, regions, publisher, clock, concurrency=2, linger_seconds=0.0)
-    run = threading.Thread(target=poller.run)
+    run = threading.Thread(target=poller.run, kwargs={"scopes": scopes("ap-south-1", "us-east-1")})
     run.start()
     # Then the other region's deployments are all notified while it hangs
     wait_until(
@@ -152,11 +159,14 @@ def test_a_region_whose_clients_fail_does_not_stop_the_others() -> None:
     track(repository, home)
     set_running(regions.source(None), home)
     regions.broken.add("me-central-1")
-    report = regional_poller(repository, regions, publisher, clock, concurrency=4).run()
+    report = regional_poller(repository, regions, publisher, clock, concurrency=4).run(
+        scopes=scopes(None, "me-central-1")
+    )
     assert sorted(n.deployment_id for n in publisher.published) == home
     assert report.count("failed") == 4
     # The broken region's deployments stay active, to be polled again next run
-    assert all(item.deployment and item.deployment.active for item in repository.active(KIND))
+    still = list(repository.active(KIND, region="me-central-1"))
+    assert len(still) == 4 and all(item.deployment and item.deployment.active for item in still)
 
 
 class Budget:
@@ -204,17 +214,19 @@ def test_cut_short_runs_over_several_regions_never_skip_a_deployment() -> None:
         track(repository, region_ids, region)
         set_running(regions.source(region), region_ids)
     poller = regional_poller(repository, regions, publisher, clock, concurrency=2, worst_call_ms=3_000)
-    # Runs with time for 5 deployments each, until every deployment was notified
+    # Runs over the three regions' scopes at once, each run with time for about a dozen looks at the
+    # clock (the scopes share it: each looks before its reads and before each deployment it starts),
+    # until every deployment was notified
     runs = 0
     while len(publisher.published) < 36 and runs < 20:
-        poller.run(Budget(starts=5))
+        poller.run(Budget(starts=12), scopes("us-east-1", "eu-west-1", None))
         runs += 1
-    # Each was notified once, and none waited for long: a run may poll again a few that the one before
-    # had started past its cursor (another region's, while the cursor's own waited), never skip one
+    # Each was notified once, and none waited for long: each scope's cursor takes its next run on from
+    # the first deployment it did not start, so none is skipped
     assert Counter(n.deployment_id for n in publisher.published) == Counter(
         [d for region_ids in by_region.values() for d in region_ids]
     )
-    assert runs <= 15  # about 36 / 5, plus a few re-polled past a cursor and the looks at each page
+    assert runs <= 15
 
 
 class CountingRepository(InMemoryRepository):
@@ -230,12 +242,16 @@ class CountingRepository(InMemoryRepository):
         self,
         kind: DeploymentKind,
         *,
+        region: str | None = None,
         from_key: str | None = None,
         after_key: str | None = None,
         before_key: str | None = None,
     ) -> Iterator[ActiveItem]:
         self.reads.append((from_key or after_key, before_key))
-        for item in super().active(kind, from_key=from_key, after_key=after_key, before_key=before_key):
+        items = super().active(
+            kind, region=region, from_key=from_key, after_key=after_key, before_key=before_key
+        )
+        for item in items:
             self.handed_out += 1
             self.most_held = max(self.most_held, self.handed_out - len(self.source.calls))
             yield item
@@ -315,28 +331,23 @@ def test_a_burst_is_published_ten_to_a_call_and_a_failed_entry_releases_only_its
     assert {n.deployment_id: n.transition_id for n in publisher.published[-3:]} == claimed
 
 
-def test_runs_of_complementary_scopes_poll_each_deployment_exactly_once() -> None:
+def test_each_scope_polls_its_own_regions_deployments_and_scopes_in_turn_poll_them_all_once() -> None:
     repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
-    by_region = {
-        "us-east-1": ids("a", 4),
-        "eu-west-1": ids("b", 4),
-        "ap-south-1": ids("c", 4),
-        None: ids("d", 4),
-    }
+    by_region = {"eu-west-1": ids("b", 4), "ap-south-1": ids("c", 4), None: ids("d", 4)}
     for region, region_ids in by_region.items():
         track(repository, region_ids, region)
         set_running(regions.source(region), region_ids)
     poller = regional_poller(repository, regions, publisher, clock, concurrency=2)
-    # The scheduled run hands eu-west-1 and ap-south-1 to runs of their own
-    home = poller.run(scope=PollScope.handing_off(["eu-west-1", "ap-south-1"]))
-    # Then it polls the rest (the stack's own region by name or by default), and no other region's clients
-    assert sorted(o.deployment_id or "" for o in home.outcomes) == by_region["us-east-1"] + by_region[None]
-    assert regions.source("eu-west-1").calls == [] and regions.source("ap-south-1").calls == []
-    # And each region run polls its region only
-    west = poller.run(scope=PollScope(region="eu-west-1"))
+    # A region run polls its region's deployments only, and reads no other's
+    west = poller.run(scopes=[PollScope("eu-west-1")])
     assert sorted(o.deployment_id or "" for o in west.outcomes) == by_region["eu-west-1"]
-    assert regions.source(None).calls == by_region[None]
-    poller.run(scope=PollScope(region="ap-south-1"))
+    assert regions.source(None).calls == [] and regions.source("ap-south-1").calls == []
+    # The scheduled run polls the stack's own region, then each region whose run it could not start
+    home = poller.run(scopes=[PollScope(), PollScope("ap-south-1")])
+    assert sorted(o.deployment_id or "" for o in home.outcomes) == sorted(
+        by_region[None] + by_region["ap-south-1"]
+    )
+    assert sorted(regions.source("eu-west-1").calls) == by_region["eu-west-1"]  # not asked again
     assert Counter(n.deployment_id for n in publisher.published) == Counter(
         [d for region_ids in by_region.values() for d in region_ids]
     )
@@ -350,19 +361,18 @@ def test_a_region_run_cut_short_keeps_its_own_cursor_and_the_next_one_resumes_th
     set_running(regions.source("eu-west-1"), west)
     set_running(regions.source(None), home)
     poller = regional_poller(repository, regions, publisher, clock, concurrency=2, worst_call_ms=3_000)
-    handed_off = PollScope.handing_off(["eu-west-1"])
     # Given a region run and a scheduled run, each with time to start 3 deployments
-    poller.run(Budget(starts=3), PollScope(region="eu-west-1"))
-    poller.run(Budget(starts=3), handed_off)
+    poller.run(Budget(starts=3), [PollScope("eu-west-1")])
+    poller.run(Budget(starts=3))
     # Then each stopped at its own first deployment not started, in its own cursor
     assert repository.cursor(KIND, "eu-west-1") == key("w-003")
     assert repository.cursor(KIND) == key("h-003")
     # And the next runs of each scope start there and, given the time, finish and clear their cursors
     regions.source("eu-west-1").calls.clear()
-    poller.run(scope=PollScope(region="eu-west-1"))
+    poller.run(scopes=[PollScope("eu-west-1")])
     calls = regions.source("eu-west-1").calls
     assert calls[0] in west[3:5] and set(west[3:]) <= set(calls)  # 2 at once from the cursor on
-    poller.run(scope=handed_off)
+    poller.run()
     assert repository.cursor(KIND, "eu-west-1") is None and repository.cursor(KIND) is None
     assert Counter(n.deployment_id for n in publisher.published) == Counter(west + home)
 
@@ -378,8 +388,8 @@ def test_a_region_run_overlapping_a_scheduled_run_that_polls_its_region_too_noti
     source.gate.clear()
     source.release_at = 4  # both runs' first calls are in flight together
     poller = regional_poller(repository, regions, publisher, clock, concurrency=2)
-    scopes = [PollScope(region="eu-west-1"), PollScope()]
-    threads = [threading.Thread(target=poller.run, kwargs={"scope": scope}) for scope in scopes]
+    both = [[PollScope("eu-west-1")], [PollScope(), PollScope("eu-west-1")]]
+    threads = [threading.Thread(target=poller.run, kwargs={"scopes": scopes}) for scopes in both]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -387,3 +397,19 @@ def test_a_region_run_overlapping_a_scheduled_run_that_polls_its_region_too_noti
     # Then each transition was published once: the conditional claim let one run through per deployment
     assert Counter(n.deployment_id for n in publisher.published) == Counter(west)
     assert all(repository.items[key(d)].status == "Running" for d in west)
+
+
+def test_a_deployment_stored_before_regions_had_partitions_is_polled_once_then_left_to_its_region() -> None:
+    repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
+    track(repository, ["w-legacy"], "eu-west-1")
+    repository.in_own_partition.add(key("w-legacy"))
+    set_running(regions.source("eu-west-1"), ["w-legacy"])
+    poller = regional_poller(repository, regions, publisher, clock, concurrency=2)
+    # The scheduled run finds it in its own partition: polls it, in its region, and moves it
+    assert [o.deployment_id for o in poller.run().outcomes] == ["w-legacy"]
+    assert regions.source("eu-west-1").calls == ["w-legacy"]
+    assert key("w-legacy") not in repository.in_own_partition
+    # From then on, the region's runs poll it, and the scheduled run does not
+    assert poller.run().outcomes == []
+    assert [o.deployment_id for o in poller.run(scopes=scopes("eu-west-1")).outcomes] == ["w-legacy"]
+    assert [n.deployment_id for n in publisher.published] == ["w-legacy"]

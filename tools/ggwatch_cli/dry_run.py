@@ -25,11 +25,14 @@ class ReadOnlyRepository:
         self,
         kind: DeploymentKind,
         *,
+        region: str | None = None,
         from_key: str | None = None,
         after_key: str | None = None,
         before_key: str | None = None,
     ) -> Iterator[ActiveItem]:
-        return self._repository.active(kind, from_key=from_key, after_key=after_key, before_key=before_key)
+        return self._repository.active(
+            kind, region=region, from_key=from_key, after_key=after_key, before_key=before_key
+        )
 
     def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None:
         return self._repository.get(kind, deployment_id)
@@ -84,6 +87,10 @@ class ReadOnlyRepository:
         self.writes.append(f"request check {deployment_id}")
         stored = self._repository.get(kind, deployment_id)
         return stored if stored is not None and stored.active else None
+
+    def relocate(self, kind: DeploymentKind, deployment_id: str, region: str) -> bool:
+        self.writes.append(f"relocate {deployment_id} to {region}'s partition")
+        return False
 
     def set_cursor(self, kind: DeploymentKind, key: str | None, region: str | None = None) -> None:
         self.writes.append(f"set cursor {kind.value} {key}" + (f" ({region})" if region else ""))

@@ -14,7 +14,7 @@ BUS_ACTION = "events:PutEvents"
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "track": ("dynamodb:UpdateItem", "dynamodb:GetItem"),
     "untrack": ("dynamodb:UpdateItem",),
-    "list": ("dynamodb:Scan", "dynamodb:Query"),
+    "list": ("dynamodb:Scan",),
     "status": (
         "dynamodb:GetItem",
         "greengrass:GetBulkDeploymentStatus",

@@ -58,13 +58,14 @@ class DeploymentRepository(Protocol):
         self,
         kind: DeploymentKind,
         *,
+        region: str | None = None,
         from_key: str | None = None,
         after_key: str | None = None,
         before_key: str | None = None,
     ) -> Iterator[ActiveItem]:
-        """Active deployments of one kind whose key is at or after `from_key` (or after `after_key`)
-        and before `before_key` (every bound optional), in key order, read a page at a time as the
-        caller goes: never all of them at once."""
+        """Active deployments of one kind tracked in `region` (None: the stack's own) whose key is at or
+        after `from_key` (or after `after_key`) and before `before_key` (every bound optional), in key
+        order, read a page at a time as the caller goes: never all of them at once."""
         ...
 
     def get(self, kind: DeploymentKind, deployment_id: str) -> TrackedDeployment | None: ...
@@ -112,6 +113,12 @@ class DeploymentRepository(Protocol):
         transition_id: str | None = None,
     ) -> TrackedDeployment:
         """Store an observation (and clear any pending transition); raises ConflictError on a race."""
+        ...
+
+    def relocate(self, kind: DeploymentKind, deployment_id: str, region: str) -> bool:
+        """Move an active deployment of `region` from the stack's own partition of the active index to
+        its region's (one tracked before regions had partitions of their own); False when it is no
+        longer active there."""
         ...
 
     def request_check(

@@ -37,6 +37,7 @@ from ggwatch.observability import logger, metrics
 from ggwatch.ports import DeploymentRepository, DeploymentSource, NotificationPublisher
 from ggwatch.services.lanes import Lane, SourcesByRegion
 from ggwatch.services.poller import Poller, PollerPolicy, PollReport
+from ggwatch.services.scope import PollScope
 from ggwatch.services.tracker import Tracker
 from ggwatch.validation import describe
 from ggwatch_cli import CliError, UsageError, shown
@@ -176,7 +177,7 @@ class Runtime:
         )
         # powertools prints its metrics to stdout once a metric holds 100 values; stdout is ours.
         with redirect_stdout(sys.stderr if verbose else io.StringIO()):
-            return poller.run()
+            return poller.run(scopes=[PollScope(region) for region in (None, *sorted(self.regions.others))])
 
     def _polled_sources(self, region: str | None) -> list[DeploymentSource]:
         """Each kind's source in one region, as `poll` asks it (a deployment is polled where it lives)."""

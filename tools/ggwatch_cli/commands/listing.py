@@ -34,14 +34,13 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ggwatch.domain.models import DeploymentKind
     from ggwatch_cli.commands.context import aws_command
     from ggwatch_cli.output import deployment_json, deployments_table, dumps
 
     with aws_command(args) as aws:
         repository = aws.repository
         if args.active:
-            items = [item for kind in DeploymentKind for item in repository.active(kind)]
+            items = [item for item in repository.all() if item.deployment is None or item.deployment.active]
         else:
             items = list(repository.all())
         home = aws.session.region_name  # where the table is: the region of a deployment stored without one

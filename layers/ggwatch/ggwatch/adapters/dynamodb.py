@@ -16,6 +16,7 @@ from ggwatch.adapters.aws_errors import dynamodb_errors
 from ggwatch.adapters.dynamodb_items import (
     DEPLOYMENT_PREFIX,
     POLLER_PREFIX,
+    active_partition,
     deployment_key,
     from_item,
     observation_attributes,
@@ -55,6 +56,7 @@ class DynamoDeploymentRepository:
         self,
         kind: DeploymentKind,
         *,
+        region: str | None = None,
         from_key: str | None = None,
         after_key: str | None = None,
         before_key: str | None = None,
@@ -62,7 +64,7 @@ class DynamoDeploymentRepository:
         """Query pages of ACTIVE_PAGE_SIZE items, each read only when the caller has gone through the
         one before: what a run holds is a page and what is in flight, however many are active."""
         lower, lower_key = (">", after_key) if after_key is not None else (">=", from_key)
-        condition, values = "activeKind = :kind", {":kind": {"S": kind.value}}
+        condition, values = "activeKind = :kind", {":kind": {"S": active_partition(kind, region)}}
         if lower_key is not None and before_key is not None:
             condition += " AND pk BETWEEN :lower AND :before"  # inclusive: the ends are dropped below
         elif lower_key is not None:
@@ -118,6 +120,7 @@ class DynamoDeploymentRepository:
         values: dict[str, Any] = {
             ":kind": kind.value,
             ":id": deployment_id,
+            ":active": active_partition(kind, region),
             ":now": now.isoformat(),
             ":by": tracked_by,
             ":zero": 0,
@@ -135,7 +138,7 @@ class DynamoDeploymentRepository:
             arn_clause += ", discoveredStatus = :discovered"
         written = self._update_if(
             deployment_key(kind, deployment_id),
-            "SET deploymentKind = :kind, deploymentId = :id, activeKind = :kind,"
+            "SET deploymentKind = :kind, deploymentId = :id, activeKind = :active,"
             " trackedAt = if_not_exists(trackedAt, :now), trackedBy = if_not_exists(trackedBy, :by),"
             f" version = if_not_exists(version, :zero) + :one{arn_clause}"
             " REMOVE untrackedAt, expiresAt",
@@ -210,6 +213,15 @@ class DynamoDeploymentRepository:
             {":now": now_ms, ":due": now_ms - _epoch_ms_span(window)},
         )
         return tracked_deployment(written) if written is not None else None
+
+    def relocate(self, kind: DeploymentKind, deployment_id: str, region: str) -> bool:
+        written = self._update_if(
+            deployment_key(kind, deployment_id),
+            "SET activeKind = :regional",
+            "activeKind = :own",  # still active, still in the stack's own partition
+            {":regional": active_partition(kind, region), ":own": active_partition(kind, None)},
+        )
+        return written is not None
 
     def cursor(self, kind: DeploymentKind, region: str | None = None) -> str | None:
         with dynamodb_errors():

@@ -28,6 +28,13 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+def active_partition(kind: DeploymentKind, region: str | None) -> str:
+    """An active deployment's partition of the active index (its activeKind): one per kind and region,
+    so a run reads exactly the deployments of the region it polls. The stack's own region (None) keeps
+    the kind alone, as every deployment had before regions had partitions of their own."""
+    return kind.value if region is None else f"{kind.value}#{region}"
+
+
 def deployment_key(kind: DeploymentKind, deployment_id: str) -> str:
     return f"{DEPLOYMENT_PREFIX}{kind.value}#{deployment_id}"
 

@@ -10,6 +10,7 @@ does nothing, so overlapping runs notify once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -147,21 +148,33 @@ class Poller:
         return self._lanes.minimum_run_ms
 
     def run(
-        self, remaining_ms: Callable[[], int] = lambda: 2**31, scope: PollScope | None = None
+        self, remaining_ms: Callable[[], int] = lambda: 2**31, scopes: Sequence[PollScope] = (PollScope(),)
     ) -> PollReport:
-        """Poll every kind's deployments in `scope` (all of them by default) until done or until not
-        even the most hurried lane fits in the time left.
+        """Poll every kind's deployments in each of `scopes` (the stack's own region's by default), the
+        scopes in parallel, each until done or until not even the most hurried lane fits in the time left.
 
         Every run that finishes emits `DeploymentsPolled`, 0 included: the heartbeat alarm reads its
         absence as a poller that does not run, or whose every run fails.
         """
+        if len(scopes) == 1:
+            reports = [self._poll_scope(scopes[0], remaining_ms)]
+        else:  # one scope's slow region must not hold up the others'
+            with ThreadPoolExecutor(max_workers=len(scopes), thread_name_prefix="scope") as pool:
+                reports = list(pool.map(lambda scope: self._poll_scope(scope, remaining_ms), scopes))
+        report = PollReport(
+            [outcome for part in reports for outcome in part.outcomes],
+            stopped_at_deadline=any(part.stopped_at_deadline for part in reports),
+        )
+        count("DeploymentsPolled", len(report.outcomes))
+        return report
+
+    def _poll_scope(self, scope: PollScope, remaining_ms: Callable[[], int]) -> PollReport:
         report = PollReport()
         for kind in self._lanes.kinds:
-            if not self._poll_kind(kind, remaining_ms, report, scope or PollScope()):
+            if not self._poll_kind(kind, remaining_ms, report, scope):
                 report.stopped_at_deadline = True
                 count("DeadlineReached")
                 break
-        count("DeploymentsPolled", len(report.outcomes))
         return report
 
     def check(self, kind: DeploymentKind, deployment_id: str, remaining_ms: Callable[[], int]) -> PollOutcome:
@@ -229,6 +242,8 @@ class Poller:
                     return self._resting(item, lane) or self._poll_item(item, lane, batcher.publish)
                 finally:
                     batcher.finished()
+                    if scope.region is None:
+                        _relocate(item, lane)
 
             return work
 
@@ -248,7 +263,7 @@ class Poller:
     def _read_pages(
         self, reading: _Reading, lane: Lane, remaining_ms: Callable[[], int]
     ) -> Iterator[ActiveItem]:
-        """Active items of the run's scope from the cursor on, then those before it (deployments a
+        """Active items of the scope's region from the cursor on, then those before it (deployments a
         cut-short run did not reach go first), READ_PAGE at a time: each page is a call, read through the lane the time left
         allows (the first was allowed for before reading began); with no time for one, reading stops
         and `reading.stopped_at` is where."""
@@ -266,10 +281,14 @@ class Poller:
                     lane = next_lane
                 first = False
                 items = lane.repository.active(
-                    reading.kind, from_key=from_key, after_key=after_key, before_key=before_key
+                    reading.kind,
+                    region=reading.scope.region,
+                    from_key=from_key,
+                    after_key=after_key,
+                    before_key=before_key,
                 )
                 page = list(islice(items, READ_PAGE))
-                yield from (item for item in page if reading.scope.covers(_region(item)))
+                yield from page
                 if len(page) < READ_PAGE:
                     break
                 after_key = page[-1].key
@@ -510,6 +529,30 @@ class _Reading:
 def _region(item: ActiveItem) -> str | None:
     """The region whose clients and limits poll the item (a garbled item: the home region's)."""
     return item.deployment.region if item.deployment is not None else None
+
+
+def _relocate(item: ActiveItem, lane: Lane) -> None:
+    """A deployment of another region found in the stack's own partition was tracked before regions had
+    partitions of their own: once moved (one write, once), its region's runs poll it."""
+    stored = item.deployment
+    if stored is None or stored.region is None:
+        return
+    try:
+        moved = lane.repository.relocate(stored.kind, stored.deployment_id, stored.region)
+    except GgwatchError as error:  # polled here again next run, and moved then
+        logger.warning(
+            "could not move a deployment to its region's partition",
+            deployment_id=stored.deployment_id,
+            error=str(error),
+        )
+        return
+    if moved:
+        count("DeploymentsRelocated")
+        logger.info(
+            "deployment moved to its region's partition",
+            deployment_id=stored.deployment_id,
+            region=stored.region,
+        )
 
 
 def _source_region(stored: TrackedDeployment, lane: Lane) -> str | None:
