@@ -264,9 +264,9 @@ class Poller:
         self, reading: _Reading, lane: Lane, remaining_ms: Callable[[], int]
     ) -> Iterator[ActiveItem]:
         """Active items of the scope's region from the cursor on, then those before it (deployments a
-        cut-short run did not reach go first), READ_PAGE at a time: each page is a call, read through the lane the time left
-        allows (the first was allowed for before reading began); with no time for one, reading stops
-        and `reading.stopped_at` is where."""
+        cut-short run did not reach go first), READ_PAGE at a time: each page is a call, read through
+        the lane the time left allows (the first was allowed for before reading began); with no time
+        for one, reading stops and `reading.stopped_at` is where."""
         first = True
         for from_key, before_key in reading.ranges():
             after_key: str | None = None
