@@ -12,6 +12,7 @@ from ggwatch.domain.commands import IgnoredEvent, TrackRequest
 from ggwatch.domain.models import DeploymentKind
 from ggwatch.domain.notification import SCHEMA_VERSION, Notification
 from ggwatch.inbound.device_events import device_status_change
+from ggwatch.inbound.region_runs import is_region_run, region_of, region_run_event
 from ggwatch.inbound.tracker import parse_tracker_event
 from ggwatch_local.template import function_properties, load_template
 
@@ -35,6 +36,7 @@ def test_every_sample_event_is_json_and_is_tested_here() -> None:
         "tracker_track_v2.json",
         "poller_schedule.json",
         "poller_device_event.json",
+        "poller_region_run.json",
         "slack_notifier_sns.json",
     }
     for name in names:
@@ -177,6 +179,12 @@ def test_the_device_event_matches_the_pollers_rule_and_names_a_deployment() -> N
     assert change is not None
     assert change.deployment_id == sample["detail"]["deploymentId"]
     assert change.core_device_arn == sample["resources"][0]
+
+
+def test_the_region_run_event_is_what_the_scheduled_run_sends() -> None:
+    sample = event("poller_region_run.json")
+    assert is_region_run(sample) and region_of(sample) == "eu-west-1"
+    assert sample == region_run_event("eu-west-1", event("poller_schedule.json")["scheduledTime"])
 
 
 def test_the_sns_event_carries_a_version_1_notification_with_its_filter_attributes() -> None:
