@@ -2,8 +2,8 @@
 Greengrass V2 device event, a check of that one deployment.
 
 With PollRegions set, the scheduled run starts a region run (this function, invoked asynchronously)
-for each other region and polls the rest itself: each region then has a vCPU of its own
-(services/scope.py)."""
+for each other region and polls the stack's own region, plus any region whose run Lambda did not
+accept: each region then has a vCPU of its own (services/scope.py)."""
 
 from __future__ import annotations
 

@@ -93,9 +93,9 @@ class Result:
     throttles: int
     calls_per_deployment: float
     busiest_operation_calls: int
+    """Admitted calls of the busiest (region, operation): what the rate bound is made of."""
     region_runs: int
     """Poller processes besides the scheduled run's, one per other region (0: one process polls all)."""
-    """Admitted calls of the busiest (region, operation): what the rate bound is made of."""
     sequential_seconds_per_deployment: float
     dynamodb: dict[str, float]
     sns_publishes: int

@@ -39,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
 
     with aws_command(args) as aws:
         repository = aws.repository
-        if args.active:
-            items = [item for item in repository.all() if item.deployment is None or item.deployment.active]
-        else:
-            items = list(repository.all())
+        items = [
+            item
+            for item in repository.all()
+            if not args.active or item.deployment is None or item.deployment.active
+        ]
         home = aws.session.region_name  # where the table is: the region of a deployment stored without one
     deployments = _readable(items)
     if args.json:

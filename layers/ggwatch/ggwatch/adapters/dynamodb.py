@@ -15,8 +15,8 @@ import boto3
 from ggwatch.adapters.aws_errors import dynamodb_errors
 from ggwatch.adapters.dynamodb_items import (
     DEPLOYMENT_PREFIX,
-    POLLER_PREFIX,
     active_partition,
+    cursor_key,
     deployment_key,
     from_item,
     observation_attributes,
@@ -225,16 +225,14 @@ class DynamoDeploymentRepository:
 
     def cursor(self, kind: DeploymentKind, region: str | None = None) -> str | None:
         with dynamodb_errors():
-            answer = self._client.get_item(
-                TableName=self._table, Key={"pk": {"S": _cursor_key(kind, region)}}
-            )
+            answer = self._client.get_item(TableName=self._table, Key={"pk": {"S": cursor_key(kind, region)}})
         after = from_item(answer.get("Item", {})).get("nextKey")
         return after if isinstance(after, str) else None
 
     def set_cursor(self, kind: DeploymentKind, key: str | None, region: str | None = None) -> None:
         request: UpdateItemInputTypeDef = {
             "TableName": self._table,
-            "Key": {"pk": {"S": _cursor_key(kind, region)}},
+            "Key": {"pk": {"S": cursor_key(kind, region)}},
             "UpdateExpression": "REMOVE nextKey",
         }
         if key is not None:
@@ -306,8 +304,3 @@ def _epoch_ms(moment: datetime) -> int:
 
 def _epoch_ms_span(span: timedelta) -> int:
     return int(span.total_seconds() * 1000)
-
-
-def _cursor_key(kind: DeploymentKind, region: str | None) -> str:
-    """The scheduled run's cursor keeps the key it always had; a region run's has its region after."""
-    return f"{POLLER_PREFIX}cursor#{kind.value}" + (f"#{region}" if region else "")

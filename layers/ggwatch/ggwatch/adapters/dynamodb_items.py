@@ -39,6 +39,11 @@ def deployment_key(kind: DeploymentKind, deployment_id: str) -> str:
     return f"{DEPLOYMENT_PREFIX}{kind.value}#{deployment_id}"
 
 
+def cursor_key(kind: DeploymentKind, region: str | None) -> str:
+    """A run's cursor: the scheduled run's keeps the key it always had; a region run's has its region."""
+    return f"{POLLER_PREFIX}cursor#{kind.value}" + (f"#{region}" if region else "")
+
+
 def to_attribute_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """Python values to DynamoDB's typed attribute values."""
     return {name: _serializer.serialize(value) for name, value in values.items()}

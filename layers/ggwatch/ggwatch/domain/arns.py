@@ -1,18 +1,21 @@
 """How ggwatch names deployments: the ID rule and each kind's ARN.
 
-Plain functions and constants, no models: the poller's adapters and the EventBridge publisher build
-ARNs here without importing the tracker's command models (domain/commands.py) at their cold start.
+Plain functions, constants and one annotated type, no models: the poller's adapters, the device-event
+parser and the EventBridge publisher use them without importing the tracker's command models
+(domain/commands.py) at their cold start.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import Field
 
 from ggwatch.domain.models import DeploymentKind
 
-DEPLOYMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
-MAX_DEPLOYMENT_ID_LENGTH = 128
-"""A deployment ID as ggwatch accepts it from an event or a request (commands.DeploymentId)."""
+DeploymentId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+"""A deployment ID as ggwatch accepts it from an event or a request."""
 
 MAX_ARN_LENGTH = 2048
 """The longest ARN any AWS API accepts."""

@@ -9,18 +9,9 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ggwatch.domain.arns import (
-    DEPLOYMENT_ID_PATTERN,
-    MAX_ARN_LENGTH,
-    MAX_DEPLOYMENT_ID_LENGTH,
-    deployment_arn_pattern,
-)
+from ggwatch.domain.arns import MAX_ARN_LENGTH, DeploymentId, deployment_arn_pattern
 from ggwatch.domain.models import DeploymentKind
 from ggwatch.domain.regions import AwsRegion
-
-DeploymentId = Annotated[
-    str, Field(min_length=1, max_length=MAX_DEPLOYMENT_ID_LENGTH, pattern=DEPLOYMENT_ID_PATTERN)
-]
 
 
 class TrackRequest(BaseModel):

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ggwatch.domain.arns import DEPLOYMENT_ID_PATTERN, MAX_ARN_LENGTH, MAX_DEPLOYMENT_ID_LENGTH
+from ggwatch.domain.arns import MAX_ARN_LENGTH, DeploymentId
 from ggwatch.observability import logger, metrics
 from ggwatch.validation import describe
 
@@ -36,9 +36,7 @@ class DeviceStatusChange:
 class _Detail(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
-    deployment_id: Annotated[
-        str, Field(min_length=1, max_length=MAX_DEPLOYMENT_ID_LENGTH, pattern=DEPLOYMENT_ID_PATTERN)
-    ] = Field(alias="deploymentId")
+    deployment_id: DeploymentId = Field(alias="deploymentId")
     execution_status: Annotated[str, Field(min_length=1, max_length=64)] = Field(
         alias="coreDeviceExecutionStatus"
     )

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal, Self
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ggwatch.domain.arns import MAX_ARN_LENGTH, v2_deployment_arn
-from ggwatch.domain.commands import DeploymentId, IgnoredEvent, TrackRequest
+from ggwatch.domain.arns import MAX_ARN_LENGTH, DeploymentId, v2_deployment_arn
+from ggwatch.domain.commands import IgnoredEvent, TrackRequest
 from ggwatch.domain.models import DeploymentKind
 from ggwatch.domain.regions import AwsRegion, checked_region
 from ggwatch.exceptions import InvalidEventError
