@@ -58,6 +58,9 @@ _OBSERVED_FIELDS = ("status", *OBSERVED_FACTS)
 
 _STORED_FIELDS = (*_OBSERVED_FIELDS, "deployment_arn", "last_transition_id")
 
+_CAMEL = {name: to_camel(name) for name in _STORED_FIELDS}
+"""Each stored field's item attribute name, worked out once: every item the poller reads needs them."""
+
 
 def observation_attributes(observation: Observation) -> dict[str, Any]:
     """What an observation sets on the item (None values are removed from the item instead)."""
@@ -68,7 +71,7 @@ def observation_attributes(observation: Observation) -> dict[str, Any]:
         for d in observation.error_details
     ]
     values["pace"] = pace_attribute(observation.pace)
-    return {to_camel(name): values[name] for name in _OBSERVED_FIELDS}
+    return {_CAMEL[name]: values[name] for name in _OBSERVED_FIELDS}
 
 
 def pace_attribute(pace: Pace | None) -> dict[str, Any] | None:
@@ -152,7 +155,7 @@ def _pending(value: Any, values: Mapping[str, Any]) -> Any:
 
 def _present(values: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """The fields stored under their camelCase names, leaving out those absent or null."""
-    return {name: values[to_camel(name)] for name in fields if values.get(to_camel(name)) is not None}
+    return {name: values[_CAMEL[name]] for name in fields if values.get(_CAMEL[name]) is not None}
 
 
 def item_size(item: Mapping[str, Any]) -> int:

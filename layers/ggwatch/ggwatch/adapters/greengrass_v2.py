@@ -57,8 +57,9 @@ _COUNT_MEMBERS: Final = {
     "canceled": "numberOfCanceledThings",
     "removed": "numberOfRemovedThings",
 }
-"""DeviceCounts' fields and the DescribeJob members they come from; notifications name them in
-camelCase (in_progress: inProgress)."""
+"""DeviceCounts' fields and the DescribeJob members they come from."""
+_METRIC_NAMES: Final = {name: to_camel(name) for name in _COUNT_MEMBERS}
+"""Each DeviceCounts field's name in notifications: camelCase (in_progress: inProgress)."""
 _FAILED_COUNTS: Final[dict[JobExecutionStatusType, str]] = {
     "FAILED": "failed",
     "REJECTED": "rejected",
@@ -93,7 +94,7 @@ class DeviceCounts:
 
     def as_metrics(self) -> dict[str, int]:
         """The counts under the names notifications use (queued, inProgress, ..., timedOut, ...)."""
-        return {to_camel(name): getattr(self, name) for name in _COUNT_MEMBERS}
+        return {metric: getattr(self, name) for name, metric in _METRIC_NAMES.items()}
 
 
 @dataclass(frozen=True, slots=True)
