@@ -4,6 +4,8 @@ its first invocation builds, measured without reaching AWS; fleet.py's footnote 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -11,6 +13,7 @@ from types import ModuleType, SimpleNamespace
 import pytest
 
 from ggwatch_local.template import load_template
+from tests.unit.test_import_cost import modules_after_import
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "tools" / "bench"
@@ -30,7 +33,8 @@ cold_start = _load("cold_start")
 
 def test_every_handler_is_measured_alone_and_with_its_first_invocation_setup() -> None:
     probes = cold_start.probes()
-    assert set(probes) == {"boto3"} | set(cold_start.HANDLERS) | {h + " + setup" for h in cold_start.HANDLERS}
+    handlers = set(cold_start.HANDLERS) | {h + " + setup" for h in cold_start.HANDLERS}
+    assert set(probes) == {"boto3", cold_start.FLOOR} | handlers
     for handler in cold_start.HANDLERS:
         assert probes[handler + " + setup"] == (*probes[handler], cold_start.BUILDERS[handler])
 
@@ -62,3 +66,28 @@ def test_the_probes_run_with_the_pydantic_settings_the_functions_get() -> None:
     variables = load_template(ROOT / "template.yaml")["Globals"]["Function"]["Environment"]["Variables"]
     pydantic = {name: value for name, value in variables.items() if name.startswith("PYDANTIC_")}
     assert pydantic and pydantic.items() <= cold_start.ENVIRONMENT.items()
+
+
+def _modules_of_the_stack_floor() -> set[str]:
+    probe = "import json, sys; exec(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
+    run = subprocess.run(
+        [sys.executable, "-c", probe, cold_start.STACK_FLOOR], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(run.stdout))
+
+
+@pytest.mark.parametrize("handler", cold_start.HANDLERS)
+def test_the_stack_floor_imports_nothing_a_handler_does_not(handler: str) -> None:
+    # the floor is a floor only if every handler imports all of it: what is left above it is ggwatch's own
+    floor = _modules_of_the_stack_floor()
+    assert {
+        "boto3",
+        "aws_lambda_powertools.logging",
+        "aws_lambda_powertools.metrics",
+        "pydantic.main",
+    } <= floor
+    assert floor - set(modules_after_import(handler)) == set()
+
+
+def test_the_stack_floor_probe_times_the_floor() -> None:
+    assert cold_start.probe_ms(*cold_start.probes()[cold_start.FLOOR]) > 0
