@@ -16,8 +16,8 @@ from ggwatch.domain.models import (
 )
 from ggwatch.domain.notification import Notification
 from ggwatch.domain.state import claimed, committed, released
-from ggwatch.exceptions import ConflictError, PublishError
-from ggwatch.ports import PUBLISH_BATCH_MAX, ActiveItem, DeploymentSummary
+from ggwatch.exceptions import ConflictError, DeadlineReachedError, PublishError
+from ggwatch.ports import PUBLISH_BATCH_MAX, ActiveItem, Deadline, DeploymentSummary
 
 
 class InMemoryRepository:
@@ -197,6 +197,13 @@ class ScriptedSource:
     ) -> None:
         self.answers: dict[str, Observation | Exception] = {}
         self.calls: list[str] = []
+        self.extra_calls: dict[str, int] = {}
+        """Calls an answer needs after its first (a V2 deployment's failed devices), each asked of
+        `may_call` first, as the real sources do."""
+        self.on_call: Callable[[str], None] = lambda deployment_id: None
+        """Runs at each call (a test's clock advancing by the call's time)."""
+        self.partial: set[str] = set()
+        """The deployments last answered without all their extra calls (a partial answer)."""
         self._region = region
         self._kind = kind
 
@@ -216,8 +223,17 @@ class ScriptedSource:
                 {"kind": self.kind, "deployment_id": deployment_id, "status": status, **fields}
             )
 
-    def get_status(self, deployment_id: str) -> Observation:
+    def get_status(self, deployment_id: str, deadline: Deadline | None = None) -> Observation:
         self.calls.append(deployment_id)
+        self.on_call(deployment_id)
+        self.partial.discard(deployment_id)
+        for _ in range(self.extra_calls.get(deployment_id, 0)):
+            if deadline is not None and not deadline.may_call():
+                if not deadline.partial:
+                    raise DeadlineReachedError(f"no time left in this run for {deployment_id}'s next call")
+                self.partial.add(deployment_id)
+                break
+            self.on_call(deployment_id)
         answer = self.answers[deployment_id]
         if isinstance(answer, Exception):
             raise answer

@@ -195,6 +195,7 @@ def _summary(report: PollReport, **scope: Any) -> dict[str, Any]:
         "failed": report.count("failed"),
         "corrupt": report.count("corrupt"),
         "skipped": report.count("skipped"),
+        "deferred": report.count("deferred"),
         "stoppedAtDeadline": report.stopped_at_deadline,
     }
     logger.info("poll finished", extra=summary)

@@ -12,11 +12,18 @@ from botocore.config import Config
 from ggwatch.adapters.greengrass_v2 import (
     MAX_CALLS_PER_SNAPSHOT,
     MAX_FAILED_DEVICES,
+    REASON_NOT_READ,
     DeviceCounts,
     FailedDevice,
     GreengrassV2Deployments,
 )
-from ggwatch.exceptions import DeploymentNotFoundError, SourceThrottledError, SourceUnavailableError
+from ggwatch.exceptions import (
+    DeadlineReachedError,
+    DeploymentNotFoundError,
+    SourceThrottledError,
+    SourceUnavailableError,
+)
+from ggwatch.ports import Deadline
 from ggwatch_local.greengrass import TRUNCATED_BODY, Fault
 from ggwatch_local.greengrass_v2 import (
     DeviceFailure,
@@ -206,6 +213,78 @@ def test_a_device_reason_is_read_once_per_failure_not_on_every_poll(
     fleet.clear_calls()
     assert [d.message for d in source.snapshot(deployment_id).failed_devices] == ["gw-2 broke", "gw-1 broke"]
     assert calls(fleet).count("ListEffectiveDeployments") == 1
+
+
+def refuse_after(calls: int, *, partial: bool = False) -> Deadline:
+    """A run with time for `calls` of the calls an answer can do without, then none."""
+    allowed = iter([True] * calls)
+    return Deadline(lambda: next(allowed, False), partial=partial)
+
+
+def failed_group(devices: int) -> FleetLife:
+    return group_life(
+        *(Execution(f"gw-{i}", "FAILED", DeviceFailure(f"gw-{i} broke", (), ("X",))) for i in range(devices))
+    )
+
+
+def test_the_calls_for_failed_devices_wait_for_the_run_to_allow_them_and_reasons_read_are_kept(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    # Given a deployment with 10 failed devices, and a run with time for 5 of the calls after
+    # GetDeployment and DescribeJob (which every answer needs): a page of executions, 4 reasons
+    deployment_id = fleet.add(failed_group(10))
+
+    # When the adapter reads it, the run's deadline refuses the sixth
+    with pytest.raises(DeadlineReachedError, match="ListEffectiveDeployments"):
+        source.snapshot(deployment_id, refuse_after(5))
+
+    # Then no call was made past what was allowed
+    assert calls(fleet) == [
+        "GetDeployment",
+        "DescribeJob",
+        "ListJobExecutionsForJob",
+        *["ListEffectiveDeployments"] * 4,
+    ]
+
+    # And the next run asks only the 6 devices whose reason it has not read yet
+    fleet.clear_calls()
+    snapshot = source.snapshot(deployment_id, Deadline(lambda: True))
+    assert calls(fleet).count("ListEffectiveDeployments") == 6
+    assert all(d.message == f"{d.thing_name} broke" for d in snapshot.failed_devices)
+
+
+def test_a_partial_answer_names_every_failed_device_and_says_which_reasons_it_did_not_read(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    deployment_id = fleet.add(failed_group(10))
+
+    # When a run that may answer in part has time for the page of executions and 4 reasons
+    snapshot = source.snapshot(deployment_id, refuse_after(5, partial=True))
+
+    # Then all 10 devices are named, 4 with their reasons, 6 saying theirs was not read
+    messages = [d.message for d in snapshot.failed_devices]
+    assert len(messages) == 10 and messages.count(REASON_NOT_READ) == 6
+    assert calls(fleet).count("ListEffectiveDeployments") == 4
+    # And the reasons not read are asked on the next poll, not remembered as read
+    fleet.clear_calls()
+    assert REASON_NOT_READ not in [d.message for d in source.snapshot(deployment_id).failed_devices]
+    assert calls(fleet).count("ListEffectiveDeployments") == 6
+
+
+def test_failed_executions_are_read_a_page_at_a_time_each_page_only_if_the_run_allows_it(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    # Given 260 failed devices: two pages of ListJobExecutionsForJob (250 a page)
+    deployment_id = fleet.add(group_life(*(Execution(f"gw-{i:03d}", "FAILED") for i in range(260))))
+
+    with pytest.raises(DeadlineReachedError, match="ListJobExecutionsForJob"):
+        source.snapshot(deployment_id, refuse_after(1))  # the first page, not the second
+    assert calls(fleet) == ["GetDeployment", "DescribeJob", "ListJobExecutionsForJob"]
+
+    # With time, both pages are read and the newest failures named
+    fleet.clear_calls()
+    assert len(source.snapshot(deployment_id).failed_devices) == MAX_FAILED_DEVICES
+    assert calls(fleet).count("ListJobExecutionsForJob") == 2
 
 
 def test_the_worst_case_snapshot_stays_within_its_call_budget(

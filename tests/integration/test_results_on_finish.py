@@ -12,7 +12,8 @@ from botocore.config import Config
 
 from ggwatch.adapters.greengrass_v1 import GreengrassV1BulkSource
 from ggwatch.domain import results
-from ggwatch.exceptions import SourceThrottledError
+from ggwatch.exceptions import DeadlineReachedError, SourceThrottledError
+from ggwatch.ports import Deadline
 from ggwatch_local.greengrass import BulkDeploymentFake, ErrorDetail, Fault, Step
 from ggwatch_local.lambda_runtime import LambdaContext, load_handler
 from tests.integration.conftest import TopicWithSubscriber
@@ -82,6 +83,25 @@ def test_throttled_reports_retry_the_whole_observation_on_the_next_run(
     greengrass.inject(Fault.throttle(), operation=REPORTS, times=5)
     with pytest.raises(SourceThrottledError):
         GreengrassV1BulkSource(boto3.client("greengrass", config=FAST_RETRIES)).get_status("bd-1")
+
+
+def test_each_report_page_waits_for_the_run_to_allow_it(greengrass: BulkDeploymentFake) -> None:
+    # Given a finished deployment with 3 pages of reports, and a run with time for 2 calls after the status
+    greengrass.add("bd-1", failed_life(groups=120, failures=30)[1:])
+
+    def deadline(partial: bool) -> Deadline:
+        allowed = iter([True, True])
+        return Deadline(lambda: next(allowed, False), partial=partial)
+
+    # When the source reads it, the third page is refused: no results from some pages only
+    with pytest.raises(DeadlineReachedError, match=REPORTS):
+        GreengrassV1BulkSource().get_status("bd-1", deadline(partial=False))
+    assert report_calls(greengrass) == 2
+    # And a partial answer has the terminal status, with results saying why they are missing
+    observation = GreengrassV1BulkSource().get_status("bd-1", deadline(partial=True))
+    assert observation.status == "Failed" and observation.results is not None
+    assert observation.results.counts == {} and observation.results.error is not None
+    assert "ran out of time" in observation.results.error
 
 
 # -- through the real poller handler ------------------------------------------------------------------

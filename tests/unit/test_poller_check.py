@@ -165,3 +165,21 @@ def test_a_rolling_out_deployment_is_polled_every_run() -> None:
         world.poller.run()
         world.clock.advance(60)
     assert world.v2.calls == [DEPLOYMENT] * 3
+
+
+def test_a_check_whose_answer_needs_more_calls_than_the_time_left_is_deferred_and_claims_nothing() -> None:
+    repository, source, publisher = InMemoryRepository(), ScriptedSource(kind=V2), RecordingPublisher()
+    poller = Poller([Lane(repository, [source], publisher, 3_000)], PollerPolicy(end_of_run_reserve_ms=1_000))
+    repository.track(V2, DEPLOYMENT, tracked_by="manual", now=START)
+    source.set(DEPLOYMENT, "ACTIVE", metrics={"failed": 30})
+    # Given the answer needs 10 calls after its first, 3 s each, and 20 s are left
+    left = [20_000]
+    source.extra_calls[DEPLOYMENT] = 10
+    source.on_call = lambda _: left.__setitem__(0, left[0] - 3_000)
+
+    outcome = poller.check(V2, DEPLOYMENT, lambda: left[0])
+
+    # Then the check stopped while a call and the closing still fitted, and nothing was claimed
+    assert outcome.result == "deferred" and left[0] >= 4_000
+    stored = repository.get(V2, DEPLOYMENT)
+    assert publisher.published == [] and stored is not None and stored.pending is None

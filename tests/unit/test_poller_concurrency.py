@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from ggwatch.domain.models import DeploymentKind, Observation
 from ggwatch.exceptions import SourceUnavailableError
-from ggwatch.ports import ActiveItem, DeploymentSource
+from ggwatch.ports import ActiveItem, Deadline, DeploymentSource
 from ggwatch.services.lanes import Lane, SourcesByRegion
 from ggwatch.services.poller import Poller, PollerPolicy
 from ggwatch.services.scope import PollScope
@@ -47,7 +47,7 @@ class GatedSource(ScriptedSource):
         """Open the gate once this many calls wait at it (they were all in flight together)."""
         self._lock = threading.Lock()
 
-    def get_status(self, deployment_id: str) -> Observation:
+    def get_status(self, deployment_id: str, deadline: Deadline | None = None) -> Observation:
         with self._lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
@@ -56,7 +56,7 @@ class GatedSource(ScriptedSource):
         try:
             if not self.gate.wait(timeout=10):
                 raise AssertionError(f"{deployment_id}: the gate never opened")
-            return super().get_status(deployment_id)
+            return super().get_status(deployment_id, deadline)
         finally:
             with self._lock:
                 self.in_flight -= 1

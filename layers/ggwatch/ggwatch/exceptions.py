@@ -25,6 +25,11 @@ class SourceUnavailableError(GgwatchError):
     """The deployment source failed (5xx, timeout, unparseable answer): try again on a later run."""
 
 
+class DeadlineReachedError(GgwatchError):
+    """The run has no time left for a source's next call: the deployment is polled again, first, by the
+    next run (a source asks before each call beyond the first, so a run never outlasts its deadline)."""
+
+
 class ConflictError(GgwatchError):
     """A conditional write lost: another poller run changed the item first."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -11,6 +11,20 @@ if TYPE_CHECKING:  # annotations only: a handler imports the models it uses itse
     from ggwatch.domain.models import DeploymentKind, Observation, PendingTransition, TrackedDeployment
     from ggwatch.domain.notification import Notification
     from ggwatch.exceptions import PublishError
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The run's deadline as a source sees it, for the calls an answer can do without: a Greengrass V2
+    rollout's failed executions and the reason of each newly failed device, a finished V1 deployment's
+    report pages. The calls every answer needs were allowed for before the run started the deployment."""
+
+    may_call: Callable[[], bool]
+    """Whether the run still has time for one more of those calls at its slowest."""
+    partial: bool = False
+    """When it has not: False, the source raises DeadlineReachedError and the run defers the deployment
+    to the next run, which polls it first; True, the source answers with what it read (the run's first
+    deployment, which no later run would give more time)."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +46,9 @@ class DeploymentSource(Protocol):
     @property
     def region(self) -> str | None: ...
 
-    def get_status(self, deployment_id: str) -> Observation:
+    def get_status(self, deployment_id: str, deadline: Deadline | None = None) -> Observation:
         """The deployment's current state; raises DeploymentNotFoundError, SourceThrottledError or
-        SourceUnavailableError."""
+        SourceUnavailableError, and DeadlineReachedError as `deadline` says (None: no deadline)."""
         ...
 
     def list_deployments(self) -> Iterator[DeploymentSummary]:

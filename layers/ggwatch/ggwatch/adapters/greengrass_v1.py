@@ -22,7 +22,7 @@ from ggwatch.domain.models import (
     is_terminal,
 )
 from ggwatch.exceptions import SourceUnavailableError
-from ggwatch.ports import DeploymentSummary
+from ggwatch.ports import Deadline, DeploymentSummary
 from ggwatch.validation import describe
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class GreengrassV1BulkSource:
     def region(self) -> str | None:
         return self._client.meta.region_name
 
-    def get_status(self, deployment_id: str) -> Observation:
+    def get_status(self, deployment_id: str, deadline: Deadline | None = None) -> Observation:
         # Greengrass V1 answers an unknown ID with BadRequestException.
         with source_errors("Greengrass", "GetBulkDeploymentStatus", not_found={"BadRequestException"}):
             answer = self._client.get_bulk_deployment_status(BulkDeploymentId=deployment_id)
@@ -55,7 +55,7 @@ class GreengrassV1BulkSource:
         if not self._results or not is_terminal(observation.status):
             return observation
         # Finished: its group deployments say what it did (read once: a terminal one is not polled again).
-        return observation.model_copy(update={"results": read_results(self._client, deployment_id)})
+        return observation.model_copy(update={"results": read_results(self._client, deployment_id, deadline)})
 
     def list_deployments(self) -> Iterator[DeploymentSummary]:
         with source_errors("Greengrass", "ListBulkDeployments"):

@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from ggwatch.adapters.aws_errors import error_code
 from ggwatch.adapters.bounded_cache import BoundedCache
+from ggwatch.adapters.call_gate import allowed
 from ggwatch.adapters.sdk_config import API_CONFIG
 from ggwatch.adapters.source_errors import source_errors
 from ggwatch.domain import fleet_rules
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from mypy_boto3_greengrassv2 import GreengrassV2Client
     from mypy_boto3_iot import IoTClient
     from mypy_boto3_iot.literals import JobExecutionStatusType
+
+    from ggwatch.ports import Deadline
 
 MAX_FAILED_DEVICES: Final = fleet_rules.MAX_NEW_FAILURES
 """How many failed devices a snapshot names, newest first (and so at most how many reason lookups):
@@ -66,6 +69,8 @@ _FAILED_COUNTS: Final[dict[JobExecutionStatusType, str]] = {
     "TIMED_OUT": "timed_out",
 }
 """The DeviceCounts field that counts each failed execution status."""
+REASON_NOT_READ: Final = "reason not read: the poll ran out of time"
+"""A failed device's message in a partial answer, where the run had no time left to ask the device."""
 REASON_CACHE_SIZE: Final = 20_000
 """Device reasons kept between polls (a few MB at most): a failed execution's reason is read once,
 not on every poll of a deployment that stays ACTIVE with the same failures."""
@@ -173,9 +178,14 @@ class GreengrassV2Deployments:
     def region(self) -> str | None:
         return self._greengrass.meta.region_name
 
-    def snapshot(self, deployment_id: str) -> V2DeploymentSnapshot:
+    def snapshot(self, deployment_id: str, deadline: Deadline | None = None) -> V2DeploymentSnapshot:
         """The deployment now; raises DeploymentNotFoundError, SourceThrottledError or
-        SourceUnavailableError. A missing or deleted IoT job is not an error: counts are None then."""
+        SourceUnavailableError. A missing or deleted IoT job is not an error: counts are None then.
+
+        The failed executions' pages and the devices' reasons are read only while `deadline` allows:
+        a rollout with many newly failed devices needs a call for each, and on a busy API each can wait
+        for its rate limit's token. Reasons read before the deadline are kept, so the next run asks
+        fewer; a partial answer names the devices not asked with REASON_NOT_READ."""
         with source_errors("Greengrass V2", "GetDeployment", not_found={_NOT_FOUND}):
             answer: Mapping[str, Any] = self._greengrass.get_deployment(deploymentId=deployment_id)
         status = answer.get("deploymentStatus")
@@ -184,7 +194,11 @@ class GreengrassV2Deployments:
         job_id = _text(answer.get("iotJobId"))
         job = self._job(job_id) if job_id else None
         counts = _counts(job) if job is not None else None
-        failed = self._failed_devices(deployment_id, job_id, counts) if job_id and counts is not None else ()
+        failed = (
+            self._failed_devices(deployment_id, job_id, counts, deadline)
+            if job_id and counts is not None
+            else ()
+        )
         return V2DeploymentSnapshot(
             deployment_id=deployment_id,
             deployment_status=status,
@@ -229,7 +243,7 @@ class GreengrassV2Deployments:
         return job
 
     def _failed_devices(
-        self, deployment_id: str, job_id: str, counts: DeviceCounts
+        self, deployment_id: str, job_id: str, counts: DeviceCounts, deadline: Deadline | None
     ) -> tuple[FailedDevice, ...]:
         """The newest failed executions, each with the reason its device gave."""
         if counts.failures == 0 or self._max_failed_devices < 1:
@@ -238,50 +252,62 @@ class GreengrassV2Deployments:
             execution
             for status in FAILED_EXECUTION_STATUSES
             if getattr(counts, _FAILED_COUNTS[status]) > 0
-            for execution in self._executions(job_id, status)
+            for execution in self._executions(job_id, status, deadline)
         ]
         oldest = datetime.min.replace(tzinfo=UTC)
         executions.sort(key=lambda e: e[2] or oldest, reverse=True)
         return tuple(
-            self._with_reason(deployment_id, thing, status, updated_at)
+            self._with_reason(deployment_id, thing, status, updated_at, deadline)
             for thing, status, updated_at in executions[: self._max_failed_devices]
         )
 
     def _executions(
-        self, job_id: str, status: JobExecutionStatusType
+        self, job_id: str, status: JobExecutionStatusType, deadline: Deadline | None
     ) -> list[tuple[str, str, datetime | None]]:
+        """The job's executions in `status`, at most MAX_EXECUTION_PAGES pages (each one call), fewer
+        when the deadline cuts a partial answer short."""
         found: list[tuple[str, str, datetime | None]] = []
-        with source_errors("AWS IoT", "ListJobExecutionsForJob"):
-            pages = self._iot.get_paginator("list_job_executions_for_job").paginate(
-                jobId=job_id,
-                status=status,
-                PaginationConfig={
-                    "PageSize": EXECUTION_PAGE_SIZE,
-                    "MaxItems": EXECUTION_PAGE_SIZE * MAX_EXECUTION_PAGES,
-                },
-            )
-            try:
-                for page in pages:
-                    for summary in page.get("executionSummaries", []):
-                        thing = summary.get("thingArn", "").rpartition("/")[2]
-                        details = summary.get("jobExecutionSummary", {})
-                        if thing:
-                            found.append(
-                                (thing, details.get("status", status), _utc(details.get("lastUpdatedAt")))
-                            )
-            except ClientError as error:
-                if error_code(error) != _NOT_FOUND:  # the job went away since DescribeJob
-                    raise
+        token: str | None = None
+        for _ in range(MAX_EXECUTION_PAGES):
+            if not allowed(deadline, "ListJobExecutionsForJob"):
+                break
+            with source_errors("AWS IoT", "ListJobExecutionsForJob"):
+                try:
+                    page = self._iot.list_job_executions_for_job(
+                        jobId=job_id,
+                        status=status,
+                        maxResults=EXECUTION_PAGE_SIZE,
+                        **({"nextToken": token} if token else {}),
+                    )
+                except ClientError as error:
+                    if error_code(error) != _NOT_FOUND:  # the job went away since DescribeJob
+                        raise
+                    return found
+            for summary in page.get("executionSummaries", []):
+                thing = summary.get("thingArn", "").rpartition("/")[2]
+                details = summary.get("jobExecutionSummary", {})
+                if thing:
+                    found.append((thing, details.get("status", status), _utc(details.get("lastUpdatedAt"))))
+            token = _text(page.get("nextToken"))
+            if token is None:
+                break
         return found
 
     def _with_reason(
-        self, deployment_id: str, thing: str, status: str, updated_at: datetime | None
+        self,
+        deployment_id: str,
+        thing: str,
+        status: str,
+        updated_at: datetime | None,
+        deadline: Deadline | None,
     ) -> FailedDevice:
         """The device's reason, read once per execution update: a device reports its reason with the
         status change that updates its job execution, so the same update has the same reason."""
         key = (deployment_id, thing, status, updated_at)
         reason = self._reasons.get(key) if updated_at is not None else None
-        if reason is None:
+        if reason is None and not allowed(deadline, "ListEffectiveDeployments"):
+            reason = (status, REASON_NOT_READ)  # not kept: the next poll asks
+        elif reason is None:
             entry = self._effective_deployment(deployment_id, thing)
             error_types = (entry.get("statusDetails") or {}).get("errorTypes") or []
             reason = (error_types[0] if error_types else status, _text(entry.get("reason")))

@@ -17,7 +17,7 @@ from ggwatch.domain.fleet_rules import failure_summary
 from ggwatch.domain.models import DeploymentKind, ErrorDetail, Metrics, Observation
 from ggwatch.domain.transitions import iso
 from ggwatch.exceptions import SourceUnavailableError
-from ggwatch.ports import DeploymentSummary
+from ggwatch.ports import Deadline, DeploymentSummary
 from ggwatch.validation import describe
 
 
@@ -35,8 +35,8 @@ class GreengrassV2Source:
     def region(self) -> str | None:
         return self._deployments.region
 
-    def get_status(self, deployment_id: str) -> Observation:
-        return observation_from_snapshot(self._deployments.snapshot(deployment_id))
+    def get_status(self, deployment_id: str, deadline: Deadline | None = None) -> Observation:
+        return observation_from_snapshot(self._deployments.snapshot(deployment_id, deadline))
 
     def list_deployments(self) -> Iterator[DeploymentSummary]:
         """The latest revision for every target, as ListDeployments orders them."""

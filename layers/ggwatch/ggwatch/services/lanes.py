@@ -96,9 +96,13 @@ class Lanes:
     def for_calls(self, calls: int, remaining_ms: int) -> Lane | None:
         """The most patient lane in which `calls` calls at their slowest still leave time for the
         cursor write through the most hurried lane; None when not even the most hurried one does."""
+        return next((lane for lane in self.lanes if self.fits(lane, calls, remaining_ms)), None)
+
+    def fits(self, lane: Lane, calls: int, remaining_ms: int) -> bool:
+        """Whether `calls` calls through `lane` at their slowest still leave time for the cursor write
+        through the most hurried lane and the end-of-run reserve."""
         closing = self.lanes[-1].worst_call_ms + self.end_of_run_reserve_ms
-        fitting = (lane for lane in self.lanes if remaining_ms >= calls * lane.worst_call_ms + closing)
-        return next(fitting, None)
+        return remaining_ms >= calls * lane.worst_call_ms + closing
 
     def for_closing(self, remaining_ms: int) -> Lane:
         """The lane for a run's last write: the most patient one that fits, else the most hurried."""

@@ -33,6 +33,7 @@ from ggwatch.domain.transitions import assess, bounded, build_notification, trac
 from ggwatch.exceptions import (
     ConflictError,
     CorruptItemError,
+    DeadlineReachedError,
     DeploymentNotFoundError,
     GgwatchError,
     PublishError,
@@ -40,7 +41,7 @@ from ggwatch.exceptions import (
     SourceUnavailableError,
 )
 from ggwatch.observability import count, logger
-from ggwatch.ports import ActiveItem
+from ggwatch.ports import ActiveItem, Deadline
 from ggwatch.services.dispatch import Dispatcher
 from ggwatch.services.lanes import Lane, Lanes
 from ggwatch.services.publish_batches import DEFAULT_LINGER_SECONDS, PublishBatcher
@@ -49,7 +50,8 @@ from ggwatch.services.scope import PollScope
 Publish = Callable[[Notification], object]
 """Publishes one claimed notification or raises PublishError: through a run's batcher, or one call."""
 
-Result = Literal["unchanged", "stored", "notified", "skipped", "failed", "corrupt"]
+Result = Literal["unchanged", "stored", "notified", "skipped", "deferred", "failed", "corrupt"]
+"""`deferred`: the source needed a call the run had no time left for; the next run polls it first."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class _RetryLater:
     """The source could not answer this time; the deployment is polled again on the next run."""
 
     reason: str
+    deferred: bool = False
+    """The run's deadline stopped the source, not a failure of the source's."""
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,7 @@ class Poller:
             )
             return PollOutcome(key, deployment_id, "skipped", detail="no check due")
         count("DeviceEventChecks")
-        return self._poll_item(ActiveItem(key, stored), lane)
+        return self._poll_item(ActiveItem(key, stored), lane, deadline=self._deadline(lane, remaining_ms))
 
     def _poll_kind(
         self, kind: DeploymentKind, remaining_ms: Callable[[], int], report: PollReport, scope: PollScope
@@ -217,8 +221,10 @@ class Poller:
         stopped; False when cut short.
 
         Deployments start in key order, `concurrency` at once per region (see Dispatcher), each only if
-        the time left lets it finish through some lane; every started one finishes in the run. The
-        cursor is the first deployment not started: the next run starts there, then wraps round.
+        the time left lets it finish through some lane; every started one finishes in the run, or is
+        deferred when its source has no time left for a call it can do without (the first started
+        answers in part instead). The cursor is the first deployment deferred or not started, in the
+        run's order: the next run starts there, then wraps round.
         """
         lane = self._lanes.for_calls(2, remaining_ms())
         if lane is None:
@@ -226,6 +232,7 @@ class Poller:
             return False
         cursor = lane.repository.cursor(kind, scope.region)
         batchers: dict[int, PublishBatcher] = {}
+        started: list[str] = []  # keys, in the order started
 
         def start(item: ActiveItem) -> Callable[[], PollOutcome] | None:
             lane = self._lanes.for_calls(1, remaining_ms())
@@ -237,9 +244,14 @@ class Poller:
                 batcher = batchers[id(lane)] = PublishBatcher(lane.publisher, linger_seconds=linger)
             batcher.started()
 
+            # the first deployment answers with what fits rather than be deferred: no later run would
+            # give it more time, and each run thus finishes at least one
+            deadline = self._deadline(lane, remaining_ms, partial=not started)
+            started.append(item.key)
+
             def work() -> PollOutcome:
                 try:
-                    return self._resting(item, lane) or self._poll_item(item, lane, batcher.publish)
+                    return self._resting(item, lane) or self._poll_item(item, lane, batcher.publish, deadline)
                 finally:
                     batcher.finished()
                     if scope.region is None:
@@ -251,8 +263,12 @@ class Poller:
         items = self._read_pages(reading, lane, remaining_ms)
         dispatched = Dispatcher[ActiveItem, PollOutcome](self._policy.concurrency).run(items, _region, start)
         report.outcomes.extend(dispatched.results)
-        if dispatched.not_started is not None or reading.cut_short:
+        deferred = [outcome.key for outcome in dispatched.results if outcome.result == "deferred"]
+        if dispatched.not_started is not None or reading.cut_short or deferred:
             next_key = dispatched.not_started.key if dispatched.not_started else reading.stopped_at
+            if deferred:  # the next run starts with the first of them, in this run's order
+                not_reached = [next_key] if dispatched.not_started or reading.cut_short else []
+                next_key = reading.first_in_order([*deferred, *not_reached])
             logger.warning("deadline near: stopped before the next deployment", next_key=next_key)
             self._lanes.for_closing(remaining_ms()).repository.set_cursor(kind, next_key, scope.region)
             return False
@@ -313,14 +329,21 @@ class Poller:
             return None
         return PollOutcome(item.key, stored.deployment_id, "unchanged", detail="settled")
 
-    def _poll_item(self, item: ActiveItem, lane: Lane, publish: Publish | None = None) -> PollOutcome:
+    def _deadline(self, lane: Lane, remaining_ms: Callable[[], int], *, partial: bool = False) -> Deadline:
+        """A source polling through `lane` may make one more call while the time left still fits one
+        of the lane's calls at its slowest, the cursor write and the end-of-run reserve."""
+        return Deadline(lambda: self._lanes.fits(lane, 1, remaining_ms()), partial=partial)
+
+    def _poll_item(
+        self, item: ActiveItem, lane: Lane, publish: Publish | None = None, deadline: Deadline | None = None
+    ) -> PollOutcome:
         if item.deployment is None:
             count("MalformedItems")
             logger.error("skipping garbled tracked deployment item", key=item.key, problem=item.problem)
             return PollOutcome(item.key, None, "corrupt", detail=item.problem)
         stored = item.deployment
         try:
-            return self._poll(stored, lane, item.key, publish or lane.publisher.publish)
+            return self._poll(stored, lane, item.key, publish or lane.publisher.publish, deadline)
         except ConflictError as error:
             count("ConcurrentUpdatesSkipped")
             logger.info("another run changed the deployment first", deployment_id=stored.deployment_id)
@@ -330,7 +353,9 @@ class Poller:
             logger.exception("polling a deployment failed", deployment_id=stored.deployment_id)
             return PollOutcome(item.key, stored.deployment_id, "failed", detail=str(error))
 
-    def _poll(self, stored: TrackedDeployment, lane: Lane, key: str, publish: Publish) -> PollOutcome:
+    def _poll(
+        self, stored: TrackedDeployment, lane: Lane, key: str, publish: Publish, deadline: Deadline | None
+    ) -> PollOutcome:
         """Finish a claim its run left behind, then observe the deployment and record what changed."""
         claim = _readable_claim(stored)
         if stored.pending is not None and claim is None:
@@ -343,8 +368,8 @@ class Poller:
         if is_terminal(stored.status):
             step = _Step("unchanged")
         else:
-            step = self._observe_and_record(stored, lane, publish)
-        result = "notified" if republished else step.result
+            step = self._observe_and_record(stored, lane, publish, deadline)
+        result = "notified" if republished and step.result != "deferred" else step.result
         return PollOutcome(
             key, stored.deployment_id, result, (*republished, *step.notifications), step.detail
         )
@@ -365,11 +390,13 @@ class Poller:
         stored = lane.repository.claim(stored, taken)
         return self._publish_and_commit(stored, claim.notification, claim.observation, lane, publish)
 
-    def _observe_and_record(self, stored: TrackedDeployment, lane: Lane, publish: Publish) -> _Step:
+    def _observe_and_record(
+        self, stored: TrackedDeployment, lane: Lane, publish: Publish, deadline: Deadline | None
+    ) -> _Step:
         """Ask the source, then store what changed: claim, publish and commit a transition."""
-        observation = self._observe(stored, lane)
+        observation = self._observe(stored, lane, deadline)
         if isinstance(observation, _RetryLater):
-            return _Step("failed", detail=observation.reason)
+            return _Step("deferred" if observation.deferred else "failed", detail=observation.reason)
         now = self._clock()
         region = _source_region(stored, lane)
         event = pace_event(stored, observation, now=now, policy=self._policy.pace, region=region)
@@ -412,11 +439,22 @@ class Poller:
             lane.repository.claim(stored, pending), notification, observation, lane, publish
         )
 
-    def _observe(self, stored: TrackedDeployment, lane: Lane) -> Observation | _RetryLater:
+    def _observe(
+        self, stored: TrackedDeployment, lane: Lane, deadline: Deadline | None
+    ) -> Observation | _RetryLater:
         """The answer of the source in the deployment's region, ggwatch's tracking failure for an
         unknown ID, or why to retry later."""
+        source = lane.source(stored.kind, stored.region)
         try:
-            return bounded(lane.source(stored.kind, stored.region).get_status(stored.deployment_id))
+            return bounded(source.get_status(stored.deployment_id, deadline))
+        except DeadlineReachedError as error:
+            count("DeploymentsDeferred")
+            logger.warning(
+                "deadline near: the deployment is polled first by the next run",
+                deployment_id=stored.deployment_id,
+                reason=str(error),
+            )
+            return _RetryLater(str(error), deferred=True)
         except DeploymentNotFoundError as error:
             logger.error(
                 "the source does not know this deployment: notifying once and no longer polling it",
@@ -524,6 +562,15 @@ class _Reading:
 
     def ranges(self) -> list[tuple[str | None, str | None]]:
         return [(self.cursor, None), (None, self.cursor)] if self.cursor else [(None, None)]
+
+    def first_in_order(self, keys: Sequence[str | None]) -> str | None:
+        """Of `keys` (None: the first key of all), the one this reading reaches first: from the cursor
+        to the end, then from the first key up to the cursor."""
+
+        def position(key: str | None) -> tuple[bool, str]:
+            return (self.cursor is not None and (key is None or key < self.cursor), key or "")
+
+        return min(keys, key=position)
 
 
 def _region(item: ActiveItem) -> str | None:
