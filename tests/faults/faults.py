@@ -20,10 +20,10 @@ class SimulatedCrash(BaseException):
     """The runtime killing a run between two steps: not an Exception, so no `except Exception` sees it."""
 
 
-Stage = Literal["query", "status", "claim", "publish", "release", "commit", "cursor"]
-"""The poller's calls: Query of the active index, GetBulkDeploymentStatus, the claim UpdateItem,
-SNS Publish or PublishBatch, the UpdateItem releasing a claim after a failed publish, the commit UpdateItem and the
-cursor UpdateItem."""
+Stage = Literal["query", "status", "reason", "claim", "publish", "release", "commit", "cursor"]
+"""The poller's calls: Query of the active index, GetBulkDeploymentStatus, a Greengrass V2 device's
+ListEffectiveDeployments (its reason for failing), the claim UpdateItem, SNS Publish or PublishBatch,
+the UpdateItem releasing a claim after a failed publish, the commit UpdateItem and the cursor UpdateItem."""
 Phase = Literal["before", "after"]
 """`before`: the call never reaches the service. `after`: the service did the work, then the fault."""
 
@@ -106,10 +106,11 @@ class CallFaults:
             ("sns", "Publish"),
             ("sns", "PublishBatch"),
             ("greengrass", "GetBulkDeploymentStatus"),
+            ("greengrassv2", "ListEffectiveDeployments"),
         ]
         for service, operation in operations:
             events.register(f"before-parameter-build.{service}.{operation}", self._classify)
-        for service in ("dynamodb", "sns", "greengrass"):
+        for service in ("dynamodb", "sns", "greengrass", "greengrassv2"):
             events.register(f"before-call.{service}", self._before_call)
             events.register(f"after-call.{service}", self._after_call)
 
@@ -219,6 +220,8 @@ def _classify(operation: str, params: Mapping[str, Any]) -> Call | None:
     """Which poller stage a call is (by what the adapters send), or None for calls no rule targets."""
     if operation == "GetBulkDeploymentStatus":
         return Call("status", params.get("BulkDeploymentId"), operation)
+    if operation == "ListEffectiveDeployments":
+        return Call("reason", None, operation)  # asked of the device, not of a deployment
     if operation == "Publish":
         return Call("publish", _deployment_id(params), operation)
     if operation == "PublishBatch":

@@ -11,8 +11,18 @@ from collections.abc import Callable
 
 import pytest
 
-from ggwatch_local.greengrass_v2 import faults, lives
-from tests.faults.faults import Action, Phase, Stage, aws_error, crash
+from ggwatch.adapters.greengrass_v2 import REASON_NOT_READ
+from ggwatch_local.greengrass_v2 import (
+    DeviceFailure,
+    Execution,
+    FleetLife,
+    FleetStep,
+    Target,
+    faults,
+    lives,
+)
+from tests.faults.clock import LAMBDA_TIMEOUT_MS, RunTime
+from tests.faults.faults import Action, Call, Phase, Stage, aws_error, crash
 from tests.faults.world import World
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -105,3 +115,45 @@ def test_a_v2_errors_transition_interrupted_between_claim_and_commit_is_notified
     by_transition = {p.transition_id: p.body["errorDetails"] for p in world.published}
     named = [detail["thingName"] for details in by_transition.values() for detail in details]
     assert sorted(named) == ["plant-a-002", "plant-a-004", "plant-a-008"]
+
+
+def failed_at_once(group: str, devices: int) -> FleetLife:
+    """A thing group whose every device failed, each with its own reason."""
+    failed = tuple(
+        Execution(f"{group}-{i:02d}", "FAILED", DeviceFailure(f"{group}-{i:02d} broke", (), ("X",)))
+        for i in range(devices)
+    )
+    return FleetLife(group, Target("thinggroup", group), (FleetStep("ACTIVE", "IN_PROGRESS", failed),))
+
+
+def test_rollouts_whose_device_reasons_outlast_a_run_are_read_over_runs_that_each_end_in_time(
+    make_world: Callable[..., World],
+) -> None:
+    # Given two rollouts of 15 failed devices each, and device reasons that take 4 s each to read (a
+    # busy ListEffectiveDeployments): 60 s for one rollout, in runs of the template's 50 s. RunTime adds
+    # up the time, as calls made one after the other do: so one deployment at a time
+    world = make_world(poll_concurrency=1)
+    rollouts = [world.add_fleet(failed_at_once(group, 15)) for group in ("line-1", "line-2")]
+    run: list[RunTime] = []
+
+    def slow(call: Call) -> None:
+        run[0].spend(4_000)
+
+    world.calls.inject("reason", slow, times=None)
+
+    # When the poller runs every minute
+    for _ in range(3):
+        run[:] = [RunTime(LAMBDA_TIMEOUT_MS)]
+        world.tick()
+        world.poll(run[0].context)
+    world.drain()
+
+    # Then no run outlived its timeout, and each rollout was notified once, naming all 15 devices:
+    # the run's first deployment with the reasons it had time for, the other one run later
+    assert world.crashes == 0
+    first = [p.body for p in world.published]
+    assert sorted(body["deploymentId"] for body in first) == sorted(rollouts)
+    for body in first:
+        assert len(body["errorDetails"]) == 15
+        assert sum(detail["message"] != REASON_NOT_READ for detail in body["errorDetails"]) >= 1
+    world.assert_honest(world.items(world.lives))
