@@ -26,8 +26,8 @@ class SourceUnavailableError(GgwatchError):
 
 
 class DeadlineReachedError(GgwatchError):
-    """The run has no time left for a source's next call: the deployment is polled again, first, by the
-    next run (a source asks before each call beyond the first, so a run never outlasts its deadline)."""
+    """The run has no time left for a call a source's answer can do without (see ports.Deadline): the
+    deployment is deferred, and the next run polls it first."""
 
 
 class ConflictError(GgwatchError):

@@ -444,8 +444,8 @@ class Poller:
     ) -> Observation | _RetryLater:
         """The answer of the source in the deployment's region, ggwatch's tracking failure for an
         unknown ID, or why to retry later."""
-        source = lane.source(stored.kind, stored.region)
         try:
+            source = lane.source(stored.kind, stored.region)
             return bounded(source.get_status(stored.deployment_id, deadline))
         except DeadlineReachedError as error:
             count("DeploymentsDeferred")
