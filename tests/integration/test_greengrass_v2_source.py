@@ -287,6 +287,56 @@ def test_failed_executions_are_read_a_page_at_a_time_each_page_only_if_the_run_a
     assert calls(fleet).count("ListJobExecutionsForJob") == 2
 
 
+def test_failed_executions_are_listed_again_only_when_a_failed_count_changes(
+    fleet: FleetFake, fleet_clock: Clock, source: GreengrassV2Deployments
+) -> None:
+    # Given a settled rollout with a failed, a rejected and a timed-out device, read once
+    first = Execution("gw-1", "FAILED", DeviceFailure("gw-1 broke", (), ("X",)))
+    others = (Execution("gw-2", "REJECTED"), Execution("gw-3", "TIMED_OUT"))
+    later = Execution("gw-4", "FAILED", DeviceFailure("gw-4 broke", (), ("X",)))
+    life = FleetLife(
+        "line",
+        GROUP,
+        (
+            FleetStep("ACTIVE", "IN_PROGRESS", (first, *others)),
+            FleetStep("ACTIVE", "IN_PROGRESS", (first, *others, later)),
+        ),
+    )
+    deployment_id = fleet.add(life)
+    read = source.snapshot(deployment_id).failed_devices
+    assert len(read) == 3 and calls(fleet).count("ListJobExecutionsForJob") == 3  # one per failed status
+    fleet.clear_calls()
+
+    # When it is polled again with the counts unchanged
+    again = source.snapshot(deployment_id)
+
+    # Then it costs its two calls, and names the same devices with their reasons
+    assert calls(fleet) == ["GetDeployment", "DescribeJob"]
+    assert again.failed_devices == read
+
+    # And once another device fails, the failures are listed again and the new one named first
+    fleet_clock.advance(1)
+    fleet.advance(deployment_id)
+    fleet.clear_calls()
+    newest = source.snapshot(deployment_id).failed_devices
+    assert (newest[0].thing_name, newest[0].message, newest[1:]) == ("gw-4", "gw-4 broke", read)
+    assert calls(fleet).count("ListJobExecutionsForJob") == 3
+
+
+def test_a_failed_executions_list_cut_short_by_the_deadline_is_listed_again(
+    fleet: FleetFake, source: GreengrassV2Deployments
+) -> None:
+    deployment_id = fleet.add(group_life(Execution("gw-1", "FAILED"), Execution("gw-2", "REJECTED")))
+    # A partial answer with time for the FAILED page only
+    assert [
+        d.thing_name for d in source.snapshot(deployment_id, refuse_after(1, partial=True)).failed_devices
+    ] == ["gw-1"]
+    fleet.clear_calls()
+    # The next poll lists both statuses again, and names both devices
+    assert {d.thing_name for d in source.snapshot(deployment_id).failed_devices} == {"gw-1", "gw-2"}
+    assert calls(fleet).count("ListJobExecutionsForJob") == 2
+
+
 def test_the_worst_case_snapshot_stays_within_its_call_budget(
     fleet: FleetFake, source: GreengrassV2Deployments
 ) -> None:

@@ -74,6 +74,11 @@ REASON_NOT_READ: Final = "reason not read: the poll ran out of time"
 REASON_CACHE_SIZE: Final = 20_000
 """Device reasons kept between polls (a few MB at most): a failed execution's reason is read once,
 not on every poll of a deployment that stays ACTIVE with the same failures."""
+FAILED_LIST_CACHE_SIZE: Final = 10_000
+"""Deployments whose newest failed executions are kept between polls (MAX_FAILED_DEVICES each)."""
+
+Execution = tuple[str, str, datetime | None]
+"""A failed job execution: the thing's name, the execution status, when it last changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +178,9 @@ class GreengrassV2Deployments:
         self._reasons: BoundedCache[tuple[str, str, str, datetime | None], tuple[str, str | None]] = (
             BoundedCache(REASON_CACHE_SIZE)
         )
+        self._newest_failed: BoundedCache[str, tuple[tuple[int, ...], list[Execution]]] = BoundedCache(
+            FAILED_LIST_CACHE_SIZE
+        )
 
     @property
     def region(self) -> str | None:
@@ -248,29 +256,46 @@ class GreengrassV2Deployments:
         """The newest failed executions, each with the reason its device gave."""
         if counts.failures == 0 or self._max_failed_devices < 1:
             return ()
-        executions = [
-            execution
-            for status in FAILED_EXECUTION_STATUSES
-            if getattr(counts, _FAILED_COUNTS[status]) > 0
-            for execution in self._executions(job_id, status, deadline)
-        ]
-        oldest = datetime.min.replace(tzinfo=UTC)
-        executions.sort(key=lambda e: e[2] or oldest, reverse=True)
         return tuple(
             self._with_reason(deployment_id, thing, status, updated_at, deadline)
-            for thing, status, updated_at in executions[: self._max_failed_devices]
+            for thing, status, updated_at in self._newest_failures(deployment_id, job_id, counts, deadline)
         )
+
+    def _newest_failures(
+        self, deployment_id: str, job_id: str, counts: DeviceCounts, deadline: Deadline | None
+    ) -> list[Execution]:
+        """The newest failed executions, listed again only when a failed count changed since the last
+        poll: a settled rollout with failed devices then costs its two calls, not one more per failed
+        status. (A device that fails again after a retry, with the counts unchanged, keeps its first
+        failure's reason until they change: its failure was notified, and is not again.)"""
+        key = tuple(getattr(counts, _FAILED_COUNTS[status]) for status in FAILED_EXECUTION_STATUSES)
+        known = self._newest_failed.get(deployment_id)
+        if known is not None and known[0] == key:
+            return known[1]
+        executions: list[Execution] = []
+        complete = True
+        for status in FAILED_EXECUTION_STATUSES:
+            if getattr(counts, _FAILED_COUNTS[status]) > 0:
+                found, listed = self._executions(job_id, status, deadline)
+                executions += found
+                complete = complete and listed
+        oldest = datetime.min.replace(tzinfo=UTC)
+        executions.sort(key=lambda e: e[2] or oldest, reverse=True)
+        newest = executions[: self._max_failed_devices]
+        if complete:  # a partial answer's list is asked again
+            self._newest_failed.put(deployment_id, (key, newest))
+        return newest
 
     def _executions(
         self, job_id: str, status: JobExecutionStatusType, deadline: Deadline | None
-    ) -> list[tuple[str, str, datetime | None]]:
-        """The job's executions in `status`, at most MAX_EXECUTION_PAGES pages (each one call), fewer
-        when the deadline cuts a partial answer short."""
-        found: list[tuple[str, str, datetime | None]] = []
+    ) -> tuple[list[Execution], bool]:
+        """The job's executions in `status`, at most MAX_EXECUTION_PAGES pages (each one call), and
+        False when the deadline cut a partial answer short."""
+        found: list[Execution] = []
         token: str | None = None
         for _ in range(MAX_EXECUTION_PAGES):
             if not allowed(deadline, "ListJobExecutionsForJob"):
-                break
+                return found, False
             with source_errors("AWS IoT", "ListJobExecutionsForJob"):
                 try:
                     page = self._iot.list_job_executions_for_job(
@@ -282,7 +307,7 @@ class GreengrassV2Deployments:
                 except ClientError as error:
                     if error_code(error) != _NOT_FOUND:  # the job went away since DescribeJob
                         raise
-                    return found
+                    return found, True
             for summary in page.get("executionSummaries", []):
                 thing = summary.get("thingArn", "").rpartition("/")[2]
                 details = summary.get("jobExecutionSummary", {})
@@ -291,7 +316,7 @@ class GreengrassV2Deployments:
             token = _text(page.get("nextToken"))
             if token is None:
                 break
-        return found
+        return found, True
 
     def _with_reason(
         self,
