@@ -100,6 +100,15 @@ def set_running(source: ScriptedSource, ids: Sequence[str]) -> None:
         source.set(deployment_id, "Running")
 
 
+def track_running(
+    repository: InMemoryRepository, regions: Regions, by_region: dict[str | None, list[str]]
+) -> None:
+    """Each region's deployments tracked in it, and Running at its source."""
+    for region, region_ids in by_region.items():
+        track(repository, region_ids, region)
+        set_running(regions.source(region), region_ids)
+
+
 def scopes(*regions: str | None) -> list[PollScope]:
     """A run over these regions' deployments, each from its own partition, the regions in parallel."""
     return [PollScope(region) for region in regions]
@@ -210,9 +219,7 @@ def test_a_run_cut_short_with_work_in_flight_writes_the_first_not_started_and_th
 def test_cut_short_runs_over_several_regions_never_skip_a_deployment() -> None:
     repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
     by_region = {"us-east-1": ids("a", 12), "eu-west-1": ids("b", 12), None: ids("c", 12)}
-    for region, region_ids in by_region.items():
-        track(repository, region_ids, region)
-        set_running(regions.source(region), region_ids)
+    track_running(repository, regions, by_region)
     poller = regional_poller(repository, regions, publisher, clock, concurrency=2, worst_call_ms=3_000)
     # Runs over the three regions' scopes at once, each run with time for about a dozen looks at the
     # clock (the scopes share it: each looks before its reads and before each deployment it starts),
@@ -334,9 +341,7 @@ def test_a_burst_is_published_ten_to_a_call_and_a_failed_entry_releases_only_its
 def test_each_scope_polls_its_own_regions_deployments_and_scopes_in_turn_poll_them_all_once() -> None:
     repository, regions, publisher, clock = InMemoryRepository(), Regions(), RecordingPublisher(), Clock()
     by_region = {"eu-west-1": ids("b", 4), "ap-south-1": ids("c", 4), None: ids("d", 4)}
-    for region, region_ids in by_region.items():
-        track(repository, region_ids, region)
-        set_running(regions.source(region), region_ids)
+    track_running(repository, regions, by_region)
     poller = regional_poller(repository, regions, publisher, clock, concurrency=2)
     # A region run polls its region's deployments only, and reads no other's
     west = poller.run(scopes=[PollScope("eu-west-1")])

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import count as count_from
 from itertools import islice
 from typing import Literal
 
@@ -232,7 +233,7 @@ class Poller:
             return False
         cursor = lane.repository.cursor(kind, scope.region)
         batchers: dict[int, PublishBatcher] = {}
-        started: list[str] = []  # keys, in the order started
+        starts = count_from(0)  # start() is called in turn, on the dispatching thread
 
         def start(item: ActiveItem) -> Callable[[], PollOutcome] | None:
             lane = self._lanes.for_calls(1, remaining_ms())
@@ -246,8 +247,7 @@ class Poller:
 
             # the first deployment answers with what fits rather than be deferred: no later run would
             # give it more time, and each run thus finishes at least one
-            deadline = self._deadline(lane, remaining_ms, partial=not started)
-            started.append(item.key)
+            deadline = self._deadline(lane, remaining_ms, partial=next(starts) == 0)
 
             def work() -> PollOutcome:
                 try:
